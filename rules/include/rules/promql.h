@@ -1,0 +1,23 @@
+// Safe construction of PromQL label matchers.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rules::promql {
+
+// A PromQL string literal for `value`, escaped as Go's %q so no value can
+// break out of its quotes.
+std::string quote(std::string_view value);
+// Escapes RE2 metacharacters, as Go's regexp.QuoteMeta.
+std::string quoteMeta(std::string_view value);
+// A regex alternation matching exactly the given literal values.
+std::string alternation(const std::vector<std::string>& values);
+
+std::string labelEq(std::string_view name, std::string_view value);
+std::string labelNeq(std::string_view name, std::string_view value);
+std::string labelMatches(std::string_view name, std::string_view regex);
+std::string labelNotMatches(std::string_view name, std::string_view regex);
+
+}  // namespace rules::promql
