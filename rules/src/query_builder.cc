@@ -62,7 +62,9 @@ CustomQuery buildCustomQuery(const CompiledRule& rule, const std::string& series
 std::string buildExternalQuery(const CompiledRule& rule, const std::string& seriesName, const std::string& ns,
                                const LabelSelector& selector, const std::vector<std::string>& groupBy) {
   SelectorMatchers sel = selectorToMatchers(selector);
-  if (rule.namespaced && !ns.empty()) {
+  // A namespaced external rule whose series carry no namespace label is
+  // served across namespaces (prometheus-adapter fails these with a 500).
+  if (rule.namespaced && !ns.empty() && rule.resources.canNameResource(kNamespaces)) {
     std::string nsLabel = rule.resources.labelForResource(kNamespaces);
     sel.matchers.push_back(promql::labelEq(nsLabel, ns));
     sel.valuesByName[nsLabel] = ns;

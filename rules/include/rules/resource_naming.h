@@ -31,6 +31,9 @@ class ResourceNaming {
   // The series label holding names of `resource`; throws NamingError when
   // the rule cannot name it.
   std::string labelForResource(const GroupResource& resource) const;
+  bool canNameResource(const GroupResource& resource) const {
+    return template_.has_value() || byResource_.count(resource) > 0;
+  }
 
  private:
   std::shared_ptr<const ResourceMapper> mapper_;

@@ -1,0 +1,41 @@
+// Loads the rules config and reloads it on SIGHUP or when the file changes.
+// A broken new config is rejected with its positions; the old one serves on.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "adapter/relister.h"
+#include "adapter/self_metrics.h"
+#include "apiservice/logger.h"
+#include "rules/rule_set.h"
+
+namespace adapter {
+
+class ConfigReloader {
+ public:
+  ConfigReloader(std::string path, std::shared_ptr<const rules::ResourceMapper> mapper, Relister& relister,
+                 SelfMetrics& metrics, apiservice::Logger& log);
+
+  // The first load; throws rules::ConfigError so startup fails loudly.
+  void loadInitial();
+  // Reloads when the content changed (or always, when `force`); returns
+  // true when a new config was accepted.
+  bool reload(bool force);
+  uint64_t generation() const { return generation_; }
+
+ private:
+  std::string path_;
+  std::shared_ptr<const rules::ResourceMapper> mapper_;
+  Relister& relister_;
+  SelfMetrics& metrics_;
+  apiservice::Logger& log_;
+  std::string lastContent_;
+  uint64_t generation_ = 0;
+};
+
+// Reads a whole file; nullopt-like empty result with ok=false when unreadable.
+bool readWholeFile(const std::string& path, std::string& out);
+
+}  // namespace adapter

@@ -1,0 +1,55 @@
+// The adapter's own metrics (/metrics), via prometheus-cpp.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+#include "adapter/prometheus_client.h"
+
+namespace adapter {
+
+class SelfMetrics {
+ public:
+  SelfMetrics();
+  std::string text() const;  // Prometheus text exposition
+
+  void observeRequest(const std::string& route, int code, double seconds);
+  void observeBackend(const std::string& call, double seconds, bool ok);
+  void observeRelist(double seconds, bool ok, size_t series, size_t customMetrics, size_t externalMetrics);
+  void observeReload(bool ok, uint64_t generation, double unixSeconds);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& requestLatency_;
+  prometheus::Family<prometheus::Histogram>& backendLatency_;
+  prometheus::Family<prometheus::Counter>& backendErrors_;
+  prometheus::Histogram& relistDuration_;
+  prometheus::Counter& relistFailures_;
+  prometheus::Gauge& lastRelistSuccess_;
+  prometheus::Gauge& catalogSeries_;
+  prometheus::Family<prometheus::Gauge>& catalogMetrics_;
+  prometheus::Gauge& configGeneration_;
+  prometheus::Gauge& lastReloadSuccess_;
+  prometheus::Gauge& lastReloadTime_;
+};
+
+// Wraps a backend to time every call and count its failures.
+class InstrumentedPrometheusApi final : public PrometheusApi {
+ public:
+  InstrumentedPrometheusApi(PrometheusApi& inner, SelfMetrics& metrics) : inner_(inner), metrics_(metrics) {}
+  void series(const std::string& match, int64_t startMs, int64_t endMs, const SeriesVisitor& visit) override;
+  std::vector<Sample> query(const std::string& promql, int64_t timeMs) override;
+
+ private:
+  PrometheusApi& inner_;
+  SelfMetrics& metrics_;
+};
+
+}  // namespace adapter

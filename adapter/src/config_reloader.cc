@@ -1,0 +1,70 @@
+#include "adapter/config_reloader.h"
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+namespace adapter {
+
+bool readWholeFile(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+namespace {
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+ConfigReloader::ConfigReloader(std::string path, std::shared_ptr<const rules::ResourceMapper> mapper,
+                               Relister& relister, SelfMetrics& metrics, apiservice::Logger& log)
+    : path_(std::move(path)), mapper_(std::move(mapper)), relister_(relister), metrics_(metrics), log_(log) {}
+
+void ConfigReloader::loadInitial() {
+  std::string content;
+  if (!readWholeFile(path_, content)) {
+    throw rules::ConfigError({rules::Diagnostic{path_, {}, "", "cannot read the config file"}});
+  }
+  auto set = rules::RuleSet::compile(rules::parseConfig(content, path_), path_, mapper_);
+  lastContent_ = content;
+  generation_ = 1;
+  relister_.setRules(set, generation_);
+  metrics_.observeReload(true, generation_, unixNow());
+  log_.info("loaded config", {{"file", path_},
+                              {"rules", std::to_string(set->custom().size())},
+                              {"externalRules", std::to_string(set->external().size())}});
+}
+
+bool ConfigReloader::reload(bool force) {
+  std::string content;
+  if (!readWholeFile(path_, content)) {
+    if (force) {
+      log_.error("config reload failed; keeping the previous config", {{"file", path_}, {"error", "cannot read the file"}});
+      metrics_.observeReload(false, generation_, unixNow());
+    }
+    return false;
+  }
+  if (!force && content == lastContent_) return false;
+  lastContent_ = content;
+  try {
+    auto set = rules::RuleSet::compile(rules::parseConfig(content, path_), path_, mapper_);
+    ++generation_;
+    relister_.setRules(set, generation_);
+    metrics_.observeReload(true, generation_, unixNow());
+    log_.info("reloaded config", {{"file", path_}, {"generation", std::to_string(generation_)}});
+    return true;
+  } catch (const rules::ConfigError& e) {
+    metrics_.observeReload(false, generation_, unixNow());
+    for (const auto& d : e.diagnostics()) {
+      log_.error("config reload rejected; keeping the previous config", {{"problem", d.str()}});
+    }
+    return false;
+  }
+}
+
+}  // namespace adapter

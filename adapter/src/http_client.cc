@@ -1,0 +1,230 @@
+#include "adapter/http_client.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <limits>
+#include <optional>
+
+namespace adapter {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+Url Url::parse(const std::string& text) {
+  Url u;
+  auto sep = text.find("://");
+  if (sep == std::string::npos) throw HttpClientError("URL \"" + text + "\" has no scheme (expected http:// or https://)");
+  u.scheme = text.substr(0, sep);
+  if (u.scheme != "http" && u.scheme != "https") {
+    throw HttpClientError("URL \"" + text + "\": scheme must be http or https");
+  }
+  std::string rest = text.substr(sep + 3);
+  auto slash = rest.find('/');
+  std::string hostport = rest.substr(0, slash);
+  u.pathPrefix = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!u.pathPrefix.empty() && u.pathPrefix.back() == '/') u.pathPrefix.pop_back();
+  if (hostport.find('@') != std::string::npos) {
+    throw HttpClientError("URL \"" + u.scheme + "://...\": credentials in the URL are not supported; use the auth flags");
+  }
+  if (!hostport.empty() && hostport[0] == '[') {
+    auto close = hostport.find(']');
+    if (close == std::string::npos) throw HttpClientError("URL \"" + text + "\": unterminated IPv6 address");
+    u.host = hostport.substr(1, close - 1);
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':') u.port = hostport.substr(close + 2);
+  } else {
+    auto colon = hostport.rfind(':');
+    u.host = hostport.substr(0, colon);
+    if (colon != std::string::npos) u.port = hostport.substr(colon + 1);
+  }
+  if (u.host.empty()) throw HttpClientError("URL \"" + text + "\" has no host");
+  if (u.port.empty()) u.port = u.scheme == "https" ? "443" : "80";
+  return u;
+}
+
+std::string Url::str() const { return scheme + "://" + host + ":" + port + pathPrefix; }
+
+struct HttpClient::TlsState {
+  asio::ssl::context ctx{asio::ssl::context::tls_client};
+};
+
+struct HttpClient::Connection {
+  asio::io_context ioc{1};
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buffer;
+
+  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+  // Runs one asynchronous operation to completion on this connection's own
+  // io_context; the stream's expiry turns a stall into error::timeout.
+  template <class Initiate>
+  beast::error_code run(std::chrono::steady_clock::time_point deadline, Initiate&& initiate) {
+    beast::error_code result = asio::error::would_block;
+    lowest().expires_at(deadline);
+    initiate([&result](beast::error_code ec, auto&&...) { result = ec; });
+    ioc.restart();
+    ioc.run();
+    return result;
+  }
+};
+
+HttpClient::HttpClient(Url url, TlsClientOptions tls, std::chrono::milliseconds timeout, size_t maxIdle)
+    : url_(std::move(url)), timeout_(timeout), maxIdle_(maxIdle) {
+  if (url_.scheme == "https") {
+    tls_ = std::make_unique<TlsState>();
+    auto& ctx = tls_->ctx;
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    beast::error_code ec;
+    if (!tls.caFile.empty()) {
+      ctx.load_verify_file(tls.caFile, ec);
+      if (ec) throw HttpClientError("cannot load CA file " + tls.caFile + ": " + ec.message());
+    } else {
+      ctx.set_default_verify_paths(ec);
+    }
+    if (!tls.certFile.empty() || !tls.keyFile.empty()) {
+      ctx.use_certificate_chain_file(tls.certFile, ec);
+      if (ec) throw HttpClientError("cannot load client certificate " + tls.certFile + ": " + ec.message());
+      ctx.use_private_key_file(tls.keyFile, asio::ssl::context::pem, ec);
+      if (ec) throw HttpClientError("cannot load client key " + tls.keyFile + ": " + ec.message());
+    }
+    ctx.set_verify_mode(tls.insecureSkipVerify ? asio::ssl::verify_none : asio::ssl::verify_peer);
+  }
+}
+
+HttpClient::~HttpClient() = default;
+
+size_t HttpClient::idleConnections() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return idle_.size();
+}
+
+std::unique_ptr<HttpClient::Connection> HttpClient::acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  auto c = std::make_unique<Connection>();
+  auto deadline = std::chrono::steady_clock::now() + timeout_;
+  tcp::resolver resolver(c->ioc);
+  tcp::resolver::results_type endpoints;
+  beast::error_code ec = asio::error::would_block;
+  resolver.async_resolve(url_.host, url_.port, [&](beast::error_code e, tcp::resolver::results_type r) {
+    ec = e;
+    endpoints = std::move(r);
+  });
+  c->ioc.run_for(timeout_);
+  if (ec) throw HttpClientError("cannot resolve " + url_.host + ": " + ec.message());
+  if (tls_) {
+    c->secure.emplace(c->ioc, tls_->ctx);
+    if (!SSL_set_tlsext_host_name(c->secure->native_handle(), url_.host.c_str())) {
+      throw HttpClientError("cannot set TLS server name " + url_.host);
+    }
+    c->secure->set_verify_callback(asio::ssl::host_name_verification(url_.host));
+  } else {
+    c->plain.emplace(c->ioc);
+  }
+  ec = c->run(deadline, [&](auto h) { c->lowest().async_connect(endpoints, h); });
+  if (ec) throw HttpClientError("cannot connect to " + url_.host + ":" + url_.port + ": " + ec.message());
+  c->lowest().socket().set_option(tcp::no_delay(true), ec);
+  if (tls_) {
+    ec = c->run(deadline, [&](auto h) { c->secure->async_handshake(asio::ssl::stream_base::client, h); });
+    if (ec) throw HttpClientError("TLS handshake with " + url_.host + ":" + url_.port + " failed: " + ec.message());
+  }
+  return c;
+}
+
+void HttpClient::release(std::unique_ptr<Connection> c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < maxIdle_) idle_.push_back(std::move(c));
+}
+
+ClientResponse HttpClient::send(const ClientRequest& req) {
+  ClientResponse out;
+  out.status = stream(req, [&](int status, BodyReader& read) {
+    out.status = status;
+    char buf[16384];
+    while (size_t n = read(buf, sizeof buf)) out.body.append(buf, n);
+  });
+  return out;
+}
+
+int HttpClient::stream(const ClientRequest& req, const std::function<void(int, BodyReader&)>& onBody) {
+  // A pooled connection may have been closed by the server while idle; one
+  // retry on a fresh connection covers that without retrying real failures.
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reused = !idle_.empty();
+    }
+    auto c = acquire();
+    auto deadline = std::chrono::steady_clock::now() + timeout_;
+    http::request<http::string_body> r{req.method == "POST" ? http::verb::post : http::verb::get,
+                                       url_.pathPrefix + req.target, 11};
+    r.set(http::field::host, url_.host);
+    r.set(http::field::user_agent, "metrics-adapter");
+    r.set(http::field::accept, "application/json");
+    for (const auto& [k, v] : req.headers) r.set(k, v);
+    r.keep_alive(true);
+    if (!req.body.empty() || req.method == "POST") {
+      r.body() = req.body;
+      r.prepare_payload();
+    }
+    beast::error_code ec = c->run(deadline, [&](auto h) {
+      if (c->secure) http::async_write(*c->secure, r, h);
+      else http::async_write(*c->plain, r, h);
+    });
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (!ec) {
+      ec = c->run(deadline, [&](auto h) {
+        if (c->secure) http::async_read_header(*c->secure, c->buffer, parser, h);
+        else http::async_read_header(*c->plain, c->buffer, parser, h);
+      });
+    }
+    if (ec) {
+      bool stale = reused && attempt == 0 &&
+                   (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+                    ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated);
+      if (stale) continue;
+      if (ec == beast::error::timeout) {
+        throw HttpClientError("request to " + url_.host + ":" + url_.port + " timed out after " +
+                              std::to_string(timeout_.count()) + "ms");
+      }
+      throw HttpClientError("request to " + url_.host + ":" + url_.port + " failed: " + ec.message());
+    }
+    int status = static_cast<int>(parser.get().result_int());
+    bool failed = false;
+    BodyReader read = [&](char* buf, size_t len) -> size_t {
+      if (parser.is_done() || failed) return 0;
+      parser.get().body().data = buf;
+      parser.get().body().size = len;
+      beast::error_code e = c->run(deadline, [&](auto h) {
+        if (c->secure) http::async_read(*c->secure, c->buffer, parser, h);
+        else http::async_read(*c->plain, c->buffer, parser, h);
+      });
+      if (e == http::error::need_buffer) e = {};
+      if (e) {
+        failed = true;
+        throw HttpClientError("reading the response from " + url_.host + ":" + url_.port + " failed: " +
+                              (e == beast::error::timeout ? "timed out" : e.message()));
+      }
+      return len - parser.get().body().size;
+    };
+    onBody(status, read);
+    // Reuse only a connection whose response was read to the end.
+    if (parser.is_done() && parser.keep_alive()) release(std::move(c));
+    return status;
+  }
+}
+
+}  // namespace adapter

@@ -1,0 +1,141 @@
+#include "adapter/prometheus_provider.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "apiservice/status.h"
+#include "rules/label_selector.h"
+#include "rules/query_builder.h"
+
+namespace adapter {
+
+using apiservice::StatusError;
+
+PrometheusProvider::PrometheusProvider(const ServingState& state, PrometheusApi& backend, const Clock& clock,
+                                       apiservice::Logger& log, ProviderOptions opts)
+    : state_(state), backend_(backend), clock_(clock), log_(log), opts_(opts) {}
+
+std::shared_ptr<const Snapshot> PrometheusProvider::snapshot() const {
+  auto snap = state_.current();
+  if (!snap) throw StatusError::unavailable("metric discovery has not completed yet; retry shortly");
+  return snap;
+}
+
+std::vector<apiservice::CustomMetricDescriptor> PrometheusProvider::listCustomMetrics() const {
+  std::vector<apiservice::CustomMetricDescriptor> out;
+  auto snap = state_.current();
+  if (!snap) return out;
+  out.reserve(snap->catalog.customMetrics().size());
+  for (const auto& m : snap->catalog.customMetrics()) out.push_back({m.resource.gr.str(), m.namespaced, m.metric});
+  return out;
+}
+
+std::vector<std::string> PrometheusProvider::listExternalMetrics() const {
+  auto snap = state_.current();
+  return snap ? snap->catalog.externalMetrics() : std::vector<std::string>{};
+}
+
+std::vector<Sample> PrometheusProvider::run(const std::string& promql) const {
+  log_.v(4, "running query", {{"query", promql}});
+  try {
+    return backend_.query(promql, clock_.nowMillis());
+  } catch (const BackendError& e) {
+    if (e.unavailable()) throw StatusError::unavailable(e.what());
+    throw StatusError::internal(e.what());
+  }
+}
+
+namespace {
+rules::LabelSelector parseSelector(const std::string& text, const char* param) {
+  try {
+    return rules::parseLabelSelector(text);
+  } catch (const rules::SelectorError& e) {
+    throw StatusError::badRequest(std::string(param) + ": " + e.what());
+  }
+}
+}  // namespace
+
+std::vector<apiservice::ObjectMetricValue> PrometheusProvider::getObjectMetric(
+    const apiservice::ObjectMetricRequest& req) const {
+  auto snap = snapshot();
+  const auto& rules = *snap->rules;
+  auto info = rules.mapper().resolve(req.resource);
+  if (!info) throw StatusError::notFound("resource \"" + req.resource + "\" is not a known Kubernetes resource");
+  if (!info->namespaced && !req.ns.empty()) {
+    throw StatusError::notFound(info->gr.str() + " is cluster-scoped: request it without a namespace");
+  }
+  const rules::CatalogEntry* entry = snap->catalog.findCustom(info->gr, req.metric);
+  if (!entry) {
+    throw StatusError::notFound("the server could not find the metric \"" + req.metric + "\" for " + info->gr.str() +
+                                " (no rule produced it from the series seen at the last discovery)");
+  }
+  bool all = req.name == "*";
+  if (all && !req.labelSelector.empty() && opts_.standalone) {
+    throw StatusError::badRequest(
+        "labelSelector on objects needs a Kubernetes connection to list them; this adapter runs with --standalone");
+  }
+  rules::LabelSelector metricSelector = parseSelector(req.metricLabelSelector, "metricLabelSelector");
+  std::vector<std::string> names;
+  if (!all) names.push_back(req.name);
+  rules::CustomQuery q;
+  try {
+    q = rules::buildCustomQuery(*entry->rule, entry->seriesName, info->gr, req.ns, names, metricSelector);
+  } catch (const rules::SelectorError& e) {
+    throw StatusError::badRequest(std::string("metricLabelSelector: ") + e.what());
+  } catch (const std::exception& e) {
+    throw StatusError::internal(entry->rule->context + ": cannot build the query: " + e.what());
+  }
+  std::vector<Sample> samples = run(q.promql);
+  std::string apiVersion = info->gr.group.empty() ? "/" + info->version : info->groupVersion();
+  std::vector<apiservice::ObjectMetricValue> out;
+  size_t dropped = 0;
+  for (auto& s : samples) {
+    auto it = s.labels.find(q.resourceLabel);
+    if (it == s.labels.end() || it->second.empty()) continue;
+    if (!all && it->second != req.name) continue;
+    if (!std::isfinite(s.value)) {
+      ++dropped;
+      continue;
+    }
+    apiservice::DescribedObject obj{info->kind, info->namespaced ? req.ns : "", it->second, apiVersion};
+    out.push_back({std::move(obj), req.metric, s.value, s.timestampMs});
+  }
+  if (dropped) log_.v(2, "dropped non-finite samples", {{"metric", req.metric}, {"count", std::to_string(dropped)}});
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.object.name < b.object.name; });
+  out.erase(std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.object.name == b.object.name; }),
+            out.end());
+  if (!all && out.empty()) {
+    throw StatusError::notFound("no value for metric \"" + req.metric + "\" on " + info->gr.str() + " \"" + req.name +
+                                "\"" + (req.ns.empty() ? "" : " in namespace \"" + req.ns + "\"") +
+                                (dropped ? " (its sample was NaN or infinite)" : " (the query returned no sample for it)"));
+  }
+  return out;
+}
+
+std::vector<apiservice::ExternalMetricValue> PrometheusProvider::getExternalMetric(
+    const apiservice::ExternalMetricRequest& req) const {
+  auto snap = snapshot();
+  const rules::CatalogEntry* entry = snap->catalog.findExternal(req.metric);
+  if (!entry) {
+    throw StatusError::notFound("the server could not find the external metric \"" + req.metric +
+                                "\" (no external rule produced it from the series seen at the last discovery)");
+  }
+  rules::LabelSelector selector = parseSelector(req.labelSelector, "labelSelector");
+  std::string promql;
+  try {
+    promql = rules::buildExternalQuery(*entry->rule, entry->seriesName, req.ns, selector);
+  } catch (const rules::SelectorError& e) {
+    throw StatusError::badRequest(std::string("labelSelector: ") + e.what());
+  } catch (const std::exception& e) {
+    throw StatusError::internal(entry->rule->context + ": cannot build the query: " + e.what());
+  }
+  std::vector<apiservice::ExternalMetricValue> out;
+  for (auto& s : run(promql)) {
+    if (!std::isfinite(s.value)) continue;
+    s.labels.erase("__name__");
+    out.push_back({req.metric, std::move(s.labels), s.value, s.timestampMs});
+  }
+  return out;
+}
+
+}  // namespace adapter

@@ -1,0 +1,224 @@
+#include "apiservice/api_json.h"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "apiservice/quantity.h"
+
+namespace apiservice {
+
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+Json groupVersion(const std::string& group, const std::string& version) {
+  return Json{{"groupVersion", group + "/" + version}, {"version", version}};
+}
+
+Json apiGroup(const std::string& group) {
+  Json j;
+  j["name"] = group;
+  if (group == kCustomGroup) {
+    j["versions"] = Json::array({groupVersion(group, "v1beta2"), groupVersion(group, "v1beta1")});
+    j["preferredVersion"] = groupVersion(group, "v1beta2");
+  } else {
+    j["versions"] = Json::array({groupVersion(group, "v1beta1")});
+    j["preferredVersion"] = groupVersion(group, "v1beta1");
+  }
+  return j;
+}
+
+Json describedObject(const DescribedObject& o) {
+  Json j;
+  j["kind"] = o.kind;
+  if (!o.ns.empty()) j["namespace"] = o.ns;
+  j["name"] = o.name;
+  j["apiVersion"] = o.apiVersion;
+  return j;
+}
+
+}  // namespace
+
+std::string rfc3339(int64_t unixMillis) {
+  std::time_t t = static_cast<std::time_t>(unixMillis / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string metricValueListJson(const std::string& version, const std::vector<ObjectMetricValue>& items) {
+  Json j;
+  j["kind"] = "MetricValueList";
+  j["apiVersion"] = std::string(kCustomGroup) + "/" + version;
+  j["metadata"] = Json::object();
+  Json list = Json::array();
+  for (const auto& v : items) {
+    Json item;
+    item["describedObject"] = describedObject(v.object);
+    if (version == "v1beta1") {
+      item["metricName"] = v.metric;
+      item["timestamp"] = rfc3339(v.timestampMs);
+      item["value"] = decimalQuantity(v.value);
+      item["selector"] = nullptr;
+    } else {
+      item["metric"] = Json{{"name", v.metric}, {"selector", nullptr}};
+      item["timestamp"] = rfc3339(v.timestampMs);
+      item["value"] = decimalQuantity(v.value);
+    }
+    list.push_back(std::move(item));
+  }
+  j["items"] = std::move(list);
+  return dump(j);
+}
+
+std::string externalMetricValueListJson(const std::vector<ExternalMetricValue>& items) {
+  Json j;
+  j["kind"] = "ExternalMetricValueList";
+  j["apiVersion"] = std::string(kExternalGroup) + "/v1beta1";
+  j["metadata"] = Json::object();
+  Json list = Json::array();
+  for (const auto& v : items) {
+    Json item;
+    item["metricName"] = v.metric;
+    item["metricLabels"] = Json::object();
+    for (const auto& [k, val] : v.labels) item["metricLabels"][k] = val;
+    item["timestamp"] = rfc3339(v.timestampMs);
+    item["value"] = decimalQuantity(v.value);
+    list.push_back(std::move(item));
+  }
+  j["items"] = std::move(list);
+  return dump(j);
+}
+
+std::string apiGroupListJson() {
+  Json j;
+  j["kind"] = "APIGroupList";
+  j["apiVersion"] = "v1";
+  j["groups"] = Json::array({apiGroup(kCustomGroup), apiGroup(kExternalGroup)});
+  return dump(j);
+}
+
+std::string apiGroupJson(const std::string& group) {
+  Json j;
+  j["kind"] = "APIGroup";
+  j["apiVersion"] = "v1";
+  const Json body = apiGroup(group);
+  for (const auto& [k, v] : body.items()) j[k] = v;
+  return dump(j);
+}
+
+namespace {
+Json resourceEntry(const std::string& name, bool namespaced, const char* kind) {
+  return Json{{"name", name},   {"singularName", ""},
+              {"namespaced", namespaced}, {"kind", kind},
+              {"verbs", Json::array({"get"})}};
+}
+}  // namespace
+
+std::string customResourceListJson(const std::string& version, const std::vector<CustomMetricDescriptor>& metrics) {
+  Json j;
+  j["kind"] = "APIResourceList";
+  j["apiVersion"] = "v1";
+  j["groupVersion"] = std::string(kCustomGroup) + "/" + version;
+  Json list = Json::array();
+  for (const auto& m : metrics) list.push_back(resourceEntry(m.resource + "/" + m.metric, m.namespaced, "MetricValueList"));
+  j["resources"] = std::move(list);
+  return dump(j);
+}
+
+std::string externalResourceListJson(const std::vector<std::string>& metrics) {
+  Json j;
+  j["kind"] = "APIResourceList";
+  j["apiVersion"] = "v1";
+  j["groupVersion"] = std::string(kExternalGroup) + "/v1beta1";
+  Json list = Json::array();
+  for (const auto& m : metrics) list.push_back(resourceEntry(m, true, "ExternalMetricValueList"));
+  j["resources"] = std::move(list);
+  return dump(j);
+}
+
+std::string openApiJson(const std::string& version) {
+  auto param = [](const char* name, const char* in, const char* desc, bool required) {
+    return Json{{"name", name}, {"in", in}, {"description", desc}, {"required", required}, {"type", "string"}};
+  };
+  auto getOp = [&](const char* id, const char* ref, std::vector<Json> params) {
+    Json op;
+    op["operationId"] = id;
+    op["produces"] = Json::array({"application/json"});
+    op["schemes"] = Json::array({"https"});
+    op["parameters"] = std::move(params);
+    op["responses"] = Json{{"200", Json{{"description", "OK"}, {"schema", Json{{"$ref", ref}}}}},
+                           {"401", Json{{"description", "Unauthorized"}}}};
+    return Json{{"get", op}};
+  };
+  Json paths;
+  for (const char* v : {"v1beta1", "v1beta2"}) {
+    std::string base = std::string("/apis/") + kCustomGroup + "/" + v;
+    std::string ref = std::string("#/definitions/io.k8s.metrics.pkg.apis.custom_metrics.") + v + ".MetricValueList";
+    std::vector<Json> common = {param("labelSelector", "query", "A selector on the described objects' labels.", false),
+                                param("metricLabelSelector", "query", "A selector on the metric's labels.", false)};
+    auto with = [&](std::vector<Json> extra) {
+      extra.insert(extra.end(), common.begin(), common.end());
+      return extra;
+    };
+    Json nsP = param("namespace", "path", "The object's namespace.", true);
+    Json resP = param("resource", "path", "The described resource, e.g. pods.", true);
+    Json nameP = param("name", "path", "The object name, or * for every object.", true);
+    Json metricP = param("metric", "path", "The metric name.", true);
+    paths[base + "/namespaces/{namespace}/{resource}/{name}/{metric}"] =
+        getOp((std::string("getNamespacedObjectMetric_") + v).c_str(), ref.c_str(), with({nsP, resP, nameP, metricP}));
+    paths[base + "/{resource}/{name}/{metric}"] =
+        getOp((std::string("getClusterObjectMetric_") + v).c_str(), ref.c_str(), with({resP, nameP, metricP}));
+    paths[base + "/namespaces/{namespace}/metrics/{metric}"] =
+        getOp((std::string("getNamespaceMetric_") + v).c_str(), ref.c_str(), with({nsP, metricP}));
+  }
+  paths[std::string("/apis/") + kExternalGroup + "/v1beta1/namespaces/{namespace}/{metric}"] =
+      getOp("getExternalMetric", "#/definitions/io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValueList",
+            {param("namespace", "path", "The namespace.", true), param("metric", "path", "The metric name.", true),
+             param("labelSelector", "query", "A selector on the metric's labels.", false)});
+  Json defs;
+  Json listSchema = Json{{"type", "object"},
+                         {"required", Json::array({"items"})},
+                         {"properties", Json{{"apiVersion", Json{{"type", "string"}}},
+                                             {"kind", Json{{"type", "string"}}},
+                                             {"metadata", Json{{"type", "object"}}},
+                                             {"items", Json{{"type", "array"}, {"items", Json{{"type", "object"}}}}}}}};
+  for (const char* v : {"v1beta1", "v1beta2"}) {
+    Json s = listSchema;
+    s["x-kubernetes-group-version-kind"] =
+        Json::array({Json{{"group", kCustomGroup}, {"version", v}, {"kind", "MetricValueList"}}});
+    defs[std::string("io.k8s.metrics.pkg.apis.custom_metrics.") + v + ".MetricValueList"] = s;
+  }
+  Json e = listSchema;
+  e["x-kubernetes-group-version-kind"] =
+      Json::array({Json{{"group", kExternalGroup}, {"version", "v1beta1"}, {"kind", "ExternalMetricValueList"}}});
+  defs["io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValueList"] = e;
+  Json j;
+  j["swagger"] = "2.0";
+  j["info"] = Json{{"title", "metrics-adapter"}, {"version", version}};
+  j["paths"] = std::move(paths);
+  j["definitions"] = std::move(defs);
+  return dump(j);
+}
+
+std::string versionJson(const std::string& version) {
+  Json j;
+  auto dot1 = version.find('.');
+  auto dot2 = version.find('.', dot1 + 1);
+  j["major"] = version.substr(1, dot1 - 1);
+  j["minor"] = version.substr(dot1 + 1, dot2 - dot1 - 1);
+  j["gitVersion"] = version;
+  j["gitCommit"] = "";
+  j["gitTreeState"] = "";
+  j["buildDate"] = "";
+  j["goVersion"] = "";
+  j["compiler"] = "gcc";
+  j["platform"] = "linux/amd64";
+  return dump(j);
+}
+
+}  // namespace apiservice

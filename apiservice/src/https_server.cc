@@ -1,0 +1,192 @@
+#include "apiservice/https_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <optional>
+
+#include "apiservice/status.h"
+
+namespace apiservice {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct HttpsServer::State {
+  ServerOptions opts;
+  std::shared_ptr<TlsCredentials> tls;
+  Handler handler;
+  Logger& log;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::atomic<bool> draining{false};
+  std::atomic<int> inflight{0};
+
+  State(ServerOptions o, std::shared_ptr<TlsCredentials> t, Handler h, Logger& l)
+      : opts(std::move(o)), tls(std::move(t)), handler(std::move(h)), log(l), ioc(opts.threads) {}
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<asio::ssl::context> ctx, std::shared_ptr<HttpsServer::State> st)
+      : ctx_(std::move(ctx)), st_(std::move(st)), stream_(std::move(socket), *ctx_) {
+    boost::system::error_code ec;
+    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  void run() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->handshake(); });
+  }
+
+ private:
+  void handshake() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
+    stream_.async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        self->st_->log.v(4, "TLS handshake failed", {{"remote", self->remote_}, {"error", ec.message()}});
+        return;
+      }
+      self->read();
+    });
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(st_->opts.maxHeaderBytes));
+    parser_->body_limit(1 << 20);
+    beast::get_lowest_layer(stream_).expires_after(st_->opts.idleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream) return close();
+    if (ec == http::error::header_limit) {
+      HttpResponse r;
+      r.status = 431;
+      r.body = statusJson(431, "RequestHeaderFieldsTooLarge",
+                          "request line and headers exceed " + std::to_string(st_->opts.maxHeaderBytes) + " bytes");
+      return write(r, 11, false);
+    }
+    if (ec == http::error::body_limit) {
+      HttpResponse r;
+      r.status = 413;
+      r.body = statusJson(413, "RequestEntityTooLarge", "request body too large");
+      return write(r, 11, false);
+    }
+    if (ec) return;  // timeouts, resets, TLS errors: nothing to answer
+    auto& req = parser_->get();
+    HttpRequest in;
+    in.method = std::string(req.method_string());
+    in.target = std::string(req.target());
+    in.remoteAddress = remote_;
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto [it, fresh] = in.headers.emplace(name, std::string(f.value()));
+      if (!fresh) it->second += "," + std::string(f.value());
+    }
+    st_->inflight.fetch_add(1);
+    HttpResponse out = st_->handler(in);
+    st_->inflight.fetch_sub(1);
+    if (in.method == "HEAD") out.body.clear();
+    write(out, req.version(), req.keep_alive() && !st_->draining.load());
+  }
+
+  void write(const HttpResponse& out, unsigned version, bool keepAlive) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(out.status), version);
+    res->set(http::field::server, "metrics-adapter");
+    res->set(http::field::content_type, out.contentType);
+    res->set(http::field::cache_control, "no-cache, private");
+    for (const auto& [k, v] : out.headers) res->set(k, v);
+    res->keep_alive(keepAlive);
+    res->body() = out.body;
+    res->prepare_payload();
+    res_ = res;
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    http::async_write(stream_, *res_, [self = shared_from_this(), keepAlive](beast::error_code ec, size_t) {
+      self->res_.reset();
+      if (ec) return;
+      if (keepAlive) self->read();
+      else self->close();
+    });
+  }
+
+  void close() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
+  }
+
+  std::shared_ptr<asio::ssl::context> ctx_;  // must outlive stream_
+  std::shared_ptr<HttpsServer::State> st_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::string_body>> res_;
+  std::string remote_;
+};
+
+void accept(const std::shared_ptr<HttpsServer::State>& st) {
+  st->acceptor.async_accept(asio::make_strand(st->ioc), [st](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !st->acceptor.is_open()) return;
+    if (!ec) {
+      std::make_shared<Session>(std::move(socket), st->tls->context(), st)->run();
+    } else {
+      st->log.v(2, "accept failed", {{"error", ec.message()}});
+    }
+    accept(st);
+  });
+}
+
+}  // namespace
+
+HttpsServer::HttpsServer(ServerOptions opts, std::shared_ptr<TlsCredentials> tls, Handler handler, Logger& log)
+    : state_(std::make_shared<State>(std::move(opts), std::move(tls), std::move(handler), log)) {}
+
+HttpsServer::~HttpsServer() { shutdown(std::chrono::milliseconds(0)); }
+
+void HttpsServer::start() {
+  auto& st = *state_;
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(st.opts.bindAddress, ec);
+  if (ec) throw std::runtime_error("invalid --bind-address " + st.opts.bindAddress + ": " + ec.message());
+  tcp::endpoint ep(addr, st.opts.port);
+  st.acceptor.open(ep.protocol(), ec);
+  if (!ec) st.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) st.acceptor.bind(ep, ec);
+  if (!ec) st.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + st.opts.bindAddress + ":" + std::to_string(st.opts.port) + ": " +
+                             ec.message());
+  }
+  port_ = st.acceptor.local_endpoint().port();
+  accept(state_);
+  int n = std::max(1, st.opts.threads);
+  for (int i = 0; i < n; ++i) threads_.emplace_back([s = state_] { s->ioc.run(); });
+}
+
+void HttpsServer::shutdown(std::chrono::milliseconds grace) {
+  if (threads_.empty()) return;
+  auto& st = *state_;
+  st.draining = true;
+  asio::post(st.ioc, [s = state_] {
+    beast::error_code ec;
+    s->acceptor.close(ec);
+  });
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (st.inflight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  st.ioc.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace apiservice
