@@ -2,13 +2,19 @@
 // Prometheus can scrape deterministic data. Each line of the file is
 //   name{label="v",...} 42        a gauge with a fixed value
 //   name{label="v",...} rate=10   a counter growing by 10 per second
+// Counters are anchored to the wall clock (value = rate * unix seconds), so
+// history written with --write-history continues seamlessly into what is
+// scraped afterwards.
 // Usage: demo-exporter --listen 127.0.0.1:0 --series FILE [--port-file F]
+//        demo-exporter --series FILE --write-history OUT.om [--history-seconds 600]
 #include <utility>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -48,27 +54,66 @@ std::vector<Series> loadSeries(const std::string& path) {
   return out;
 }
 
-std::string render(const std::vector<Series>& series, std::chrono::steady_clock::time_point start) {
-  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+// OpenMetrics spells the special values exactly so.
+std::string number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  return buf;
+}
+
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Seconds since a fixed recent epoch keep counter values small and exact.
+double valueAt(const Series& s, double unixSeconds) {
+  return s.rate >= 0 ? s.rate * (unixSeconds - 1.7e9) : s.value;
+}
+
+std::string render(const std::vector<Series>& series) {
+  double now = unixNow();
   std::string out;
-  char buf[64];
-  for (const auto& s : series) {
-    double v = s.rate >= 0 ? 1000.0 + s.rate * elapsed : s.value;
-    std::snprintf(buf, sizeof buf, " %.6f\n", v);
-    out += s.selector + buf;
-  }
+  for (const auto& s : series) out += s.selector + " " + number(valueAt(s, now)) + "\n";
   return out;
+}
+
+// OpenMetrics history, one sample per second per series, for
+// `promtool tsdb create-blocks-from openmetrics`.
+void writeHistory(const std::vector<Series>& series, const std::string& path, int seconds) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error("cannot write " + path);
+  auto end = static_cast<long long>(unixNow()) - 1;
+  std::vector<std::string> families;
+  for (const auto& s : series) {
+    std::string name = s.selector.substr(0, s.selector.find('{'));
+    if (std::find(families.begin(), families.end(), name) == families.end()) families.push_back(name);
+  }
+  for (const auto& fam : families) {
+    out << "# TYPE " << fam << " gauge\n";
+    for (const auto& s : series) {
+      if (s.selector.substr(0, s.selector.find('{')) != fam) continue;
+      for (long long t = end - seconds; t <= end; ++t) {
+        out << s.selector << " " << number(valueAt(s, static_cast<double>(t))) << " " << t << "\n";
+      }
+    }
+  }
+  out << "# EOF\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string listen = "127.0.0.1:0", seriesFile, portFile;
+  std::string listen = "127.0.0.1:0", seriesFile, portFile, historyFile;
+  int historySeconds = 600;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string f = argv[i];
     if (f == "--listen") listen = argv[i + 1];
     else if (f == "--series") seriesFile = argv[i + 1];
     else if (f == "--port-file") portFile = argv[i + 1];
+    else if (f == "--write-history") historyFile = argv[i + 1];
+    else if (f == "--history-seconds") historySeconds = std::stoi(argv[i + 1]);
     else {
       std::cerr << "unknown flag " << f << "\n";
       return 2;
@@ -80,7 +125,10 @@ int main(int argc, char** argv) {
   }
   try {
     auto series = loadSeries(seriesFile);
-    auto start = std::chrono::steady_clock::now();
+    if (!historyFile.empty()) {
+      writeHistory(series, historyFile, historySeconds);
+      return 0;
+    }
     auto colon = listen.rfind(':');
     asio::io_context ioc;
     tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address(listen.substr(0, colon)),
@@ -94,7 +142,7 @@ int main(int argc, char** argv) {
     while (true) {
       tcp::socket sock(ioc);
       acceptor.accept(sock);
-      std::thread([s = std::move(sock), &series, start]() mutable {
+      std::thread([s = std::move(sock), &series]() mutable {
         boost::beast::flat_buffer buf;
         boost::system::error_code ec;
         while (true) {
@@ -103,7 +151,7 @@ int main(int argc, char** argv) {
           if (ec) return;
           http::response<http::string_body> res{http::status::ok, req.version()};
           res.set(http::field::content_type, "text/plain; version=0.0.4");
-          res.body() = render(series, start);
+          res.body() = render(series);
           res.keep_alive(req.keep_alive());
           res.prepare_payload();
           http::write(s, res, ec);
