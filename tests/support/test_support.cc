@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <utility>  // Boost 1.74 asio needs it before <boost/asio.hpp>
 #include <signal.h>
 #include <sys/wait.h>
@@ -254,18 +255,25 @@ FakeBackend::~FakeBackend() { stop(); }
 void FakeBackend::stop() {
   if (impl_->stopped.exchange(true)) return;
   boost::system::error_code ec;
-  impl_->acceptor.close(ec);
+  // shutdown(2) wakes a thread blocked in accept(); close() alone does not.
+  ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     for (auto& s : impl_->sockets) s->shutdown(tcp::socket::shutdown_both, ec);
   }
   if (impl_->acceptThread.joinable()) impl_->acceptThread.join();
   for (auto& w : impl_->workers) w.join();
+  impl_->acceptor.close(ec);
 }
 
 void FakeBackend::setHandler(Handler h) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->handler = std::move(h);
+}
+
+size_t FakeBackend::connections() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->sockets.size();
 }
 
 std::vector<FakeRequest> FakeBackend::requests() const {

@@ -90,6 +90,7 @@ class FakeBackend {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   void setHandler(Handler h);
   std::vector<FakeRequest> requests() const;
+  size_t connections() const;
   void stop();
 
  private:
