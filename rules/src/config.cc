@@ -107,7 +107,9 @@ class Loader {
                   const std::function<void(const std::string&, const YAML::Node&)>& fn) {
     std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& k = it->first;
+      // yaml-cpp's iterator yields temporaries: copy the (cheap) node handles.
+      const YAML::Node k = it->first;
+      const YAML::Node v = it->second;
       if (!k.IsScalar()) {
         error(pos(k.Mark()), ctx, "keys must be strings");
         continue;
@@ -124,7 +126,7 @@ class Loader {
         error(pos(k.Mark()), ctx, "unknown key \"" + key + "\" (expected one of: " + known + ")");
         continue;
       }
-      fn(key, it->second);
+      fn(key, v);
     }
   }
 

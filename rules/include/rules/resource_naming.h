@@ -41,8 +41,6 @@ class ResourceNaming {
   std::map<GroupResource, std::string> byResource_;
   std::optional<gotemplate::Template> template_;
   std::optional<GoRegexp> labelPattern_;
-  int resourceGroup_ = 0;
-  int groupGroup_ = 0;
 };
 
 }  // namespace rules

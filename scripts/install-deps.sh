@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need, from Debian 12's
+# packages. Safe to run again: it only installs what is missing.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  libboost-dev libboost-program-options-dev libssl-dev
+  nlohmann-json3-dev libyaml-cpp-dev libre2-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev
+  prometheus curl jq
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds everything and runs every test: unit and integration tests (real
+# Prometheus, real TLS), the unit tests again under ASan and UBSan, and each
+# libFuzzer target briefly. Prints ctest's summary for each phase and a total.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+jobs=$(nproc)
+total_pass=0
+total_fail=0
+
+# Runs ctest in $1 with the remaining args; adds its counts to the totals.
+run_ctest() {
+  local dir=$1; shift
+  local log; log=$(mktemp)
+  local rc=0
+  ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 | tee "$log" || rc=$?
+  local line; line=$(grep -E "tests passed, [0-9]+ tests failed out of" "$log" | tail -1 || true)
+  if [[ -n $line ]]; then
+    local failed; failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+    local all; all=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
+    total_pass=$((total_pass + all - failed))
+    total_fail=$((total_fail + failed))
+  else
+    total_fail=$((total_fail + 1))
+  fi
+  rm -f "$log"
+  return $rc
+}
+
+status=0
+echo "== build (RelWithDebInfo) and run unit + integration tests"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+run_ctest build -j 1 || status=1
+
+echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMA_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs" --target rules_test apiservice_test adapter_test
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_ctest build-asan -L unit -j "$jobs" || status=1
+
+echo "== fuzz targets (libFuzzer, clang, ${MA_FUZZ_SECONDS:-15}s each)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMA_FUZZ=ON \
+  -DMA_FUZZ_SECONDS="${MA_FUZZ_SECONDS:-15}" >/dev/null
+cmake --build build-fuzz -j "$jobs"
+run_ctest build-fuzz -L fuzz -j "$jobs" || status=1
+
+echo
+echo "all phases: ${total_pass} passed, ${total_fail} failed"
+exit $status
