@@ -10,7 +10,7 @@ root=$(pwd)
 once=false
 [[ ${1:-} == --once ]] && once=true
 ./scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMA_TESTS=OFF >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMA_TESTS=ON >/dev/null
 cmake --build build -j "$(nproc)" --target metrics-adapter demo-exporter
 
 work=$(mktemp -d /tmp/metrics-adapter-demo.XXXXXX)

@@ -21,9 +21,14 @@ double unixNow() {
 }
 }  // namespace
 
-ConfigReloader::ConfigReloader(std::string path, std::shared_ptr<const rules::ResourceMapper> mapper,
+ConfigReloader::ConfigReloader(std::string path,
+                               std::shared_ptr<const rules::ResourceMapper> mapper,
                                Relister& relister, SelfMetrics& metrics, apiservice::Logger& log)
-    : path_(std::move(path)), mapper_(std::move(mapper)), relister_(relister), metrics_(metrics), log_(log) {}
+    : path_(std::move(path)),
+      mapper_(std::move(mapper)),
+      relister_(relister),
+      metrics_(metrics),
+      log_(log) {}
 
 void ConfigReloader::loadInitial() {
   std::string content;
@@ -44,7 +49,8 @@ bool ConfigReloader::reload(bool force) {
   std::string content;
   if (!readWholeFile(path_, content)) {
     if (force) {
-      log_.error("config reload failed; keeping the previous config", {{"file", path_}, {"error", "cannot read the file"}});
+      log_.error("config reload failed; keeping the previous config",
+                 {{"file", path_}, {"error", "cannot read the file"}});
       metrics_.observeReload(false, generation_, unixNow());
     }
     return false;

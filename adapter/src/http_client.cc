@@ -18,7 +18,8 @@ using tcp = asio::ip::tcp;
 Url Url::parse(const std::string& text) {
   Url u;
   auto sep = text.find("://");
-  if (sep == std::string::npos) throw HttpClientError("URL \"" + text + "\" has no scheme (expected http:// or https://)");
+  if (sep == std::string::npos)
+    throw HttpClientError("URL \"" + text + "\" has no scheme (expected http:// or https://)");
   u.scheme = text.substr(0, sep);
   if (u.scheme != "http" && u.scheme != "https") {
     throw HttpClientError("URL \"" + text + "\": scheme must be http or https");
@@ -29,13 +30,16 @@ Url Url::parse(const std::string& text) {
   u.pathPrefix = slash == std::string::npos ? "" : rest.substr(slash);
   while (!u.pathPrefix.empty() && u.pathPrefix.back() == '/') u.pathPrefix.pop_back();
   if (hostport.find('@') != std::string::npos) {
-    throw HttpClientError("URL \"" + u.scheme + "://...\": credentials in the URL are not supported; use the auth flags");
+    throw HttpClientError("URL \"" + u.scheme +
+                          "://...\": credentials in the URL are not supported; use the auth flags");
   }
   if (!hostport.empty() && hostport[0] == '[') {
     auto close = hostport.find(']');
-    if (close == std::string::npos) throw HttpClientError("URL \"" + text + "\": unterminated IPv6 address");
+    if (close == std::string::npos)
+      throw HttpClientError("URL \"" + text + "\": unterminated IPv6 address");
     u.host = hostport.substr(1, close - 1);
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':') u.port = hostport.substr(close + 2);
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':')
+      u.port = hostport.substr(close + 2);
   } else {
     auto colon = hostport.rfind(':');
     u.host = hostport.substr(0, colon);
@@ -73,7 +77,8 @@ struct HttpClient::Connection {
   }
 };
 
-HttpClient::HttpClient(Url url, TlsClientOptions tls, std::chrono::milliseconds timeout, size_t maxIdle)
+HttpClient::HttpClient(Url url, TlsClientOptions tls, std::chrono::milliseconds timeout,
+                       size_t maxIdle)
     : url_(std::move(url)), timeout_(timeout), maxIdle_(maxIdle) {
   if (url_.scheme == "https") {
     tls_ = std::make_unique<TlsState>();
@@ -88,7 +93,9 @@ HttpClient::HttpClient(Url url, TlsClientOptions tls, std::chrono::milliseconds 
     }
     if (!tls.certFile.empty() || !tls.keyFile.empty()) {
       ctx.use_certificate_chain_file(tls.certFile, ec);
-      if (ec) throw HttpClientError("cannot load client certificate " + tls.certFile + ": " + ec.message());
+      if (ec)
+        throw HttpClientError("cannot load client certificate " + tls.certFile + ": " +
+                              ec.message());
       ctx.use_private_key_file(tls.keyFile, asio::ssl::context::pem, ec);
       if (ec) throw HttpClientError("cannot load client key " + tls.keyFile + ": " + ec.message());
     }
@@ -117,10 +124,11 @@ std::unique_ptr<HttpClient::Connection> HttpClient::acquire() {
   tcp::resolver resolver(c->ioc);
   tcp::resolver::results_type endpoints;
   beast::error_code ec = asio::error::would_block;
-  resolver.async_resolve(url_.host, url_.port, [&](beast::error_code e, tcp::resolver::results_type r) {
-    ec = e;
-    endpoints = std::move(r);
-  });
+  resolver.async_resolve(url_.host, url_.port,
+                         [&](beast::error_code e, tcp::resolver::results_type r) {
+                           ec = e;
+                           endpoints = std::move(r);
+                         });
   c->ioc.run_for(timeout_);
   if (ec) throw HttpClientError("cannot resolve " + url_.host + ": " + ec.message());
   if (tls_) {
@@ -133,11 +141,15 @@ std::unique_ptr<HttpClient::Connection> HttpClient::acquire() {
     c->plain.emplace(c->ioc);
   }
   ec = c->run(deadline, [&](auto h) { c->lowest().async_connect(endpoints, h); });
-  if (ec) throw HttpClientError("cannot connect to " + url_.host + ":" + url_.port + ": " + ec.message());
+  if (ec)
+    throw HttpClientError("cannot connect to " + url_.host + ":" + url_.port + ": " + ec.message());
   c->lowest().socket().set_option(tcp::no_delay(true), ec);
   if (tls_) {
-    ec = c->run(deadline, [&](auto h) { c->secure->async_handshake(asio::ssl::stream_base::client, h); });
-    if (ec) throw HttpClientError("TLS handshake with " + url_.host + ":" + url_.port + " failed: " + ec.message());
+    ec = c->run(deadline,
+                [&](auto h) { c->secure->async_handshake(asio::ssl::stream_base::client, h); });
+    if (ec)
+      throw HttpClientError("TLS handshake with " + url_.host + ":" + url_.port +
+                            " failed: " + ec.message());
   }
   return c;
 }
@@ -157,7 +169,8 @@ ClientResponse HttpClient::send(const ClientRequest& req) {
   return out;
 }
 
-int HttpClient::stream(const ClientRequest& req, const std::function<void(int, BodyReader&)>& onBody) {
+int HttpClient::stream(const ClientRequest& req,
+                       const std::function<void(int, BodyReader&)>& onBody) {
   // A pooled connection may have been closed by the server while idle; one
   // retry on a fresh connection covers that without retrying real failures.
   for (int attempt = 0;; ++attempt) {
@@ -180,15 +193,19 @@ int HttpClient::stream(const ClientRequest& req, const std::function<void(int, B
       r.prepare_payload();
     }
     beast::error_code ec = c->run(deadline, [&](auto h) {
-      if (c->secure) http::async_write(*c->secure, r, h);
-      else http::async_write(*c->plain, r, h);
+      if (c->secure)
+        http::async_write(*c->secure, r, h);
+      else
+        http::async_write(*c->plain, r, h);
     });
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     if (!ec) {
       ec = c->run(deadline, [&](auto h) {
-        if (c->secure) http::async_read_header(*c->secure, c->buffer, parser, h);
-        else http::async_read_header(*c->plain, c->buffer, parser, h);
+        if (c->secure)
+          http::async_read_header(*c->secure, c->buffer, parser, h);
+        else
+          http::async_read_header(*c->plain, c->buffer, parser, h);
       });
     }
     if (ec) {
@@ -200,7 +217,8 @@ int HttpClient::stream(const ClientRequest& req, const std::function<void(int, B
         throw HttpClientError("request to " + url_.host + ":" + url_.port + " timed out after " +
                               std::to_string(timeout_.count()) + "ms");
       }
-      throw HttpClientError("request to " + url_.host + ":" + url_.port + " failed: " + ec.message());
+      throw HttpClientError("request to " + url_.host + ":" + url_.port +
+                            " failed: " + ec.message());
     }
     int status = static_cast<int>(parser.get().result_int());
     bool failed = false;
@@ -209,14 +227,17 @@ int HttpClient::stream(const ClientRequest& req, const std::function<void(int, B
       parser.get().body().data = buf;
       parser.get().body().size = len;
       beast::error_code e = c->run(deadline, [&](auto h) {
-        if (c->secure) http::async_read(*c->secure, c->buffer, parser, h);
-        else http::async_read(*c->plain, c->buffer, parser, h);
+        if (c->secure)
+          http::async_read(*c->secure, c->buffer, parser, h);
+        else
+          http::async_read(*c->plain, c->buffer, parser, h);
       });
       if (e == http::error::need_buffer) e = {};
       if (e) {
         failed = true;
-        throw HttpClientError("reading the response from " + url_.host + ":" + url_.port + " failed: " +
-                              (e == beast::error::timeout ? "timed out" : e.message()));
+        throw HttpClientError(
+            "reading the response from " + url_.host + ":" + url_.port +
+            " failed: " + (e == beast::error::timeout ? "timed out" : e.message()));
       }
       return len - parser.get().body().size;
     };

@@ -25,7 +25,8 @@ int serve(const adapter::AdapterOptions& o) {
   apiservice::Logger log(std::cerr, o.verbosity, o.logFormat);
   if (!o.standalone) {
     log.error(
-        "running without --standalone needs the Kubernetes integration (object cache, delegated authentication), "
+        "running without --standalone needs the Kubernetes integration (object cache, delegated "
+        "authentication), "
         "which this build does not include yet; use --standalone for local serving");
     return 2;
   }
@@ -58,21 +59,23 @@ int serve(const adapter::AdapterOptions& o) {
   }
   adapter::InstrumentedPrometheusApi instrumented(*backend, metrics);
   adapter::Relister relister(instrumented, state, clock, metrics, log, o.relist);
-  adapter::ConfigReloader reloader(o.configFile, adapter::builtinResources(), relister, metrics, log);
+  adapter::ConfigReloader reloader(o.configFile, adapter::builtinResources(), relister, metrics,
+                                   log);
   try {
     reloader.loadInitial();
   } catch (const rules::ConfigError& e) {
     for (const auto& d : e.diagnostics()) log.error("invalid config", {{"problem", d.str()}});
     return 1;
   }
-  adapter::PrometheusProvider provider(state, instrumented, clock, log, adapter::ProviderOptions{o.standalone});
+  adapter::PrometheusProvider provider(state, instrumented, clock, log,
+                                       adapter::ProviderOptions{o.standalone});
   apiservice::RouterHooks hooks{[&] { return state.ready(); }, [&] { return metrics.text(); },
                                 [&](const std::string& route, int code, double secs) {
                                   metrics.observeRequest(route, code, secs);
                                 }};
   apiservice::Router router(provider, hooks, kVersion);
-  apiservice::HttpsServer server(o.server, tls, [&](const apiservice::HttpRequest& r) { return router.handle(r); },
-                                 log);
+  apiservice::HttpsServer server(
+      o.server, tls, [&](const apiservice::HttpRequest& r) { return router.handle(r); }, log);
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -109,7 +112,8 @@ int serve(const adapter::AdapterOptions& o) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "rules") {
-    return adapter::runRulesCommand(std::vector<std::string>(args.begin() + 1, args.end()), std::cout, std::cerr);
+    return adapter::runRulesCommand(std::vector<std::string>(args.begin() + 1, args.end()),
+                                    std::cout, std::cerr);
   }
   if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
     std::cout << "metrics-adapter " << kVersion << "\n";
@@ -123,7 +127,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (parsed.helpRequested) {
-    std::cout << parsed.helpText << "\nSubcommands:\n  metrics-adapter rules check|explain ... (see 'metrics-adapter rules --help')\n";
+    std::cout << parsed.helpText
+              << "\nSubcommands:\n  metrics-adapter rules check|explain ... (see 'metrics-adapter "
+                 "rules --help')\n";
     return 0;
   }
   return serve(parsed.options);

@@ -13,7 +13,8 @@ namespace po = boost::program_options;
 std::chrono::milliseconds parseDurationFlag(const std::string& flag, const std::string& value) {
   auto ms = rules::parseDurationMillis(value);
   if (!ms || *ms <= 0) {
-    throw std::invalid_argument("--" + flag + "=" + value + ": expected a duration such as 30s, 10m or 1h30m");
+    throw std::invalid_argument("--" + flag + "=" + value +
+                                ": expected a duration such as 30s, 10m or 1h30m");
   }
   return std::chrono::milliseconds(*ms);
 }
@@ -21,10 +22,12 @@ std::chrono::milliseconds parseDurationFlag(const std::string& flag, const std::
 ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
   ParsedOptions out;
   AdapterOptions& o = out.options;
-  std::string relistInterval = "10m", maxAge, timeout = "10s", grace = "10s", logFormat = "text", bindAddress;
+  std::string relistInterval = "10m", maxAge, timeout = "10s", grace = "10s", logFormat = "text",
+              bindAddress;
   std::vector<std::string> headers;
   int port = 6443;
-  po::options_description desc("metrics-adapter: Kubernetes custom and external metrics from Prometheus.\n\nFlags");
+  po::options_description desc(
+      "metrics-adapter: Kubernetes custom and external metrics from Prometheus.\n\nFlags");
   // clang-format off
   desc.add_options()
     ("help,h", "Print this help.")
@@ -57,10 +60,12 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
   out.helpText = help.str();
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(desc).style(po::command_line_style::default_style &
-                                                                   ~po::command_line_style::allow_guessing)
-                  .run(),
-              vm);
+    po::store(
+        po::command_line_parser(args)
+            .options(desc)
+            .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+            .run(),
+        vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw std::invalid_argument(e.what());
@@ -76,7 +81,8 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
   o.server.bindAddress = o.bindAddressSet ? bindAddress : (o.standalone ? "127.0.0.1" : "0.0.0.0");
   o.prometheus.timeout = parseDurationFlag("prometheus-timeout", timeout);
   o.relist.interval = parseDurationFlag("metrics-relist-interval", relistInterval);
-  o.relist.maxAge = maxAge.empty() ? o.relist.interval : parseDurationFlag("metrics-max-age", maxAge);
+  o.relist.maxAge =
+      maxAge.empty() ? o.relist.interval : parseDurationFlag("metrics-max-age", maxAge);
   o.shutdownGracePeriod = parseDurationFlag("shutdown-grace-period", grace);
   if (o.prometheus.verb != "GET" && o.prometheus.verb != "POST") {
     throw std::invalid_argument("--prometheus-verb must be GET or POST");
@@ -88,8 +94,10 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
     }
     o.prometheus.headers.emplace_back(h.substr(0, eq), h.substr(eq + 1));
   }
-  if (logFormat == "json") o.logFormat = apiservice::Logger::Format::Json;
-  else if (logFormat != "text") throw std::invalid_argument("--log-format must be text or json");
+  if (logFormat == "json")
+    o.logFormat = apiservice::Logger::Format::Json;
+  else if (logFormat != "text")
+    throw std::invalid_argument("--log-format must be text or json");
   if (o.tlsCertFile.empty() != o.tlsPrivateKeyFile.empty()) {
     throw std::invalid_argument("--tls-cert-file and --tls-private-key-file go together");
   }

@@ -13,7 +13,8 @@ namespace {
 
 std::string seconds(int64_t ms) {
   char b[32];
-  std::snprintf(b, sizeof b, "%lld.%03lld", static_cast<long long>(ms / 1000), static_cast<long long>(ms % 1000));
+  std::snprintf(b, sizeof b, "%lld.%03lld", static_cast<long long>(ms / 1000),
+                static_cast<long long>(ms % 1000));
   return b;
 }
 
@@ -30,7 +31,8 @@ std::string readFile(const std::string& path) {
 std::string base64(const std::string& in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -39,7 +41,8 @@ std::string base64(const std::string& in) {
 
 HttpPrometheusClient::HttpPrometheusClient(PrometheusClientOptions opts)
     : opts_(std::move(opts)), http_(Url::parse(opts_.url), opts_.tls, opts_.timeout) {
-  if (opts_.verb != "GET" && opts_.verb != "POST") throw BackendError("--prometheus-verb must be GET or POST");
+  if (opts_.verb != "GET" && opts_.verb != "POST")
+    throw BackendError("--prometheus-verb must be GET or POST");
 }
 
 std::string HttpPrometheusClient::authorization() {
@@ -58,7 +61,8 @@ std::string HttpPrometheusClient::authorization() {
     return "Bearer " + token_;
   }
   if (!opts_.basicAuthUsername.empty()) {
-    std::string pw = opts_.basicAuthPasswordFile.empty() ? "" : readFile(opts_.basicAuthPasswordFile);
+    std::string pw =
+        opts_.basicAuthPasswordFile.empty() ? "" : readFile(opts_.basicAuthPasswordFile);
     return "Basic " + base64(opts_.basicAuthUsername + ":" + pw);
   }
   return "";
@@ -66,7 +70,8 @@ std::string HttpPrometheusClient::authorization() {
 
 ClientRequest HttpPrometheusClient::request(const std::string& path, const std::string& form) {
   ClientRequest r;
-  bool post = opts_.verb == "POST" || opts_.url.size() + path.size() + 1 + form.size() > opts_.maxGetUrlBytes;
+  bool post = opts_.verb == "POST" ||
+              opts_.url.size() + path.size() + 1 + form.size() > opts_.maxGetUrlBytes;
   if (post) {
     r.method = "POST";
     r.target = path;
@@ -82,10 +87,12 @@ ClientRequest HttpPrometheusClient::request(const std::string& path, const std::
 
 void HttpPrometheusClient::series(const std::string& match, int64_t startMs, int64_t endMs,
                                   const SeriesVisitor& visit) {
-  std::string form = "match%5B%5D=" + formEncode(match) + "&start=" + seconds(startMs) + "&end=" + seconds(endMs);
+  std::string form =
+      "match%5B%5D=" + formEncode(match) + "&start=" + seconds(startMs) + "&end=" + seconds(endMs);
   try {
-    http_.stream(request("/api/v1/series", form),
-                 [&](int status, HttpClient::BodyReader& read) { parseSeriesResponse(status, read, visit); });
+    http_.stream(request("/api/v1/series", form), [&](int status, HttpClient::BodyReader& read) {
+      parseSeriesResponse(status, read, visit);
+    });
   } catch (const HttpClientError& e) {
     throw BackendError(std::string("Prometheus series discovery failed: ") + e.what(), true);
   }

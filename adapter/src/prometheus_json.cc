@@ -33,7 +33,8 @@ namespace {
     json j = json::parse(body);
     if (j.is_object() && j.value("status", "") == "error") {
       throw BackendError(std::string(what) + " failed: " + j.value("errorType", "error") + ": " +
-                             j.value("error", "(no message)") + " (HTTP " + std::to_string(httpStatus) + ")",
+                             j.value("error", "(no message)") + " (HTTP " +
+                             std::to_string(httpStatus) + ")",
                          httpStatus >= 500 && j.value("errorType", "") != "execution");
     }
   } catch (const json::exception&) {
@@ -123,8 +124,10 @@ class SeriesSax : public json::json_sax_t {
     if (arrayDepth_ == 0) inData_ = false;
     return true;
   }
-  bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& ex) override {
-    throw BackendError("malformed /api/v1/series response at byte " + std::to_string(pos) + ": " + ex.what());
+  bool parse_error(std::size_t pos, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    throw BackendError("malformed /api/v1/series response at byte " + std::to_string(pos) + ": " +
+                       ex.what());
   }
   const std::string& status() const { return status_; }
   const std::string& errorType() const { return errorType_; }
@@ -165,14 +168,18 @@ class ReaderStreamBuf : public std::streambuf {
 std::vector<Sample> parseQueryResponse(int httpStatus, std::string_view body) {
   if (httpStatus != 200) throwApiError(httpStatus, body, "Prometheus query");
   const json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw BackendError("Prometheus query returned malformed JSON");
+  if (j.is_discarded() || !j.is_object())
+    throw BackendError("Prometheus query returned malformed JSON");
   auto status = j.find("status");
-  if (status == j.end() || *status != "success") throwApiError(httpStatus, body, "Prometheus query");
+  if (status == j.end() || *status != "success")
+    throwApiError(httpStatus, body, "Prometheus query");
   auto data = j.find("data");
-  if (data == j.end() || !data->is_object()) throw BackendError("Prometheus query response has no data");
+  if (data == j.end() || !data->is_object())
+    throw BackendError("Prometheus query response has no data");
   auto type = data->find("resultType");
   auto result = data->find("result");
-  std::string typeName = type != data->end() && type->is_string() ? type->get<std::string>() : "missing";
+  std::string typeName =
+      type != data->end() && type->is_string() ? type->get<std::string>() : "missing";
   if (result == data->end()) throw BackendError("Prometheus query response has no result");
   std::vector<Sample> out;
   if (typeName == "vector") {
@@ -195,7 +202,8 @@ std::vector<Sample> parseQueryResponse(int httpStatus, std::string_view body) {
   return out;
 }
 
-void parseSeriesResponse(int httpStatus, const std::function<size_t(char*, size_t)>& read, const SeriesVisitor& visit) {
+void parseSeriesResponse(int httpStatus, const std::function<size_t(char*, size_t)>& read,
+                         const SeriesVisitor& visit) {
   if (httpStatus != 200) {
     std::string body;
     char buf[4096];
@@ -211,7 +219,8 @@ void parseSeriesResponse(int httpStatus, const std::function<size_t(char*, size_
   bool ok = json::sax_parse(in, &sax, json::input_format_t::json, true);
   if (!ok) throw BackendError("malformed /api/v1/series response");
   if (sax.status() != "success") {
-    throw BackendError("Prometheus series discovery failed: " + sax.errorType() + ": " + sax.error());
+    throw BackendError("Prometheus series discovery failed: " + sax.errorType() + ": " +
+                       sax.error());
   }
 }
 

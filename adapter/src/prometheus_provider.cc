@@ -11,13 +11,15 @@ namespace adapter {
 
 using apiservice::StatusError;
 
-PrometheusProvider::PrometheusProvider(const ServingState& state, PrometheusApi& backend, const Clock& clock,
-                                       apiservice::Logger& log, ProviderOptions opts)
+PrometheusProvider::PrometheusProvider(const ServingState& state, PrometheusApi& backend,
+                                       const Clock& clock, apiservice::Logger& log,
+                                       ProviderOptions opts)
     : state_(state), backend_(backend), clock_(clock), log_(log), opts_(opts) {}
 
 std::shared_ptr<const Snapshot> PrometheusProvider::snapshot() const {
   auto snap = state_.current();
-  if (!snap) throw StatusError::unavailable("metric discovery has not completed yet; retry shortly");
+  if (!snap)
+    throw StatusError::unavailable("metric discovery has not completed yet; retry shortly");
   return snap;
 }
 
@@ -26,7 +28,8 @@ std::vector<apiservice::CustomMetricDescriptor> PrometheusProvider::listCustomMe
   auto snap = state_.current();
   if (!snap) return out;
   out.reserve(snap->catalog.customMetrics().size());
-  for (const auto& m : snap->catalog.customMetrics()) out.push_back({m.resource.gr.str(), m.namespaced, m.metric});
+  for (const auto& m : snap->catalog.customMetrics())
+    out.push_back({m.resource.gr.str(), m.namespaced, m.metric});
   return out;
 }
 
@@ -60,26 +63,33 @@ std::vector<apiservice::ObjectMetricValue> PrometheusProvider::getObjectMetric(
   auto snap = snapshot();
   const auto& rules = *snap->rules;
   auto info = rules.mapper().resolve(req.resource);
-  if (!info) throw StatusError::notFound("resource \"" + req.resource + "\" is not a known Kubernetes resource");
+  if (!info)
+    throw StatusError::notFound("resource \"" + req.resource +
+                                "\" is not a known Kubernetes resource");
   if (!info->namespaced && !req.ns.empty()) {
-    throw StatusError::notFound(info->gr.str() + " is cluster-scoped: request it without a namespace");
+    throw StatusError::notFound(info->gr.str() +
+                                " is cluster-scoped: request it without a namespace");
   }
   const rules::CatalogEntry* entry = snap->catalog.findCustom(info->gr, req.metric);
   if (!entry) {
-    throw StatusError::notFound("the server could not find the metric \"" + req.metric + "\" for " + info->gr.str() +
-                                " (no rule produced it from the series seen at the last discovery)");
+    throw StatusError::notFound(
+        "the server could not find the metric \"" + req.metric + "\" for " + info->gr.str() +
+        " (no rule produced it from the series seen at the last discovery)");
   }
   bool all = req.name == "*";
   if (all && !req.labelSelector.empty() && opts_.standalone) {
     throw StatusError::badRequest(
-        "labelSelector on objects needs a Kubernetes connection to list them; this adapter runs with --standalone");
+        "labelSelector on objects needs a Kubernetes connection to list them; this adapter runs "
+        "with --standalone");
   }
-  rules::LabelSelector metricSelector = parseSelector(req.metricLabelSelector, "metricLabelSelector");
+  rules::LabelSelector metricSelector =
+      parseSelector(req.metricLabelSelector, "metricLabelSelector");
   std::vector<std::string> names;
   if (!all) names.push_back(req.name);
   rules::CustomQuery q;
   try {
-    q = rules::buildCustomQuery(*entry->rule, entry->seriesName, info->gr, req.ns, names, metricSelector);
+    q = rules::buildCustomQuery(*entry->rule, entry->seriesName, info->gr, req.ns, names,
+                                metricSelector);
   } catch (const rules::SelectorError& e) {
     throw StatusError::badRequest(std::string("metricLabelSelector: ") + e.what());
   } catch (const std::exception& e) {
@@ -97,17 +107,24 @@ std::vector<apiservice::ObjectMetricValue> PrometheusProvider::getObjectMetric(
       ++dropped;
       continue;
     }
-    apiservice::DescribedObject obj{info->kind, info->namespaced ? req.ns : "", it->second, apiVersion};
+    apiservice::DescribedObject obj{info->kind, info->namespaced ? req.ns : "", it->second,
+                                    apiVersion};
     out.push_back({std::move(obj), req.metric, s.value, s.timestampMs});
   }
-  if (dropped) log_.v(2, "dropped non-finite samples", {{"metric", req.metric}, {"count", std::to_string(dropped)}});
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.object.name < b.object.name; });
-  out.erase(std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.object.name == b.object.name; }),
-            out.end());
+  if (dropped)
+    log_.v(2, "dropped non-finite samples",
+           {{"metric", req.metric}, {"count", std::to_string(dropped)}});
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.object.name < b.object.name; });
+  out.erase(
+      std::unique(out.begin(), out.end(),
+                  [](const auto& a, const auto& b) { return a.object.name == b.object.name; }),
+      out.end());
   if (!all && out.empty()) {
-    throw StatusError::notFound("no value for metric \"" + req.metric + "\" on " + info->gr.str() + " \"" + req.name +
-                                "\"" + (req.ns.empty() ? "" : " in namespace \"" + req.ns + "\"") +
-                                (dropped ? " (its sample was NaN or infinite)" : " (the query returned no sample for it)"));
+    throw StatusError::notFound(
+        "no value for metric \"" + req.metric + "\" on " + info->gr.str() + " \"" + req.name +
+        "\"" + (req.ns.empty() ? "" : " in namespace \"" + req.ns + "\"") +
+        (dropped ? " (its sample was NaN or infinite)" : " (the query returned no sample for it)"));
   }
   return out;
 }
@@ -117,8 +134,9 @@ std::vector<apiservice::ExternalMetricValue> PrometheusProvider::getExternalMetr
   auto snap = snapshot();
   const rules::CatalogEntry* entry = snap->catalog.findExternal(req.metric);
   if (!entry) {
-    throw StatusError::notFound("the server could not find the external metric \"" + req.metric +
-                                "\" (no external rule produced it from the series seen at the last discovery)");
+    throw StatusError::notFound(
+        "the server could not find the external metric \"" + req.metric +
+        "\" (no external rule produced it from the series seen at the last discovery)");
   }
   rules::LabelSelector selector = parseSelector(req.labelSelector, "labelSelector");
   std::string promql;

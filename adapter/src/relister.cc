@@ -2,8 +2,8 @@
 
 namespace adapter {
 
-Relister::Relister(PrometheusApi& backend, ServingState& state, const Clock& clock, SelfMetrics& metrics,
-                   apiservice::Logger& log, RelistOptions opts)
+Relister::Relister(PrometheusApi& backend, ServingState& state, const Clock& clock,
+                   SelfMetrics& metrics, apiservice::Logger& log, RelistOptions opts)
     : backend_(backend), state_(state), clock_(clock), metrics_(metrics), log_(log), opts_(opts) {}
 
 Relister::~Relister() { stop(); }
@@ -39,9 +39,11 @@ bool Relister::relistOnce() {
                         builder.addSeries(q, name, labels);
                       });
     }
-    auto snap = std::make_shared<Snapshot>(Snapshot{rules, std::move(builder).build(), generation, now});
+    auto snap =
+        std::make_shared<Snapshot>(Snapshot{rules, std::move(builder).build(), generation, now});
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    metrics_.observeRelist(secs, true, snap->catalog.seriesCount(), snap->catalog.customMetrics().size(),
+    metrics_.observeRelist(secs, true, snap->catalog.seriesCount(),
+                           snap->catalog.customMetrics().size(),
                            snap->catalog.externalMetrics().size());
     log_.v(1, "metric discovery finished",
            {{"series", std::to_string(snap->catalog.seriesCount())},
@@ -78,7 +80,8 @@ void Relister::loop() {
     std::unique_lock<std::mutex> lock(mu_);
     // Until the first success, retry sooner than the full interval.
     auto wait = opts_.interval;
-    if (!ok && !state_.ready()) wait = std::min<std::chrono::milliseconds>(opts_.interval, std::chrono::seconds(5));
+    if (!ok && !state_.ready())
+      wait = std::min<std::chrono::milliseconds>(opts_.interval, std::chrono::seconds(5));
     cv_.wait_for(lock, wait, [&] { return stopping_ || pending_; });
     if (stopping_) return;
   }

@@ -22,8 +22,10 @@ namespace {
 const char* kUsage =
     "usage:\n"
     "  metrics-adapter rules check --config FILE\n"
-    "  metrics-adapter rules explain --config FILE --prometheus-url URL [--metric M [--resource R] [--namespace N]\n"
-    "                                [--name X] [--metric-label-selector S] | --metric M --external [--selector S]]\n";
+    "  metrics-adapter rules explain --config FILE --prometheus-url URL [--metric M [--resource R] "
+    "[--namespace N]\n"
+    "                                [--name X] [--metric-label-selector S] | --metric M "
+    "--external [--selector S]]\n";
 
 // Per rule: why series were or were not turned into metrics.
 struct RuleStats {
@@ -37,7 +39,8 @@ void warnings(const rules::RuleSet& set, std::ostream& out) {
   for (const auto& r : set.external()) {
     if (r.namespaced && !r.resources.canNameResource(ns)) {
       out << "warning: " << r.context
-          << ": namespaced external rule without a namespace label (resources.overrides or template); "
+          << ": namespaced external rule without a namespace label (resources.overrides or "
+             "template); "
              "its metrics are served across all namespaces\n";
     }
   }
@@ -58,7 +61,8 @@ int runRulesCommand(const std::vector<std::string>& args, std::ostream& out, std
     return 2;
   }
   bool explain = args[0] == "explain";
-  std::string config, metric, resource = "pods", ns, name = "*", metricSel, selector, maxAge = "10m", timeout = "30s";
+  std::string config, metric, resource = "pods", ns, name = "*", metricSel, selector,
+                              maxAge = "10m", timeout = "30s";
   bool external = false;
   PrometheusClientOptions prom;
   std::vector<std::string> headers;
@@ -108,8 +112,9 @@ int runRulesCommand(const std::vector<std::string>& args, std::ostream& out, std
     return 1;
   }
   const auto& cfg = set->config();
-  out << config << ": OK: " << cfg.rules.size() << " rules, " << cfg.externalRules.size() << " external rules, "
-      << (cfg.resourceRules ? "resourceRules set" : "no resourceRules") << "\n";
+  out << config << ": OK: " << cfg.rules.size() << " rules, " << cfg.externalRules.size()
+      << " external rules, " << (cfg.resourceRules ? "resourceRules set" : "no resourceRules")
+      << "\n";
   warnings(*set, out);
   if (!explain) return 0;
   if (prom.url.empty()) {
@@ -123,7 +128,8 @@ int runRulesCommand(const std::vector<std::string>& args, std::ostream& out, std
     prom.timeout = parseDurationFlag("prometheus-timeout", timeout);
     for (const auto& h : headers) {
       auto eq = h.find('=');
-      if (eq == std::string::npos) throw std::invalid_argument("--prometheus-header=" + h + ": expected Key=Value");
+      if (eq == std::string::npos)
+        throw std::invalid_argument("--prometheus-header=" + h + ": expected Key=Value");
       prom.headers.emplace_back(h.substr(0, eq), h.substr(eq + 1));
     }
   } catch (const std::invalid_argument& e) {
@@ -173,9 +179,12 @@ int runRulesCommand(const std::vector<std::string>& args, std::ostream& out, std
       out << "  seriesQuery " << set->seriesQueries()[q] << ": " << count << " series\n";
       for (const rules::CompiledRule* r : set->rulesByQuery()[q]) {
         const RuleStats& st = stats[r];
-        out << "    " << r->context << ": " << st.named << " named -> " << st.metrics.size() << " metrics";
+        out << "    " << r->context << ": " << st.named << " named -> " << st.metrics.size()
+            << " metrics";
         if (st.filtered) out << "; " << st.filtered << " removed by seriesFilters";
-        if (st.nameMismatch) out << "; " << st.nameMismatch << " did not match name.matches " << r->nameMatches.pattern();
+        if (st.nameMismatch)
+          out << "; " << st.nameMismatch << " did not match name.matches "
+              << r->nameMatches.pattern();
         if (st.noResource) out << "; " << st.noResource << " had no label naming a resource";
         out << "\n";
         if (!st.resources.empty()) {
@@ -193,8 +202,9 @@ int runRulesCommand(const std::vector<std::string>& args, std::ostream& out, std
   out << "\nCustom metrics (" << catalog.customMetrics().size() << "):\n";
   for (const auto& m : catalog.customMetrics()) {
     const auto* e = catalog.findCustom(m.resource.gr, m.metric);
-    out << "  " << m.resource.gr.str() << "/" << m.metric << (m.namespaced ? "" : " (cluster-scoped)") << "  <- "
-        << e->rule->context << " from " << e->seriesName << "\n";
+    out << "  " << m.resource.gr.str() << "/" << m.metric
+        << (m.namespaced ? "" : " (cluster-scoped)") << "  <- " << e->rule->context << " from "
+        << e->seriesName << "\n";
   }
   out << "External metrics (" << catalog.externalMetrics().size() << "):\n";
   for (const auto& m : catalog.externalMetrics()) {
@@ -207,12 +217,15 @@ int runRulesCommand(const std::vector<std::string>& args, std::ostream& out, std
     if (external) {
       const auto* e = catalog.findExternal(metric);
       if (!e) {
-        out << "external metric " << metric << " is not discovered: no external rule named a series so\n";
+        out << "external metric " << metric
+            << " is not discovered: no external rule named a series so\n";
         return 1;
       }
-      out << "external metric " << metric << " in namespace " << (ns.empty() ? "(none)" : ns) << " is served by "
-          << e->rule->context << "\n  PromQL: "
-          << rules::buildExternalQuery(*e->rule, e->seriesName, ns, rules::parseLabelSelector(selector)) << "\n";
+      out << "external metric " << metric << " in namespace " << (ns.empty() ? "(none)" : ns)
+          << " is served by " << e->rule->context << "\n  PromQL: "
+          << rules::buildExternalQuery(*e->rule, e->seriesName, ns,
+                                       rules::parseLabelSelector(selector))
+          << "\n";
       return 0;
     }
     auto info = mapper->resolve(resource);
@@ -230,8 +243,9 @@ int runRulesCommand(const std::vector<std::string>& args, std::ostream& out, std
     if (name != "*") names.push_back(name);
     auto q = rules::buildCustomQuery(*e->rule, e->seriesName, info->gr, ns, names,
                                      rules::parseLabelSelector(metricSel));
-    out << info->gr.str() << " " << name << " metric " << metric << (ns.empty() ? "" : " in namespace " + ns)
-        << " is served by " << e->rule->context << " (series " << e->seriesName << ")\n  PromQL: " << q.promql
+    out << info->gr.str() << " " << name << " metric " << metric
+        << (ns.empty() ? "" : " in namespace " + ns) << " is served by " << e->rule->context
+        << " (series " << e->seriesName << ")\n  PromQL: " << q.promql
         << "\n  object names come from label: " << q.resourceLabel << "\n";
   } catch (const std::exception& ex) {
     err << "error: " << ex.what() << "\n";

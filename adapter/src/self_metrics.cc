@@ -11,8 +11,8 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
 namespace {
-const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                                 0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
 SelfMetrics::SelfMetrics()
@@ -33,11 +33,13 @@ SelfMetrics::SelfMetrics()
                          .Name("metrics_adapter_backend_errors_total")
                          .Help("Failed Prometheus API calls by call (query, series).")
                          .Register(*registry_)),
-      relistDuration_(BuildHistogram()
-                          .Name("metrics_adapter_relist_duration_seconds")
-                          .Help("Duration of metric discovery (all /series calls and the catalog build).")
-                          .Register(*registry_)
-                          .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60})),
+      relistDuration_(
+          BuildHistogram()
+              .Name("metrics_adapter_relist_duration_seconds")
+              .Help("Duration of metric discovery (all /series calls and the catalog build).")
+              .Register(*registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10,
+                                                               30, 60})),
       relistFailures_(BuildCounter()
                           .Name("metrics_adapter_relist_failures_total")
                           .Help("Failed metric discoveries; the previous catalog keeps serving.")
@@ -57,23 +59,27 @@ SelfMetrics::SelfMetrics()
                           .Name("metrics_adapter_catalog_metrics")
                           .Help("Metrics served, by API (custom counts resource/metric pairs).")
                           .Register(*registry_)),
-      configGeneration_(BuildGauge()
-                            .Name("metrics_adapter_config_generation")
-                            .Help("Generation of the config in use; each successful reload adds one.")
-                            .Register(*registry_)
-                            .Add({})),
-      lastReloadSuccess_(BuildGauge()
-                             .Name("metrics_adapter_config_last_reload_successful")
-                             .Help("1 when the last config (re)load succeeded, 0 when it was rejected.")
-                             .Register(*registry_)
-                             .Add({})),
+      configGeneration_(
+          BuildGauge()
+              .Name("metrics_adapter_config_generation")
+              .Help("Generation of the config in use; each successful reload adds one.")
+              .Register(*registry_)
+              .Add({})),
+      lastReloadSuccess_(
+          BuildGauge()
+              .Name("metrics_adapter_config_last_reload_successful")
+              .Help("1 when the last config (re)load succeeded, 0 when it was rejected.")
+              .Register(*registry_)
+              .Add({})),
       lastReloadTime_(BuildGauge()
                           .Name("metrics_adapter_config_last_reload_timestamp_seconds")
                           .Help("When the config was last (re)loaded or rejected.")
                           .Register(*registry_)
                           .Add({})) {}
 
-std::string SelfMetrics::text() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+std::string SelfMetrics::text() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
 
 void SelfMetrics::observeRequest(const std::string& route, int code, double seconds) {
   requests_.Add({{"route", route}, {"code", std::to_string(code)}}).Increment();
@@ -108,7 +114,9 @@ namespace {
 template <class F>
 auto timed(SelfMetrics& m, const char* call, F&& f) {
   auto start = std::chrono::steady_clock::now();
-  auto secs = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto secs = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   try {
     if constexpr (std::is_void_v<decltype(f())>) {
       f();

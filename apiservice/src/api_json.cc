@@ -11,7 +11,9 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string dump(const Json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 Json groupVersion(const std::string& group, const std::string& version) {
   return Json{{"groupVersion", group + "/" + version}, {"version", version}};
@@ -50,7 +52,8 @@ std::string rfc3339(int64_t unixMillis) {
   return buf;
 }
 
-std::string metricValueListJson(const std::string& version, const std::vector<ObjectMetricValue>& items) {
+std::string metricValueListJson(const std::string& version,
+                                const std::vector<ObjectMetricValue>& items) {
   Json j;
   j["kind"] = "MetricValueList";
   j["apiVersion"] = std::string(kCustomGroup) + "/" + version;
@@ -113,19 +116,23 @@ std::string apiGroupJson(const std::string& group) {
 
 namespace {
 Json resourceEntry(const std::string& name, bool namespaced, const char* kind) {
-  return Json{{"name", name},   {"singularName", ""},
-              {"namespaced", namespaced}, {"kind", kind},
+  return Json{{"name", name},
+              {"singularName", ""},
+              {"namespaced", namespaced},
+              {"kind", kind},
               {"verbs", Json::array({"get"})}};
 }
 }  // namespace
 
-std::string customResourceListJson(const std::string& version, const std::vector<CustomMetricDescriptor>& metrics) {
+std::string customResourceListJson(const std::string& version,
+                                   const std::vector<CustomMetricDescriptor>& metrics) {
   Json j;
   j["kind"] = "APIResourceList";
   j["apiVersion"] = "v1";
   j["groupVersion"] = std::string(kCustomGroup) + "/" + version;
   Json list = Json::array();
-  for (const auto& m : metrics) list.push_back(resourceEntry(m.resource + "/" + m.metric, m.namespaced, "MetricValueList"));
+  for (const auto& m : metrics)
+    list.push_back(resourceEntry(m.resource + "/" + m.metric, m.namespaced, "MetricValueList"));
   j["resources"] = std::move(list);
   return dump(j);
 }
@@ -143,7 +150,11 @@ std::string externalResourceListJson(const std::vector<std::string>& metrics) {
 
 std::string openApiJson(const std::string& version) {
   auto param = [](const char* name, const char* in, const char* desc, bool required) {
-    return Json{{"name", name}, {"in", in}, {"description", desc}, {"required", required}, {"type", "string"}};
+    return Json{{"name", name},
+                {"in", in},
+                {"description", desc},
+                {"required", required},
+                {"type", "string"}};
   };
   auto getOp = [&](const char* id, const char* ref, std::vector<Json> params) {
     Json op;
@@ -158,9 +169,11 @@ std::string openApiJson(const std::string& version) {
   Json paths;
   for (const char* v : {"v1beta1", "v1beta2"}) {
     std::string base = std::string("/apis/") + kCustomGroup + "/" + v;
-    std::string ref = std::string("#/definitions/io.k8s.metrics.pkg.apis.custom_metrics.") + v + ".MetricValueList";
-    std::vector<Json> common = {param("labelSelector", "query", "A selector on the described objects' labels.", false),
-                                param("metricLabelSelector", "query", "A selector on the metric's labels.", false)};
+    std::string ref = std::string("#/definitions/io.k8s.metrics.pkg.apis.custom_metrics.") + v +
+                      ".MetricValueList";
+    std::vector<Json> common = {
+        param("labelSelector", "query", "A selector on the described objects' labels.", false),
+        param("metricLabelSelector", "query", "A selector on the metric's labels.", false)};
     auto with = [&](std::vector<Json> extra) {
       extra.insert(extra.end(), common.begin(), common.end());
       return extra;
@@ -170,23 +183,30 @@ std::string openApiJson(const std::string& version) {
     Json nameP = param("name", "path", "The object name, or * for every object.", true);
     Json metricP = param("metric", "path", "The metric name.", true);
     paths[base + "/namespaces/{namespace}/{resource}/{name}/{metric}"] =
-        getOp((std::string("getNamespacedObjectMetric_") + v).c_str(), ref.c_str(), with({nsP, resP, nameP, metricP}));
+        getOp((std::string("getNamespacedObjectMetric_") + v).c_str(), ref.c_str(),
+              with({nsP, resP, nameP, metricP}));
     paths[base + "/{resource}/{name}/{metric}"] =
-        getOp((std::string("getClusterObjectMetric_") + v).c_str(), ref.c_str(), with({resP, nameP, metricP}));
+        getOp((std::string("getClusterObjectMetric_") + v).c_str(), ref.c_str(),
+              with({resP, nameP, metricP}));
     paths[base + "/namespaces/{namespace}/metrics/{metric}"] =
         getOp((std::string("getNamespaceMetric_") + v).c_str(), ref.c_str(), with({nsP, metricP}));
   }
   paths[std::string("/apis/") + kExternalGroup + "/v1beta1/namespaces/{namespace}/{metric}"] =
-      getOp("getExternalMetric", "#/definitions/io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValueList",
-            {param("namespace", "path", "The namespace.", true), param("metric", "path", "The metric name.", true),
-             param("labelSelector", "query", "A selector on the metric's labels.", false)});
+      getOp(
+          "getExternalMetric",
+          "#/definitions/io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValueList",
+          {param("namespace", "path", "The namespace.", true),
+           param("metric", "path", "The metric name.", true),
+           param("labelSelector", "query", "A selector on the metric's labels.", false)});
   Json defs;
-  Json listSchema = Json{{"type", "object"},
-                         {"required", Json::array({"items"})},
-                         {"properties", Json{{"apiVersion", Json{{"type", "string"}}},
-                                             {"kind", Json{{"type", "string"}}},
-                                             {"metadata", Json{{"type", "object"}}},
-                                             {"items", Json{{"type", "array"}, {"items", Json{{"type", "object"}}}}}}}};
+  Json listSchema =
+      Json{{"type", "object"},
+           {"required", Json::array({"items"})},
+           {"properties",
+            Json{{"apiVersion", Json{{"type", "string"}}},
+                 {"kind", Json{{"type", "string"}}},
+                 {"metadata", Json{{"type", "object"}}},
+                 {"items", Json{{"type", "array"}, {"items", Json{{"type", "object"}}}}}}}};
   for (const char* v : {"v1beta1", "v1beta2"}) {
     Json s = listSchema;
     s["x-kubernetes-group-version-kind"] =
@@ -194,8 +214,8 @@ std::string openApiJson(const std::string& version) {
     defs[std::string("io.k8s.metrics.pkg.apis.custom_metrics.") + v + ".MetricValueList"] = s;
   }
   Json e = listSchema;
-  e["x-kubernetes-group-version-kind"] =
-      Json::array({Json{{"group", kExternalGroup}, {"version", "v1beta1"}, {"kind", "ExternalMetricValueList"}}});
+  e["x-kubernetes-group-version-kind"] = Json::array({Json{
+      {"group", kExternalGroup}, {"version", "v1beta1"}, {"kind", "ExternalMetricValueList"}}});
   defs["io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValueList"] = e;
   Json j;
   j["swagger"] = "2.0";

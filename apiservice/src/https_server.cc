@@ -34,7 +34,8 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<asio::ssl::context> ctx, std::shared_ptr<HttpsServer::State> st)
+  Session(tcp::socket&& socket, std::shared_ptr<asio::ssl::context> ctx,
+          std::shared_ptr<HttpsServer::State> st)
       : ctx_(std::move(ctx)), st_(std::move(st)), stream_(std::move(socket), *ctx_) {
     boost::system::error_code ec;
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
@@ -48,13 +49,15 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void handshake() {
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
-    stream_.async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) {
-        self->st_->log.v(4, "TLS handshake failed", {{"remote", self->remote_}, {"error", ec.message()}});
-        return;
-      }
-      self->read();
-    });
+    stream_.async_handshake(
+        asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+          if (ec) {
+            self->st_->log.v(4, "TLS handshake failed",
+                             {{"remote", self->remote_}, {"error", ec.message()}});
+            return;
+          }
+          self->read();
+        });
   }
 
   void read() {
@@ -62,8 +65,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<uint32_t>(st_->opts.maxHeaderBytes));
     parser_->body_limit(1 << 20);
     beast::get_lowest_layer(stream_).expires_after(st_->opts.idleTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
   }
 
   void onRead(beast::error_code ec) {
@@ -71,8 +75,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::header_limit) {
       HttpResponse r;
       r.status = 431;
-      r.body = statusJson(431, "RequestHeaderFieldsTooLarge",
-                          "request line and headers exceed " + std::to_string(st_->opts.maxHeaderBytes) + " bytes");
+      r.body = statusJson(
+          431, "RequestHeaderFieldsTooLarge",
+          "request line and headers exceed " + std::to_string(st_->opts.maxHeaderBytes) + " bytes");
       return write(r, 11, false);
     }
     if (ec == http::error::body_limit) {
@@ -101,7 +106,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(const HttpResponse& out, unsigned version, bool keepAlive) {
-    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(out.status), version);
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(out.status), version);
     res->set(http::field::server, "metrics-adapter");
     res->set(http::field::content_type, out.contentType);
     res->set(http::field::cache_control, "no-cache, private");
@@ -111,12 +117,15 @@ class Session : public std::enable_shared_from_this<Session> {
     res->prepare_payload();
     res_ = res;
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
-    http::async_write(stream_, *res_, [self = shared_from_this(), keepAlive](beast::error_code ec, size_t) {
-      self->res_.reset();
-      if (ec) return;
-      if (keepAlive) self->read();
-      else self->close();
-    });
+    http::async_write(stream_, *res_,
+                      [self = shared_from_this(), keepAlive](beast::error_code ec, size_t) {
+                        self->res_.reset();
+                        if (ec) return;
+                        if (keepAlive)
+                          self->read();
+                        else
+                          self->close();
+                      });
   }
 
   void close() {
@@ -134,20 +143,22 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void accept(const std::shared_ptr<HttpsServer::State>& st) {
-  st->acceptor.async_accept(asio::make_strand(st->ioc), [st](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !st->acceptor.is_open()) return;
-    if (!ec) {
-      std::make_shared<Session>(std::move(socket), st->tls->context(), st)->run();
-    } else {
-      st->log.v(2, "accept failed", {{"error", ec.message()}});
-    }
-    accept(st);
-  });
+  st->acceptor.async_accept(
+      asio::make_strand(st->ioc), [st](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !st->acceptor.is_open()) return;
+        if (!ec) {
+          std::make_shared<Session>(std::move(socket), st->tls->context(), st)->run();
+        } else {
+          st->log.v(2, "accept failed", {{"error", ec.message()}});
+        }
+        accept(st);
+      });
 }
 
 }  // namespace
 
-HttpsServer::HttpsServer(ServerOptions opts, std::shared_ptr<TlsCredentials> tls, Handler handler, Logger& log)
+HttpsServer::HttpsServer(ServerOptions opts, std::shared_ptr<TlsCredentials> tls, Handler handler,
+                         Logger& log)
     : state_(std::make_shared<State>(std::move(opts), std::move(tls), std::move(handler), log)) {}
 
 HttpsServer::~HttpsServer() { shutdown(std::chrono::milliseconds(0)); }
@@ -156,15 +167,16 @@ void HttpsServer::start() {
   auto& st = *state_;
   beast::error_code ec;
   auto addr = asio::ip::make_address(st.opts.bindAddress, ec);
-  if (ec) throw std::runtime_error("invalid --bind-address " + st.opts.bindAddress + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("invalid --bind-address " + st.opts.bindAddress + ": " + ec.message());
   tcp::endpoint ep(addr, st.opts.port);
   st.acceptor.open(ep.protocol(), ec);
   if (!ec) st.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) st.acceptor.bind(ep, ec);
   if (!ec) st.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw std::runtime_error("cannot listen on " + st.opts.bindAddress + ":" + std::to_string(st.opts.port) + ": " +
-                             ec.message());
+    throw std::runtime_error("cannot listen on " + st.opts.bindAddress + ":" +
+                             std::to_string(st.opts.port) + ": " + ec.message());
   }
   port_ = st.acceptor.local_endpoint().port();
   accept(state_);

@@ -11,7 +11,9 @@ namespace apiservice {
 void Logger::write(char severity, const std::string& msg, Fields fields) {
   auto now = std::chrono::system_clock::now();
   std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
+  auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+      1000000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char ts[64];
@@ -35,7 +37,9 @@ void Logger::write(char severity, const std::string& msg, Fields fields) {
     for (const auto& [k, v] : fields) {
       line += " " + k + "=";
       bool quote = v.empty() || v.find_first_of(" \"=\t\n") != std::string::npos;
-      line += quote ? nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : v;
+      line += quote
+                  ? nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                  : v;
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -42,8 +42,8 @@ void checkName(const std::string& what, const std::string& v, bool allowStar = f
   if (allowStar && v == "*") return;
   bool ok = !v.empty() && v.size() <= 253 && v != "." && v != "..";
   for (char c : v) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-          c == '_' || c == ':')) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '.' || c == '_' || c == ':')) {
       ok = false;
     }
   }
@@ -138,11 +138,13 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
   }
   if (path == "/readyz") {
     routeName = "health";
-    if (hooks_.ready && !hooks_.ready()) return text(503, "not ready: no successful metrics discovery yet");
+    if (hooks_.ready && !hooks_.ready())
+      return text(503, "not ready: no successful metrics discovery yet");
     return text(200, "ok");
   }
   if (req.method != "GET" && req.method != "HEAD") {
-    throw StatusError::methodNotAllowed("method " + req.method + " is not allowed: this API is read-only (GET)");
+    throw StatusError::methodNotAllowed("method " + req.method +
+                                        " is not allowed: this API is read-only (GET)");
   }
   if (path == "/metrics" && hooks_.metricsText) {
     routeName = "metrics";
@@ -160,14 +162,16 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
   }
   auto seg = decodePathSegments(path);
   if (seg.empty() || seg[0] != "apis") {
-    throw StatusError::notFound("the server could not find the requested resource " + std::string(path));
+    throw StatusError::notFound("the server could not find the requested resource " +
+                                std::string(path));
   }
   routeName = "discovery";
   if (seg.size() == 1) return json(apiGroupListJson());
   const std::string& group = seg[1];
   bool custom = group == kCustomGroup;
   bool external = group == kExternalGroup;
-  if (!custom && !external) throw StatusError::notFound("API group " + group + " is not served here");
+  if (!custom && !external)
+    throw StatusError::notFound("API group " + group + " is not served here");
   if (seg.size() == 2) return json(apiGroupJson(group));
   const std::string& version = seg[2];
   if (!(version == "v1beta1" || (custom && version == "v1beta2"))) {
@@ -187,7 +191,8 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
       throw StatusError::notFound("external metrics are served at /apis/" + group +
                                   "/v1beta1/namespaces/{namespace}/{metric}");
     }
-    ExternalMetricRequest er{rest[1], rest[2], query.count("labelSelector") ? query["labelSelector"] : ""};
+    ExternalMetricRequest er{rest[1], rest[2],
+                             query.count("labelSelector") ? query["labelSelector"] : ""};
     checkName("namespace", er.ns);
     checkName("metric name", er.metric);
     return json(externalMetricValueListJson(provider_.getExternalMetric(er)));
@@ -210,7 +215,8 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
   checkName("object name", r.name, /*allowStar=*/true);
   checkName("metric name", r.metric);
   if (auto it = query.find("labelSelector"); it != query.end()) r.labelSelector = it->second;
-  if (auto it = query.find("metricLabelSelector"); it != query.end()) r.metricLabelSelector = it->second;
+  if (auto it = query.find("metricLabelSelector"); it != query.end())
+    r.metricLabelSelector = it->second;
   return json(metricValueListJson(version, provider_.getObjectMetric(r)));
 }
 

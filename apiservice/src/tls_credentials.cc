@@ -24,18 +24,22 @@ std::shared_ptr<ssl::context> TlsCredentials::load() const {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* raw = ctx->native_handle();
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression | ssl::context::single_dh_use);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression |
+                   ssl::context::single_dh_use);
   // TLS 1.2 suites as Go's defaults: forward-secret AEAD only.
-  SSL_CTX_set_cipher_list(raw,
-                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  SSL_CTX_set_cipher_list(
+      raw,
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+      "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(certFile_, ec);
-  if (ec) throw std::runtime_error("cannot load TLS certificate " + certFile_ + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot load TLS certificate " + certFile_ + ": " + ec.message());
   ctx->use_private_key_file(keyFile_, ssl::context::pem, ec);
   if (ec) throw std::runtime_error("cannot load TLS private key " + keyFile_ + ": " + ec.message());
   if (SSL_CTX_check_private_key(raw) != 1) {
-    throw std::runtime_error("TLS private key " + keyFile_ + " does not match certificate " + certFile_);
+    throw std::runtime_error("TLS private key " + keyFile_ + " does not match certificate " +
+                             certFile_);
   }
   return ctx;
 }
@@ -73,13 +77,14 @@ bool TlsCredentials::reloadIfChanged() {
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> lock(mu_);
     loadedFingerprint_ = fp;  // report once per change, keep serving the old pair
-    log_.error("serving certificate reload failed; keeping the previous one", {{"error", e.what()}});
+    log_.error("serving certificate reload failed; keeping the previous one",
+               {{"error", e.what()}});
     return false;
   }
 }
 
-std::pair<std::string, std::string> TlsCredentials::ensureSelfSigned(const std::filesystem::path& dir,
-                                                                     const std::vector<std::string>& hosts) {
+std::pair<std::string, std::string> TlsCredentials::ensureSelfSigned(
+    const std::filesystem::path& dir, const std::vector<std::string>& hosts) {
   std::filesystem::create_directories(dir);
   auto cert = (dir / "apiserver.crt").string();
   auto key = (dir / "apiserver.key").string();
@@ -95,7 +100,8 @@ std::pair<std::string, std::string> TlsCredentials::ensureSelfSigned(const std::
   X509_set_pubkey(x, pkey);
   X509_NAME* name = X509_get_subject_name(x);
   std::string cn = "metrics-adapter@" + std::to_string(std::time(nullptr));
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(x, name);
   std::string san;
   for (const auto& h : hosts) {
@@ -106,9 +112,11 @@ std::pair<std::string, std::string> TlsCredentials::ensureSelfSigned(const std::
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
   X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
-  for (auto [nid, val] : {std::pair{NID_subject_alt_name, san}, std::pair{NID_basic_constraints, std::string("CA:FALSE")},
-                          std::pair{NID_ext_key_usage, std::string("serverAuth")},
-                          std::pair{NID_key_usage, std::string("critical,digitalSignature,keyEncipherment")}}) {
+  for (auto [nid, val] :
+       {std::pair{NID_subject_alt_name, san},
+        std::pair{NID_basic_constraints, std::string("CA:FALSE")},
+        std::pair{NID_ext_key_usage, std::string("serverAuth")},
+        std::pair{NID_key_usage, std::string("critical,digitalSignature,keyEncipherment")}}) {
     if (val.empty()) continue;
     X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, val.c_str());
     if (ext) {
@@ -125,7 +133,9 @@ std::pair<std::string, std::string> TlsCredentials::ensureSelfSigned(const std::
     std::fclose(f);
     if (!ok) throw std::runtime_error("cannot write " + path);
   };
-  writeFile(key, 0600, [&](FILE* f) { return PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1; });
+  writeFile(key, 0600, [&](FILE* f) {
+    return PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  });
   writeFile(cert, 0644, [&](FILE* f) { return PEM_write_X509(f, x) == 1; });
   X509_free(x);
   EVP_PKEY_free(pkey);

@@ -9,10 +9,10 @@
 //        demo-exporter --series FILE --write-history OUT.om [--history-seconds 600]
 #include <utility>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -47,8 +47,10 @@ std::vector<Series> loadSeries(const std::string& path) {
     Series s;
     s.selector = line.substr(0, sp);
     std::string v = line.substr(sp + 1);
-    if (v.rfind("rate=", 0) == 0) s.rate = std::stod(v.substr(5));
-    else s.value = std::stod(v);
+    if (v.rfind("rate=", 0) == 0)
+      s.rate = std::stod(v.substr(5));
+    else
+      s.value = std::stod(v);
     out.push_back(s);
   }
   return out;
@@ -88,7 +90,8 @@ void writeHistory(const std::vector<Series>& series, const std::string& path, in
   std::vector<std::string> families;
   for (const auto& s : series) {
     std::string name = s.selector.substr(0, s.selector.find('{'));
-    if (std::find(families.begin(), families.end(), name) == families.end()) families.push_back(name);
+    if (std::find(families.begin(), families.end(), name) == families.end())
+      families.push_back(name);
   }
   for (const auto& fam : families) {
     out << "# TYPE " << fam << " gauge\n";
@@ -109,11 +112,16 @@ int main(int argc, char** argv) {
   int historySeconds = 600;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string f = argv[i];
-    if (f == "--listen") listen = argv[i + 1];
-    else if (f == "--series") seriesFile = argv[i + 1];
-    else if (f == "--port-file") portFile = argv[i + 1];
-    else if (f == "--write-history") historyFile = argv[i + 1];
-    else if (f == "--history-seconds") historySeconds = std::stoi(argv[i + 1]);
+    if (f == "--listen")
+      listen = argv[i + 1];
+    else if (f == "--series")
+      seriesFile = argv[i + 1];
+    else if (f == "--port-file")
+      portFile = argv[i + 1];
+    else if (f == "--write-history")
+      historyFile = argv[i + 1];
+    else if (f == "--history-seconds")
+      historySeconds = std::stoi(argv[i + 1]);
     else {
       std::cerr << "unknown flag " << f << "\n";
       return 2;
@@ -131,8 +139,9 @@ int main(int argc, char** argv) {
     }
     auto colon = listen.rfind(':');
     asio::io_context ioc;
-    tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address(listen.substr(0, colon)),
-                                              static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)))));
+    tcp::acceptor acceptor(
+        ioc, tcp::endpoint(asio::ip::make_address(listen.substr(0, colon)),
+                           static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)))));
     unsigned short port = acceptor.local_endpoint().port();
     if (!portFile.empty()) {
       std::ofstream(portFile + ".tmp") << port << "\n";

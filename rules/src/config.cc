@@ -34,7 +34,8 @@ ConfigError::ConfigError(std::vector<Diagnostic> diags)
 std::optional<int64_t> parseDurationMillis(const std::string& s) {
   if (s.empty()) return std::nullopt;
   static const std::vector<std::pair<std::string, int64_t>> units = {
-      {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}, {"w", 604800000}, {"y", 31536000000}};
+      {"ms", 1},       {"s", 1000},      {"m", 60000},      {"h", 3600000},
+      {"d", 86400000}, {"w", 604800000}, {"y", 31536000000}};
   int64_t total = 0;
   size_t i = 0;
   size_t lastUnit = 0;  // units must appear in decreasing order, once each
@@ -52,7 +53,7 @@ std::optional<int64_t> parseDurationMillis(const std::string& s) {
       }
     }
     if (u == units.size()) return std::nullopt;
-    size_t rank = u + 1;  // units are listed smallest first
+    size_t rank = u + 1;                                         // units are listed smallest first
     if (lastUnit != 0 && rank >= lastUnit) return std::nullopt;  // "1m1h" is invalid
     lastUnit = rank;
     i += units[u].first.size();
@@ -77,18 +78,24 @@ class Loader {
       throw ConfigError(diags_);
     }
     if (root.IsNull()) {
-      error({1, 1}, "", "the config is empty: expected a mapping with rules, externalRules or resourceRules");
+      error({1, 1}, "",
+            "the config is empty: expected a mapping with rules, externalRules or resourceRules");
       throw ConfigError(diags_);
     }
     if (!root.IsMap()) {
-      error(pos(root.Mark()), "", "the config must be a mapping with rules, externalRules or resourceRules");
+      error(pos(root.Mark()), "",
+            "the config must be a mapping with rules, externalRules or resourceRules");
       throw ConfigError(diags_);
     }
-    forEachKey(root, "", {"rules", "externalRules", "resourceRules"}, [&](const std::string& key, const YAML::Node& v) {
-      if (key == "rules") cfg.rules = ruleList(v, "rules");
-      else if (key == "externalRules") cfg.externalRules = ruleList(v, "externalRules");
-      else cfg.resourceRules = resourceRules(v);
-    });
+    forEachKey(root, "", {"rules", "externalRules", "resourceRules"},
+               [&](const std::string& key, const YAML::Node& v) {
+                 if (key == "rules")
+                   cfg.rules = ruleList(v, "rules");
+                 else if (key == "externalRules")
+                   cfg.externalRules = ruleList(v, "externalRules");
+                 else
+                   cfg.resourceRules = resourceRules(v);
+               });
     if (!diags_.empty()) throw ConfigError(diags_);
     return cfg;
   }
@@ -103,7 +110,8 @@ class Loader {
   }
 
   // Visits each key of a mapping, reporting unknown and duplicate keys.
-  void forEachKey(const YAML::Node& map, const std::string& ctx, const std::set<std::string>& allowed,
+  void forEachKey(const YAML::Node& map, const std::string& ctx,
+                  const std::set<std::string>& allowed,
                   const std::function<void(const std::string&, const YAML::Node&)>& fn) {
     std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
@@ -157,7 +165,8 @@ class Loader {
       error(pos(n.Mark()), ctx, "expected a list of rules");
       return out;
     }
-    for (size_t i = 0; i < n.size(); ++i) out.push_back(rule(n[i], ctx + "[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < n.size(); ++i)
+      out.push_back(rule(n[i], ctx + "[" + std::to_string(i) + "]"));
     return out;
   }
 
@@ -187,8 +196,13 @@ class Loader {
                    r.name = nameMapping(v, c);
                  }
                });
-    if (!hasSeries) error(r.pos, ctx, "seriesQuery is required (a series selector such as '{__name__=~\"^http_.*\"}')");
-    if (!hasQuery) error(r.pos, ctx, "metricsQuery is required (e.g. 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)')");
+    if (!hasSeries)
+      error(r.pos, ctx,
+            "seriesQuery is required (a series selector such as '{__name__=~\"^http_.*\"}')");
+    if (!hasQuery)
+      error(r.pos, ctx,
+            "metricsQuery is required (e.g. 'sum(<<.Series>>{<<.LabelMatchers>>}) by "
+            "(<<.GroupBy>>)')");
     return r;
   }
 
@@ -223,35 +237,38 @@ class Loader {
       error(pos(n.Mark()), ctx, "expected a mapping with template, overrides or namespaced");
       return m;
     }
-    forEachKey(n, ctx, {"template", "overrides", "namespaced"}, [&](const std::string& key, const YAML::Node& v) {
-      std::string c = ctx + "." + key;
-      if (key == "template") {
-        m.templ = str(v, c);
-        m.templPos = pos(v.Mark());
-      } else if (key == "namespaced") {
-        m.namespaced = boolean(v, c, true);
-      } else {
-        m.overridesPos = pos(v.Mark());
-        if (v.IsNull()) return;
-        if (!v.IsMap()) {
-          error(pos(v.Mark()), c, "expected a mapping of label: {group: G, resource: R}");
-          return;
-        }
-        forEachKey(v, c, {}, [&](const std::string& label, const YAML::Node& gr) {
-          std::string lc = c + "." + label;
-          GroupResourceRef ref;
-          if (!gr.IsMap()) {
-            error(pos(gr.Mark()), lc, "expected {group: G, resource: R}");
-            return;
-          }
-          forEachKey(gr, lc, {"group", "resource"}, [&](const std::string& k, const YAML::Node& x) {
-            (k == "group" ? ref.group : ref.resource) = str(x, lc + "." + k);
-          });
-          if (ref.resource.empty()) error(pos(gr.Mark()), lc, "resource is required");
-          m.overrides[label] = ref;
-        });
-      }
-    });
+    forEachKey(n, ctx, {"template", "overrides", "namespaced"},
+               [&](const std::string& key, const YAML::Node& v) {
+                 std::string c = ctx + "." + key;
+                 if (key == "template") {
+                   m.templ = str(v, c);
+                   m.templPos = pos(v.Mark());
+                 } else if (key == "namespaced") {
+                   m.namespaced = boolean(v, c, true);
+                 } else {
+                   m.overridesPos = pos(v.Mark());
+                   if (v.IsNull()) return;
+                   if (!v.IsMap()) {
+                     error(pos(v.Mark()), c,
+                           "expected a mapping of label: {group: G, resource: R}");
+                     return;
+                   }
+                   forEachKey(v, c, {}, [&](const std::string& label, const YAML::Node& gr) {
+                     std::string lc = c + "." + label;
+                     GroupResourceRef ref;
+                     if (!gr.IsMap()) {
+                       error(pos(gr.Mark()), lc, "expected {group: G, resource: R}");
+                       return;
+                     }
+                     forEachKey(gr, lc, {"group", "resource"},
+                                [&](const std::string& k, const YAML::Node& x) {
+                                  (k == "group" ? ref.group : ref.resource) = str(x, lc + "." + k);
+                                });
+                     if (ref.resource.empty()) error(pos(gr.Mark()), lc, "resource is required");
+                     m.overrides[label] = ref;
+                   });
+                 }
+               });
     return m;
   }
 
@@ -278,16 +295,21 @@ class Loader {
     ResourceRule r;
     r.pos = pos(n.Mark());
     if (!n.IsMap()) {
-      error(r.pos, ctx, "expected a mapping with containerQuery, nodeQuery, resources, containerLabel");
+      error(r.pos, ctx,
+            "expected a mapping with containerQuery, nodeQuery, resources, containerLabel");
       return r;
     }
     forEachKey(n, ctx, {"containerQuery", "nodeQuery", "resources", "containerLabel"},
                [&](const std::string& key, const YAML::Node& v) {
                  std::string c = ctx + "." + key;
-                 if (key == "containerQuery") r.containerQuery = str(v, c);
-                 else if (key == "nodeQuery") r.nodeQuery = str(v, c);
-                 else if (key == "containerLabel") r.containerLabel = str(v, c);
-                 else r.resources = resourceMapping(v, c);
+                 if (key == "containerQuery")
+                   r.containerQuery = str(v, c);
+                 else if (key == "nodeQuery")
+                   r.nodeQuery = str(v, c);
+                 else if (key == "containerLabel")
+                   r.containerLabel = str(v, c);
+                 else
+                   r.resources = resourceMapping(v, c);
                });
     if (r.containerQuery.empty()) error(r.pos, ctx, "containerQuery is required");
     if (r.nodeQuery.empty()) error(r.pos, ctx, "nodeQuery is required");
@@ -302,26 +324,29 @@ class Loader {
       return rr;
     }
     bool cpu = false, mem = false;
-    forEachKey(n, "resourceRules", {"cpu", "memory", "window"}, [&](const std::string& key, const YAML::Node& v) {
-      if (key == "cpu") {
-        rr.cpu = resourceRule(v, "resourceRules.cpu");
-        cpu = true;
-      } else if (key == "memory") {
-        rr.memory = resourceRule(v, "resourceRules.memory");
-        mem = true;
-      } else {
-        std::string w = str(v, "resourceRules.window");
-        auto ms = parseDurationMillis(w);
-        if (!ms || *ms <= 0 || *ms % 1000 != 0) {
-          error(pos(v.Mark()), "resourceRules.window", "invalid duration \"" + w + "\" (expected e.g. 1m or 30s)");
-        } else {
-          rr.windowSeconds = *ms / 1000;
-        }
-      }
-    });
+    forEachKey(n, "resourceRules", {"cpu", "memory", "window"},
+               [&](const std::string& key, const YAML::Node& v) {
+                 if (key == "cpu") {
+                   rr.cpu = resourceRule(v, "resourceRules.cpu");
+                   cpu = true;
+                 } else if (key == "memory") {
+                   rr.memory = resourceRule(v, "resourceRules.memory");
+                   mem = true;
+                 } else {
+                   std::string w = str(v, "resourceRules.window");
+                   auto ms = parseDurationMillis(w);
+                   if (!ms || *ms <= 0 || *ms % 1000 != 0) {
+                     error(pos(v.Mark()), "resourceRules.window",
+                           "invalid duration \"" + w + "\" (expected e.g. 1m or 30s)");
+                   } else {
+                     rr.windowSeconds = *ms / 1000;
+                   }
+                 }
+               });
     if (!cpu) error(rr.pos, "resourceRules", "cpu is required");
     if (!mem) error(rr.pos, "resourceRules", "memory is required");
-    if (rr.windowSeconds == 0 && diags_.empty()) error(rr.pos, "resourceRules", "window is required (e.g. 5m)");
+    if (rr.windowSeconds == 0 && diags_.empty())
+      error(rr.pos, "resourceRules", "window is required (e.g. 5m)");
     return rr;
   }
 
@@ -331,7 +356,9 @@ class Loader {
 
 }  // namespace
 
-Config parseConfig(const std::string& text, const std::string& file) { return Loader(file).load(text); }
+Config parseConfig(const std::string& text, const std::string& file) {
+  return Loader(file).load(text);
+}
 
 Config loadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

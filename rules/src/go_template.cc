@@ -1,5 +1,7 @@
 #include "rules/go_template.h"
 
+#include "rules/go_quote.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -9,6 +11,8 @@
 #include <set>
 
 namespace rules::gotemplate {
+
+using rules::goQuote;
 
 // ---------------------------------------------------------------- values
 
@@ -33,14 +37,22 @@ bool Value::truthy() const {
   return std::visit(
       [](const auto& x) -> bool {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return false;
-        else if constexpr (std::is_same_v<T, bool>) return x;
-        else if constexpr (std::is_same_v<T, int64_t>) return x != 0;
-        else if constexpr (std::is_same_v<T, double>) return x != 0.0;
-        else if constexpr (std::is_same_v<T, std::string>) return !x.empty();
-        else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueList>>) return !x->items.empty();
-        else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueMap>>) return !x->items.empty();
-        else return true;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return false;
+        else if constexpr (std::is_same_v<T, bool>)
+          return x;
+        else if constexpr (std::is_same_v<T, int64_t>)
+          return x != 0;
+        else if constexpr (std::is_same_v<T, double>)
+          return x != 0.0;
+        else if constexpr (std::is_same_v<T, std::string>)
+          return !x.empty();
+        else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueList>>)
+          return !x->items.empty();
+        else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueMap>>)
+          return !x->items.empty();
+        else
+          return true;
       },
       v_);
 }
@@ -49,14 +61,22 @@ std::string Value::typeName() const {
   return std::visit(
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return "nil";
-        else if constexpr (std::is_same_v<T, bool>) return "bool";
-        else if constexpr (std::is_same_v<T, int64_t>) return "int";
-        else if constexpr (std::is_same_v<T, double>) return "float64";
-        else if constexpr (std::is_same_v<T, std::string>) return "string";
-        else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueList>>) return "[]interface {}";
-        else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueMap>>) return x->typeName;
-        else return x->typeName;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return "nil";
+        else if constexpr (std::is_same_v<T, bool>)
+          return "bool";
+        else if constexpr (std::is_same_v<T, int64_t>)
+          return "int";
+        else if constexpr (std::is_same_v<T, double>)
+          return "float64";
+        else if constexpr (std::is_same_v<T, std::string>)
+          return "string";
+        else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueList>>)
+          return "[]interface {}";
+        else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueMap>>)
+          return x->typeName;
+        else
+          return x->typeName;
       },
       v_);
 }
@@ -113,11 +133,16 @@ std::string formatValue(const Value& v) {
   return std::visit(
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return "<nil>";
-        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, int64_t>) return std::to_string(x);
-        else if constexpr (std::is_same_v<T, double>) return formatFloatShortest(x);
-        else if constexpr (std::is_same_v<T, std::string>) return x;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return "<nil>";
+        else if constexpr (std::is_same_v<T, bool>)
+          return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, int64_t>)
+          return std::to_string(x);
+        else if constexpr (std::is_same_v<T, double>)
+          return formatFloatShortest(x);
+        else if constexpr (std::is_same_v<T, std::string>)
+          return x;
         else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueList>>) {
           std::string out = "[";
           for (size_t i = 0; i < x->items.size(); ++i) {
@@ -147,8 +172,9 @@ std::string formatValue(const Value& v) {
 }
 
 TemplateError::TemplateError(int line, int column, const std::string& message)
-    : std::runtime_error(line > 0 ? std::to_string(line) + ":" + std::to_string(column) + ": " + message
-                                  : message),
+    : std::runtime_error(line > 0
+                             ? std::to_string(line) + ":" + std::to_string(column) + ": " + message
+                             : message),
       line_(line),
       column_(column),
       detail_(message) {}
@@ -198,9 +224,8 @@ bool isAlnum(char c) {
          static_cast<unsigned char>(c) >= 0x80;
 }
 
-const std::set<std::string, std::less<>> kKeywords = {"if",     "else",   "end",      "range",
-                                                      "with",   "define", "template", "block",
-                                                      "break",  "continue"};
+const std::set<std::string, std::less<>> kKeywords = {
+    "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue"};
 
 class Lexer {
  public:
@@ -348,9 +373,9 @@ class Lexer {
           ++i_;
           emit(Tok::Dot, ".", start, space);
         }
-      } else if ((c >= '0' && c <= '9') || ((c == '-' || c == '+') && i_ + 1 < in_.size() &&
-                                            (std::isdigit(static_cast<unsigned char>(in_[i_ + 1])) ||
-                                             in_[i_ + 1] == '.'))) {
+      } else if ((c >= '0' && c <= '9') ||
+                 ((c == '-' || c == '+') && i_ + 1 < in_.size() &&
+                  (std::isdigit(static_cast<unsigned char>(in_[i_ + 1])) || in_[i_ + 1] == '.'))) {
         lexNumber(start, space);
       } else if (isAlnum(c)) {
         while (i_ < in_.size() && isAlnum(in_[i_])) ++i_;
@@ -373,9 +398,10 @@ class Lexer {
 
   void lexNumber(size_t start, bool space) {
     if (in_[i_] == '-' || in_[i_] == '+') ++i_;
-    while (i_ < in_.size() && (isAlnum(in_[i_]) || in_[i_] == '.' ||
-                               ((in_[i_] == '-' || in_[i_] == '+') &&
-                                (in_[i_ - 1] == 'e' || in_[i_ - 1] == 'E' || in_[i_ - 1] == 'p')))) {
+    while (i_ < in_.size() &&
+           (isAlnum(in_[i_]) || in_[i_] == '.' ||
+            ((in_[i_] == '-' || in_[i_] == '+') &&
+             (in_[i_ - 1] == 'e' || in_[i_ - 1] == 'E' || in_[i_ - 1] == 'p')))) {
       ++i_;
     }
     emit(Tok::Number, std::string(in_.substr(start, i_ - start)), start, space);
@@ -397,16 +423,36 @@ class Lexer {
       if (i_ >= in_.size()) fail(start, "unterminated quoted string");
       char e = in_[i_++];
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'a': out += '\a'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'v': out += '\v'; break;
-        case '\\': out += '\\'; break;
-        case '"': out += '"'; break;
-        case '\'': out += '\''; break;
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'a':
+          out += '\a';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '"':
+          out += '"';
+          break;
+        case '\'':
+          out += '\'';
+          break;
         case 'x': {
           if (i_ + 2 > in_.size()) fail(start, "invalid escape in quoted string");
           unsigned v = 0;
@@ -422,7 +468,8 @@ class Lexer {
           if (i_ + n > in_.size()) fail(start, "invalid escape in quoted string");
           unsigned long cp = 0;
           auto r = std::from_chars(in_.data() + i_, in_.data() + i_ + n, cp, 16);
-          if (r.ptr != in_.data() + i_ + n || cp > 0x10FFFF) fail(start, "invalid escape in quoted string");
+          if (r.ptr != in_.data() + i_ + n || cp > 0x10FFFF)
+            fail(start, "invalid escape in quoted string");
           appendUtf8(out, static_cast<uint32_t>(cp));
           i_ += n;
           break;
@@ -498,8 +545,8 @@ struct Node {
 namespace {
 
 const std::set<std::string, std::less<>> kFunctions = {
-    "and", "or", "not", "len", "index", "print", "printf", "println", "eq", "ne",
-    "lt",  "le", "gt",  "ge",  "html",  "js",    "urlquery", "slice"};
+    "and", "or", "not", "len", "index", "print", "printf", "println",  "eq",
+    "ne",  "lt", "le",  "gt",  "ge",    "html",  "js",     "urlquery", "slice"};
 
 // ---------------------------------------------------------------- parser
 
@@ -524,7 +571,8 @@ class Parser {
     return t_[i_ < t_.size() - 1 ? i_++ : i_];
   }
   const Token& expect(Tok k, const char* what) {
-    if (peek().kind != k) fail(peek().pos, std::string("expected ") + what + ", found \"" + peek().text + "\"");
+    if (peek().kind != k)
+      fail(peek().pos, std::string("expected ") + what + ", found \"" + peek().text + "\"");
     return next();
   }
 
@@ -646,7 +694,8 @@ class Parser {
     c.pos = peek().pos;
     while (true) {
       const Token& tok = peek();
-      if (tok.kind == Tok::RightDelim || tok.kind == Tok::RightParen || tok.kind == Tok::Pipe) break;
+      if (tok.kind == Tok::RightDelim || tok.kind == Tok::RightParen || tok.kind == Tok::Pipe)
+        break;
       if (!c.args.empty() && !tok.spaceBefore && tok.kind != Tok::Field) {
         fail(tok.pos, "missing space before \"" + tok.text + "\"");
       }
@@ -752,7 +801,8 @@ class Parser {
     } else if (body.size() > 2 && body[0] == '0' && (body[1] == 'b' || body[1] == 'B')) {
       base = 2;
       digits = body.substr(2);
-    } else if (body.size() > 1 && body[0] == '0' && body.find_first_of(".eE") == std::string::npos) {
+    } else if (body.size() > 1 && body[0] == '0' &&
+               body.find_first_of(".eE") == std::string::npos) {
       base = 8;
       digits = body.substr(1);
     }
@@ -781,33 +831,6 @@ class Parser {
 
 // ---------------------------------------------------------------- printf
 
-std::string quoteGo(const std::string& s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\v': out += "\\v"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\x%02x", c);
-          out += b;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 struct FormatSpec {
   bool minus = false, plus = false, sharp = false, zero = false, space = false;
   int width = -1;
@@ -818,7 +841,8 @@ std::string pad(std::string s, const FormatSpec& f) {
   if (f.width < 0 || static_cast<int>(s.size()) >= f.width) return s;
   size_t n = static_cast<size_t>(f.width) - s.size();
   if (f.minus) return s + std::string(n, ' ');
-  if (f.zero && !s.empty() && (s[0] == '-' || s[0] == '+')) return s.substr(0, 1) + std::string(n, '0') + s.substr(1);
+  if (f.zero && !s.empty() && (s[0] == '-' || s[0] == '+'))
+    return s.substr(0, 1) + std::string(n, '0') + s.substr(1);
   return std::string(n, f.zero ? '0' : ' ') + s;
 }
 
@@ -851,7 +875,8 @@ std::string formatOne(char verb, const FormatSpec& f, const Value& v) {
     case 's':
       if (std::holds_alternative<std::string>(st)) {
         std::string s = std::get<std::string>(st);
-        if (f.prec >= 0 && static_cast<int>(s.size()) > f.prec) s.resize(static_cast<size_t>(f.prec));
+        if (f.prec >= 0 && static_cast<int>(s.size()) > f.prec)
+          s.resize(static_cast<size_t>(f.prec));
         return pad(s, f);
       }
       if (std::holds_alternative<std::shared_ptr<const ValueList>>(st) ||
@@ -860,10 +885,12 @@ std::string formatOne(char verb, const FormatSpec& f, const Value& v) {
       }
       return badVerb(verb, v);
     case 'q':
-      if (std::holds_alternative<std::string>(st)) return pad(quoteGo(std::get<std::string>(st)), f);
+      if (std::holds_alternative<std::string>(st))
+        return pad(goQuote(std::get<std::string>(st)), f);
       return badVerb(verb, v);
     case 'd':
-      if (std::holds_alternative<int64_t>(st)) return cfmt("lld", static_cast<long long>(std::get<int64_t>(st)));
+      if (std::holds_alternative<int64_t>(st))
+        return cfmt("lld", static_cast<long long>(std::get<int64_t>(st)));
       return badVerb(verb, v);
     case 'x':
     case 'X':
@@ -907,8 +934,10 @@ std::string formatOne(char verb, const FormatSpec& f, const Value& v) {
       if (std::holds_alternative<int64_t>(st)) {
         std::string s;
         auto cp = static_cast<uint32_t>(std::get<int64_t>(st));
-        if (cp < 0x80) s += static_cast<char>(cp);
-        else s = "\xEF\xBF\xBD";
+        if (cp < 0x80)
+          s += static_cast<char>(cp);
+        else
+          s = "\xEF\xBF\xBD";
         return pad(s, f);
       }
       return badVerb(verb, v);
@@ -933,12 +962,18 @@ std::string goSprintf(const std::string& format, const std::vector<Value>& args)
     FormatSpec f;
     for (; i < format.size(); ++i) {
       char fl = format[i];
-      if (fl == '-') f.minus = true;
-      else if (fl == '+') f.plus = true;
-      else if (fl == '#') f.sharp = true;
-      else if (fl == '0') f.zero = !f.minus;
-      else if (fl == ' ') f.space = true;
-      else break;
+      if (fl == '-')
+        f.minus = true;
+      else if (fl == '+')
+        f.plus = true;
+      else if (fl == '#')
+        f.sharp = true;
+      else if (fl == '0')
+        f.zero = !f.minus;
+      else if (fl == ' ')
+        f.space = true;
+      else
+        break;
     }
     auto readNum = [&](int& into) {
       if (i < format.size() && format[i] == '*') {
@@ -1046,7 +1081,9 @@ class Executor {
   }
 
  private:
-  [[noreturn]] static void fail(const Pos& p, const std::string& msg) { throw TemplateError(p.line, p.col, msg); }
+  [[noreturn]] static void fail(const Pos& p, const std::string& msg) {
+    throw TemplateError(p.line, p.col, msg);
+  }
 
   static std::string printable(const Value& v) {
     if (v.isNil()) return "<no value>";
@@ -1149,19 +1186,29 @@ class Executor {
 
   static std::string describe(const Operand& o) {
     switch (o.kind) {
-      case Operand::Kind::Literal: return formatValue(o.literal);
-      case Operand::Kind::Variable: return o.name;
-      default: return ".";
+      case Operand::Kind::Literal:
+        return formatValue(o.literal);
+      case Operand::Kind::Variable:
+        return o.name;
+      default:
+        return ".";
     }
   }
 
   Value evalOperand(const Value& dot, const Operand& o) {
     Value base;
     switch (o.kind) {
-      case Operand::Kind::Dot: base = dot; break;
-      case Operand::Kind::Variable: base = getVar(o.name, o.pos); break;
-      case Operand::Kind::Literal: base = o.literal; break;
-      case Operand::Kind::Nil: fail(o.pos, "nil is not a command");
+      case Operand::Kind::Dot:
+        base = dot;
+        break;
+      case Operand::Kind::Variable:
+        base = getVar(o.name, o.pos);
+        break;
+      case Operand::Kind::Literal:
+        base = o.literal;
+        break;
+      case Operand::Kind::Nil:
+        fail(o.pos, "nil is not a command");
       case Operand::Kind::SubPipe:
         vars_.emplace_back();
         base = evalPipeline(dot, *o.sub);
@@ -1191,7 +1238,8 @@ class Executor {
     fail(pos, "can't evaluate field " + name + " in type " + recv.typeName());
   }
 
-  Value callFunction(const Value& dot, const Operand& fn, const Command& cmd, const std::optional<Value>& final) {
+  Value callFunction(const Value& dot, const Operand& fn, const Command& cmd,
+                     const std::optional<Value>& final) {
     const std::string& name = fn.name;
     const Pos& pos = cmd.pos;
     size_t argc = cmd.args.size() - 1 + (final ? 1 : 0);
@@ -1233,8 +1281,10 @@ class Executor {
       need(1);
       const auto& st = args[0].storage();
       if (auto s = std::get_if<std::string>(&st)) return Value(static_cast<int64_t>(s->size()));
-      if (auto l = std::get_if<std::shared_ptr<const ValueList>>(&st)) return Value(static_cast<int64_t>((*l)->items.size()));
-      if (auto m = std::get_if<std::shared_ptr<const ValueMap>>(&st)) return Value(static_cast<int64_t>((*m)->items.size()));
+      if (auto l = std::get_if<std::shared_ptr<const ValueList>>(&st))
+        return Value(static_cast<int64_t>((*l)->items.size()));
+      if (auto m = std::get_if<std::shared_ptr<const ValueMap>>(&st))
+        return Value(static_cast<int64_t>((*m)->items.size()));
       fail(pos, "error calling len: len of type " + args[0].typeName());
     }
     if (name == "index") {
@@ -1290,7 +1340,8 @@ class Executor {
     const auto& st = c.storage();
     if (auto l = std::get_if<std::shared_ptr<const ValueList>>(&st)) {
       auto i = std::get_if<int64_t>(&idx.storage());
-      if (!i) fail(pos, "error calling index: cannot index slice/array with type " + idx.typeName());
+      if (!i)
+        fail(pos, "error calling index: cannot index slice/array with type " + idx.typeName());
       if (*i < 0 || static_cast<size_t>(*i) >= (*l)->items.size()) {
         fail(pos, "error calling index: index out of range: " + std::to_string(*i));
       }
@@ -1306,7 +1357,8 @@ class Executor {
     }
     if (auto m = std::get_if<std::shared_ptr<const ValueMap>>(&st)) {
       auto k = std::get_if<std::string>(&idx.storage());
-      if (!k) fail(pos, "error calling index: value has type " + idx.typeName() + "; should be string");
+      if (!k)
+        fail(pos, "error calling index: value has type " + idx.typeName() + "; should be string");
       auto it = (*m)->items.find(*k);
       return it == (*m)->items.end() ? (*m)->missing : it->second;
     }
@@ -1318,21 +1370,26 @@ class Executor {
     std::vector<int64_t> idx;
     for (size_t k = 1; k < args.size(); ++k) {
       auto i = std::get_if<int64_t>(&args[k].storage());
-      if (!i) fail(pos, "error calling slice: cannot index slice/array with type " + args[k].typeName());
+      if (!i)
+        fail(pos, "error calling slice: cannot index slice/array with type " + args[k].typeName());
       idx.push_back(*i);
     }
     if (idx.size() > 2) fail(pos, "error calling slice: too many slice indexes");
     const auto& st = args[0].storage();
     size_t len = 0;
-    if (auto s = std::get_if<std::string>(&st)) len = s->size();
-    else if (auto l = std::get_if<std::shared_ptr<const ValueList>>(&st)) len = (*l)->items.size();
-    else fail(pos, "error calling slice: can't slice item of type " + args[0].typeName());
+    if (auto s = std::get_if<std::string>(&st))
+      len = s->size();
+    else if (auto l = std::get_if<std::shared_ptr<const ValueList>>(&st))
+      len = (*l)->items.size();
+    else
+      fail(pos, "error calling slice: can't slice item of type " + args[0].typeName());
     int64_t lo = idx.size() > 0 ? idx[0] : 0;
     int64_t hi = idx.size() > 1 ? idx[1] : static_cast<int64_t>(len);
     if (lo < 0 || hi < lo || hi > static_cast<int64_t>(len)) {
       fail(pos, "error calling slice: index out of range");
     }
-    if (auto s = std::get_if<std::string>(&st)) return Value(s->substr(static_cast<size_t>(lo), static_cast<size_t>(hi - lo)));
+    if (auto s = std::get_if<std::string>(&st))
+      return Value(s->substr(static_cast<size_t>(lo), static_cast<size_t>(hi - lo)));
     const auto& items = std::get<std::shared_ptr<const ValueList>>(st)->items;
     return Value::list(std::vector<Value>(items.begin() + lo, items.begin() + hi));
   }
@@ -1343,17 +1400,23 @@ class Executor {
     const auto& y = b.storage();
     if (x.index() != y.index()) {
       if (equality && (a.isNil() || b.isNil())) return a.isNil() && b.isNil() ? 0 : 1;
-      fail(pos, "error calling " + std::string(equality ? "eq" : "lt") + ": incompatible types for comparison");
+      fail(pos, "error calling " + std::string(equality ? "eq" : "lt") +
+                    ": incompatible types for comparison");
     }
-    if (auto i = std::get_if<int64_t>(&x)) return (*i > std::get<int64_t>(y)) - (*i < std::get<int64_t>(y));
-    if (auto d = std::get_if<double>(&x)) return (*d > std::get<double>(y)) - (*d < std::get<double>(y));
-    if (auto s = std::get_if<std::string>(&x)) return s->compare(std::get<std::string>(y)) < 0 ? -1 : s->compare(std::get<std::string>(y)) > 0;
+    if (auto i = std::get_if<int64_t>(&x))
+      return (*i > std::get<int64_t>(y)) - (*i < std::get<int64_t>(y));
+    if (auto d = std::get_if<double>(&x))
+      return (*d > std::get<double>(y)) - (*d < std::get<double>(y));
+    if (auto s = std::get_if<std::string>(&x))
+      return s->compare(std::get<std::string>(y)) < 0 ? -1
+                                                      : s->compare(std::get<std::string>(y)) > 0;
     if (auto bo = std::get_if<bool>(&x)) {
       if (!equality) fail(pos, "error calling lt: invalid type for comparison");
       return *bo == std::get<bool>(y) ? 0 : 1;
     }
     if (a.isNil()) return 0;
-    fail(pos, "error calling " + std::string(equality ? "eq" : "lt") + ": invalid type for comparison");
+    fail(pos,
+         "error calling " + std::string(equality ? "eq" : "lt") + ": invalid type for comparison");
   }
 
   static std::string urlQueryEscape(const std::string& s) {
@@ -1375,13 +1438,26 @@ class Executor {
     std::string out;
     for (char c : s) {
       switch (c) {
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '&': out += "&amp;"; break;
-        case '\'': out += "&#39;"; break;
-        case '"': out += "&#34;"; break;
-        case '\0': out += "\xEF\xBF\xBD"; break;
-        default: out += c;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '&':
+          out += "&amp;";
+          break;
+        case '\'':
+          out += "&#39;";
+          break;
+        case '"':
+          out += "&#34;";
+          break;
+        case '\0':
+          out += "\xEF\xBF\xBD";
+          break;
+        default:
+          out += c;
       }
     }
     return out;
@@ -1390,17 +1466,38 @@ class Executor {
     std::string out;
     for (char c : s) {
       switch (c) {
-        case '\\': out += "\\\\"; break;
-        case '\'': out += "\\'"; break;
-        case '"': out += "\\\""; break;
-        case '<': out += "\\u003C"; break;
-        case '>': out += "\\u003E"; break;
-        case '&': out += "\\u0026"; break;
-        case '=': out += "\\u003D"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default: out += c;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\'':
+          out += "\\'";
+          break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '<':
+          out += "\\u003C";
+          break;
+        case '>':
+          out += "\\u003E";
+          break;
+        case '&':
+          out += "\\u0026";
+          break;
+        case '=':
+          out += "\\u003D";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          out += c;
       }
     }
     return out;
@@ -1411,7 +1508,8 @@ class Executor {
 
 }  // namespace
 
-Template Template::parse(std::string_view text, std::string_view leftDelim, std::string_view rightDelim) {
+Template Template::parse(std::string_view text, std::string_view leftDelim,
+                         std::string_view rightDelim) {
   Lexer lex(text, leftDelim, rightDelim);
   Parser p(lex.run());
   Template t;

@@ -9,7 +9,9 @@ namespace rules {
 
 namespace {
 
-bool isAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool isAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 // A Kubernetes "qualified name" part or label value: alphanumerics at both
 // ends, '-', '_' and '.' inside, at most 63 characters.
@@ -30,7 +32,8 @@ std::string checkKey(std::string_view key) {
   auto slash = key.find('/');
   if (slash == std::string_view::npos) return checkNamePart(key, "name part");
   std::string_view prefix = key.substr(0, slash);
-  if (prefix.empty() || prefix.size() > 253) return "prefix part must be a DNS subdomain of 1-253 characters";
+  if (prefix.empty() || prefix.size() > 253)
+    return "prefix part must be a DNS subdomain of 1-253 characters";
   for (char c : prefix)
     if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '-' && c != '.') {
       return "prefix part must be a lowercase DNS subdomain";
@@ -54,8 +57,8 @@ std::vector<Tok> lex(std::string_view s) {
   std::vector<Tok> out;
   size_t i = 0;
   auto special = [](char c) {
-    return c == ',' || c == '=' || c == '!' || c == '(' || c == ')' || c == '<' || c == '>' || c == ' ' ||
-           c == '\t' || c == '\n' || c == '\r';
+    return c == ',' || c == '=' || c == '!' || c == '(' || c == ')' || c == '<' || c == '>' ||
+           c == ' ' || c == '\t' || c == '\n' || c == '\r';
   };
   while (i < s.size()) {
     char c = s[i];
@@ -64,11 +67,16 @@ std::vector<Tok> lex(std::string_view s) {
       continue;
     }
     size_t start = i;
-    if (c == ',') out.push_back({T::Comma, ",", i++});
-    else if (c == '(') out.push_back({T::LParen, "(", i++});
-    else if (c == ')') out.push_back({T::RParen, ")", i++});
-    else if (c == '>') out.push_back({T::Gt, ">", i++});
-    else if (c == '<') out.push_back({T::Lt, "<", i++});
+    if (c == ',')
+      out.push_back({T::Comma, ",", i++});
+    else if (c == '(')
+      out.push_back({T::LParen, "(", i++});
+    else if (c == ')')
+      out.push_back({T::RParen, ")", i++});
+    else if (c == '>')
+      out.push_back({T::Gt, ">", i++});
+    else if (c == '<')
+      out.push_back({T::Lt, "<", i++});
     else if (c == '=') {
       if (i + 1 < s.size() && s[i + 1] == '=') {
         out.push_back({T::DoubleEq, "==", i});
@@ -110,9 +118,11 @@ LabelSelector parseLabelSelector(std::string_view text) {
       negated = true;
       ++i;
     }
-    if (toks[i].kind != T::Ident) fail(toks[i].pos, "expected a label key, found \"" + toks[i].text + "\"");
+    if (toks[i].kind != T::Ident)
+      fail(toks[i].pos, "expected a label key, found \"" + toks[i].text + "\"");
     r.key = toks[i].text;
-    if (auto err = checkKey(r.key); !err.empty()) fail(toks[i].pos, "key \"" + r.key + "\": " + err);
+    if (auto err = checkKey(r.key); !err.empty())
+      fail(toks[i].pos, "key \"" + r.key + "\": " + err);
     size_t keyPos = toks[i].pos;
     ++i;
     if (negated) {
@@ -122,13 +132,15 @@ LabelSelector parseLabelSelector(std::string_view text) {
     } else {
       const Tok& op = toks[i++];
       if (op.kind == T::Eq || op.kind == T::DoubleEq || op.kind == T::NotEq) {
-        r.op = op.kind == T::Eq ? Requirement::Op::Equals
+        r.op = op.kind == T::Eq         ? Requirement::Op::Equals
                : op.kind == T::DoubleEq ? Requirement::Op::DoubleEquals
                                         : Requirement::Op::NotEquals;
         std::string v;
-        if (toks[i].kind == T::Ident) v = toks[i++].text;
+        if (toks[i].kind == T::Ident)
+          v = toks[i++].text;
         else if (toks[i].kind != T::Comma && toks[i].kind != T::End) {
-          fail(toks[i].pos, "expected a value after " + op.text + ", found \"" + toks[i].text + "\"");
+          fail(toks[i].pos,
+               "expected a value after " + op.text + ", found \"" + toks[i].text + "\"");
         }
         if (auto err = checkValue(v); !err.empty()) fail(op.pos, "value \"" + v + "\": " + err);
         r.values.push_back(v);
@@ -136,7 +148,8 @@ LabelSelector parseLabelSelector(std::string_view text) {
         r.op = op.kind == T::Gt ? Requirement::Op::GreaterThan : Requirement::Op::LessThan;
         if (toks[i].kind != T::Ident) fail(toks[i].pos, "expected an integer after " + op.text);
         const std::string& v = toks[i].text;
-        if (v.find_first_not_of("0123456789") != std::string::npos || (v[0] == '-' && v.size() == 1)) {
+        if (v.find_first_not_of("0123456789") != std::string::npos ||
+            (v[0] == '-' && v.size() == 1)) {
           fail(toks[i].pos, "for '" + op.text + "' the value must be an integer");
         }
         r.values.push_back(v);
@@ -145,7 +158,8 @@ LabelSelector parseLabelSelector(std::string_view text) {
         r.op = op.text == "in" ? Requirement::Op::In : Requirement::Op::NotIn;
         if (toks[i].kind != T::LParen) fail(toks[i].pos, "expected '(' after " + op.text);
         ++i;
-        if (toks[i].kind == T::RParen) fail(keyPos, "for 'in' and 'notin' the value set can't be empty");
+        if (toks[i].kind == T::RParen)
+          fail(keyPos, "for 'in' and 'notin' the value set can't be empty");
         std::set<std::string> vals;
         while (true) {
           std::string v;
@@ -165,12 +179,14 @@ LabelSelector parseLabelSelector(std::string_view text) {
         }
         r.values.assign(vals.begin(), vals.end());
       } else {
-        fail(op.pos, "expected an operator (=, ==, !=, in, notin, exists), found \"" + op.text + "\"");
+        fail(op.pos,
+             "expected an operator (=, ==, !=, in, notin, exists), found \"" + op.text + "\"");
       }
     }
     sel.requirements.push_back(std::move(r));
     if (toks[i].kind == T::End) break;
-    if (toks[i].kind != T::Comma) fail(toks[i].pos, "expected ',' between requirements, found \"" + toks[i].text + "\"");
+    if (toks[i].kind != T::Comma)
+      fail(toks[i].pos, "expected ',' between requirements, found \"" + toks[i].text + "\"");
     ++i;
   }
   std::stable_sort(sel.requirements.begin(), sel.requirements.end(),
@@ -206,7 +222,8 @@ SelectorMatchers selectorToMatchers(const LabelSelector& selector) {
       case Requirement::Op::GreaterThan:
       case Requirement::Op::LessThan:
         throw SelectorError("label selector operator '" +
-                            std::string(r.op == Requirement::Op::GreaterThan ? ">" : "<") + "' on \"" + r.key +
+                            std::string(r.op == Requirement::Op::GreaterThan ? ">" : "<") +
+                            "' on \"" + r.key +
                             "\" is not supported: PromQL label matchers cannot compare numbers");
     }
     out.valuesByName[r.key] = joined;
@@ -214,7 +231,8 @@ SelectorMatchers selectorToMatchers(const LabelSelector& selector) {
   return out;
 }
 
-bool selectorMatches(const LabelSelector& selector, const std::map<std::string, std::string>& labels) {
+bool selectorMatches(const LabelSelector& selector,
+                     const std::map<std::string, std::string>& labels) {
   for (const auto& r : selector.requirements) {
     auto it = labels.find(r.key);
     bool has = it != labels.end();

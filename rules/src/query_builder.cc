@@ -17,8 +17,10 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
-std::string render(const CompiledRule& rule, const std::string& series, const std::vector<std::string>& matchers,
-                   const std::map<std::string, std::string>& valuesByName, const std::vector<std::string>& groupBy) {
+std::string render(const CompiledRule& rule, const std::string& series,
+                   const std::vector<std::string>& matchers,
+                   const std::map<std::string, std::string>& valuesByName,
+                   const std::vector<std::string>& groupBy) {
   using gotemplate::Value;
   auto args = std::make_shared<gotemplate::ValueStruct>();
   args->typeName = "naming.queryTemplateArgs";
@@ -27,14 +29,17 @@ std::string render(const CompiledRule& rule, const std::string& series, const st
                   {"LabelValuesByName", Value::stringMap(valuesByName)},
                   {"GroupBy", Value(join(groupBy, ","))},
                   {"GroupBySlice", Value::stringList(groupBy)}};
-  return rule.metricsQuery.execute(Value(std::shared_ptr<const gotemplate::ValueStruct>(std::move(args))));
+  return rule.metricsQuery.execute(
+      Value(std::shared_ptr<const gotemplate::ValueStruct>(std::move(args))));
 }
 
 }  // namespace
 
-CustomQuery buildCustomQuery(const CompiledRule& rule, const std::string& seriesName, const GroupResource& resource,
-                             const std::string& ns, const std::vector<std::string>& names,
-                             const LabelSelector& metricSelector, const std::vector<std::string>& extraGroupBy) {
+CustomQuery buildCustomQuery(const CompiledRule& rule, const std::string& seriesName,
+                             const GroupResource& resource, const std::string& ns,
+                             const std::vector<std::string>& names,
+                             const LabelSelector& metricSelector,
+                             const std::vector<std::string>& extraGroupBy) {
   SelectorMatchers sel = selectorToMatchers(metricSelector);
   std::vector<std::string> matchers = std::move(sel.matchers);
   std::map<std::string, std::string> valuesByName;
@@ -59,8 +64,9 @@ CustomQuery buildCustomQuery(const CompiledRule& rule, const std::string& series
   return CustomQuery{render(rule, seriesName, matchers, valuesByName, groupBy), label};
 }
 
-std::string buildExternalQuery(const CompiledRule& rule, const std::string& seriesName, const std::string& ns,
-                               const LabelSelector& selector, const std::vector<std::string>& groupBy) {
+std::string buildExternalQuery(const CompiledRule& rule, const std::string& seriesName,
+                               const std::string& ns, const LabelSelector& selector,
+                               const std::vector<std::string>& groupBy) {
   SelectorMatchers sel = selectorToMatchers(selector);
   // A namespaced external rule whose series carry no namespace label is
   // served across namespaces (prometheus-adapter fails these with a 500).

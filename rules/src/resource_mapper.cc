@@ -6,7 +6,8 @@ namespace rules {
 
 std::optional<ResourceInfo> StaticResourceMapper::resolve(std::string_view name) const {
   std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   std::string_view res = lower;
   std::optional<std::string_view> group;
   if (auto dot = res.find('.'); dot != std::string_view::npos) {

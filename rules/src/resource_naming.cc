@@ -18,7 +18,8 @@ std::string sanitizeGroup(std::string g) {
 }
 }  // namespace
 
-ResourceNaming::ResourceNaming(const ResourceMapping& mapping, std::shared_ptr<const ResourceMapper> mapper)
+ResourceNaming::ResourceNaming(const ResourceMapping& mapping,
+                               std::shared_ptr<const ResourceMapper> mapper)
     : mapper_(std::move(mapper)) {
   for (const auto& [label, ref] : mapping.overrides) {
     std::string name = ref.group.empty() ? ref.resource : ref.resource + "." + ref.group;
@@ -33,13 +34,15 @@ ResourceNaming::ResourceNaming(const ResourceMapping& mapping, std::shared_ptr<c
   if (!mapping.templ.empty()) {
     try {
       template_ = gotemplate::Template::parse(mapping.templ);
-      std::string pattern = template_->execute(groupResourceValue("(?P<group>.+?)", "(?P<resource>.+?)"));
+      std::string pattern =
+          template_->execute(groupResourceValue("(?P<group>.+?)", "(?P<resource>.+?)"));
       if (pattern.empty()) throw NamingError("resources.template renders to an empty label");
       labelPattern_.emplace("^" + pattern + "$");
     } catch (const gotemplate::TemplateError& e) {
       throw NamingError(std::string("resources.template: ") + e.what());
     } catch (const RegexError& e) {
-      throw NamingError(std::string("resources.template does not make a valid label pattern: ") + e.what());
+      throw NamingError(std::string("resources.template does not make a valid label pattern: ") +
+                        e.what());
     }
   }
 }
@@ -61,8 +64,10 @@ std::string ResourceNaming::labelForResource(const GroupResource& resource) cons
   }
   auto info = mapper_->resolve(resource.str());
   std::string singular = info ? info->singular : resource.resource;
-  std::string label = template_->execute(groupResourceValue(sanitizeGroup(resource.group), singular));
-  if (label.empty()) throw NamingError("resources.template renders an empty label for " + resource.str());
+  std::string label =
+      template_->execute(groupResourceValue(sanitizeGroup(resource.group), singular));
+  if (label.empty())
+    throw NamingError("resources.template renders an empty label for " + resource.str());
   return label;
 }
 

@@ -14,8 +14,9 @@ std::optional<std::string> CompiledRule::metricNameFor(std::string_view seriesNa
 
 namespace {
 
-std::optional<CompiledRule> compileRule(const DiscoveryRule& r, const std::string& ctx, bool external,
-                                        const std::string& file, const std::shared_ptr<const ResourceMapper>& mapper,
+std::optional<CompiledRule> compileRule(const DiscoveryRule& r, const std::string& ctx,
+                                        bool external, const std::string& file,
+                                        const std::shared_ptr<const ResourceMapper>& mapper,
                                         std::vector<Diagnostic>& diags) {
   size_t before = diags.size();
   auto err = [&](SourcePos p, const std::string& c, const std::string& msg) {
@@ -38,11 +39,14 @@ std::optional<CompiledRule> compileRule(const DiscoveryRule& r, const std::strin
     matches.emplace(r.name.matches);
     if (as.empty()) {
       int groups = matches->groupCount();
-      if (groups == 0) as = "$0";
-      else if (groups == 1) as = "$1";
+      if (groups == 0)
+        as = "$0";
+      else if (groups == 1)
+        as = "$1";
       else {
         err(r.name.pos, ctx + ".name",
-            "name.matches has " + std::to_string(groups) + " groups, so name.as is required (e.g. as: \"${1}_${2}\")");
+            "name.matches has " + std::to_string(groups) +
+                " groups, so name.as is required (e.g. as: \"${1}_${2}\")");
       }
     }
   } catch (const RegexError& e) {
@@ -56,7 +60,8 @@ std::optional<CompiledRule> compileRule(const DiscoveryRule& r, const std::strin
   }
   if (!external && r.resources.templ.empty() && r.resources.overrides.empty()) {
     err(r.pos, ctx + ".resources",
-        "a custom-metrics rule needs resources.overrides or resources.template to tie series to objects");
+        "a custom-metrics rule needs resources.overrides or resources.template to tie series to "
+        "objects");
   }
   std::optional<gotemplate::Template> query;
   try {
@@ -65,9 +70,17 @@ std::optional<CompiledRule> compileRule(const DiscoveryRule& r, const std::strin
     err(r.metricsQueryPos, ctx + ".metricsQuery", std::string("template ") + e.what());
   }
   if (diags.size() != before || !matches || !naming || !query) return std::nullopt;
-  return CompiledRule{ctx,           external,         r.seriesQuery,   std::move(is),
-                      std::move(isNot), std::move(*matches), as,          std::move(*naming),
-                      std::move(*query), r.metricsQuery,     r.resources.namespaced};
+  return CompiledRule{ctx,
+                      external,
+                      r.seriesQuery,
+                      std::move(is),
+                      std::move(isNot),
+                      std::move(*matches),
+                      as,
+                      std::move(*naming),
+                      std::move(*query),
+                      r.metricsQuery,
+                      r.resources.namespaced};
 }
 
 }  // namespace
@@ -79,12 +92,13 @@ std::shared_ptr<const RuleSet> RuleSet::compile(const Config& config, const std:
   set->mapper_ = mapper;
   std::vector<Diagnostic> diags;
   for (size_t i = 0; i < config.rules.size(); ++i) {
-    auto r = compileRule(config.rules[i], "rules[" + std::to_string(i) + "]", false, file, mapper, diags);
+    auto r = compileRule(config.rules[i], "rules[" + std::to_string(i) + "]", false, file, mapper,
+                         diags);
     if (r) set->custom_.push_back(std::move(*r));
   }
   for (size_t i = 0; i < config.externalRules.size(); ++i) {
-    auto r = compileRule(config.externalRules[i], "externalRules[" + std::to_string(i) + "]", true, file, mapper,
-                         diags);
+    auto r = compileRule(config.externalRules[i], "externalRules[" + std::to_string(i) + "]", true,
+                         file, mapper, diags);
     if (r) set->external_.push_back(std::move(*r));
   }
   if (!diags.empty()) throw ConfigError(diags);

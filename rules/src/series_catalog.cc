@@ -14,7 +14,8 @@ std::string customKey(const GroupResource& gr, std::string_view metric) {
 }
 }  // namespace
 
-const CatalogEntry* SeriesCatalog::findCustom(const GroupResource& resource, std::string_view metric) const {
+const CatalogEntry* SeriesCatalog::findCustom(const GroupResource& resource,
+                                              std::string_view metric) const {
   auto it = custom_.find(customKey(resource, metric));
   return it == custom_.end() ? nullptr : &it->second;
 }
@@ -44,7 +45,8 @@ CatalogBuilder::CatalogBuilder(std::shared_ptr<const RuleSet> rules) : rules_(st
 
 CatalogBuilder::~CatalogBuilder() = default;
 
-void CatalogBuilder::addSeries(size_t queryIndex, std::string_view name, const std::vector<std::string>& labelNames) {
+void CatalogBuilder::addSeries(size_t queryIndex, std::string_view name,
+                               const std::vector<std::string>& labelNames) {
   ++seriesCount_;
   std::string nameKey(name);
   for (RuleState* st : byQuery_.at(queryIndex)) {
@@ -69,7 +71,8 @@ void CatalogBuilder::addSeries(size_t queryIndex, std::string_view name, const s
       if (lit == st->resourceByLabel.end()) {
         std::optional<uint32_t> rid;
         if (auto info = st->rule->resources.resourceForLabel(label)) {
-          auto [it, fresh] = resourceIds_.emplace(info->gr.str(), static_cast<uint32_t>(resources_.size()));
+          auto [it, fresh] =
+              resourceIds_.emplace(info->gr.str(), static_cast<uint32_t>(resources_.size()));
           if (fresh) resources_.push_back(*info);
           rid = it->second;
         }
@@ -96,9 +99,10 @@ SeriesCatalog CatalogBuilder::build() && {
     c.externalList_.push_back(metrics_[id]);
     c.external_.emplace(metrics_[id], std::move(entry));
   }
-  std::sort(c.customList_.begin(), c.customList_.end(), [](const CustomMetricInfo& a, const CustomMetricInfo& b) {
-    return std::tie(a.resource.gr, a.metric) < std::tie(b.resource.gr, b.metric);
-  });
+  std::sort(c.customList_.begin(), c.customList_.end(),
+            [](const CustomMetricInfo& a, const CustomMetricInfo& b) {
+              return std::tie(a.resource.gr, a.metric) < std::tie(b.resource.gr, b.metric);
+            });
   std::sort(c.externalList_.begin(), c.externalList_.end());
   return c;
 }

@@ -7,9 +7,10 @@
 #include "rules/rule_set.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static auto mapper = std::make_shared<rules::StaticResourceMapper>(std::vector<rules::ResourceInfo>{
-      {{"", "pods"}, "Pod", "pod", "v1", true, {"po"}},
-      {{"", "namespaces"}, "Namespace", "namespace", "v1", false, {}}});
+  static auto mapper =
+      std::make_shared<rules::StaticResourceMapper>(std::vector<rules::ResourceInfo>{
+          {{"", "pods"}, "Pod", "pod", "v1", true, {"po"}},
+          {{"", "namespaces"}, "Namespace", "namespace", "v1", false, {}}});
   std::string text(reinterpret_cast<const char*>(data), size);
   try {
     rules::RuleSet::compile(rules::parseConfig(text, "fuzz.yaml"), "fuzz.yaml", mapper);

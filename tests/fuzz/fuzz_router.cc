@@ -8,12 +8,16 @@
 namespace {
 class NullProvider : public apiservice::MetricsProvider {
  public:
-  std::vector<apiservice::CustomMetricDescriptor> listCustomMetrics() const override { return {{"pods", true, "m"}}; }
-  std::vector<apiservice::ObjectMetricValue> getObjectMetric(const apiservice::ObjectMetricRequest& r) const override {
+  std::vector<apiservice::CustomMetricDescriptor> listCustomMetrics() const override {
+    return {{"pods", true, "m"}};
+  }
+  std::vector<apiservice::ObjectMetricValue> getObjectMetric(
+      const apiservice::ObjectMetricRequest& r) const override {
     return {{{"Pod", r.ns, r.name, "/v1"}, r.metric, 1.5, 0}};
   }
   std::vector<std::string> listExternalMetrics() const override { return {"q"}; }
-  std::vector<apiservice::ExternalMetricValue> getExternalMetric(const apiservice::ExternalMetricRequest& r) const override {
+  std::vector<apiservice::ExternalMetricValue> getExternalMetric(
+      const apiservice::ExternalMetricRequest& r) const override {
     return {{r.metric, {{"a", r.labelSelector}}, 2, 0}};
   }
 };

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return n;
   };
   try {
-    adapter::parseSeriesResponse(200, read, [](std::string_view, const std::vector<std::string>&) {});
+    adapter::parseSeriesResponse(200, read,
+                                 [](std::string_view, const std::vector<std::string>&) {});
   } catch (const adapter::BackendError&) {
   }
   return 0;

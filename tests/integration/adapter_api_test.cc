@@ -22,9 +22,10 @@ class AdapterApi : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     prom_ = new PrometheusServer(dataDir() + "/integration/series.txt");
-    adapter_ = new AdapterProcess({"--standalone", "--config=" + dataDir() + "/integration/config.yaml",
-                                   "--prometheus-url=" + prom_->url(), "--metrics-relist-interval=30s", "--v=4"},
-                                  *dir_);
+    adapter_ = new AdapterProcess(
+        {"--standalone", "--config=" + dataDir() + "/integration/config.yaml",
+         "--prometheus-url=" + prom_->url(), "--metrics-relist-interval=30s", "--v=4"},
+        *dir_);
     ASSERT_TRUE(adapter_->waitReady(std::chrono::seconds(30))) << adapter_->process().log();
   }
   static void TearDownTestSuite() {
@@ -49,7 +50,8 @@ class AdapterApi : public ::testing::Test {
     return j;
   }
 
-  static void expectStatus(const std::string& target, int code, const std::string& reason, const std::string& fragment) {
+  static void expectStatus(const std::string& target, int code, const std::string& reason,
+                           const std::string& fragment) {
     auto r = get(target);
     EXPECT_EQ(r.status, code) << target << ": " << r.body;
     json j = json::parse(r.body);
@@ -78,7 +80,8 @@ TEST_F(AdapterApi, DiscoveryDocuments) {
   EXPECT_EQ(groups["kind"], "APIGroupList");
   ASSERT_EQ(groups["groups"].size(), 2u);
   EXPECT_EQ(groups["groups"][0]["name"], "custom.metrics.k8s.io");
-  EXPECT_EQ(groups["groups"][0]["preferredVersion"]["groupVersion"], "custom.metrics.k8s.io/v1beta2");
+  EXPECT_EQ(groups["groups"][0]["preferredVersion"]["groupVersion"],
+            "custom.metrics.k8s.io/v1beta2");
   EXPECT_EQ(groups["groups"][1]["versions"][0]["groupVersion"], "external.metrics.k8s.io/v1beta1");
 
   json group = json::parse(get(kCustom).body);
@@ -102,12 +105,18 @@ TEST_F(AdapterApi, DiscoveryDocuments) {
         EXPECT_FALSE(r["namespaced"].get<bool>());
       }
     }
-    std::set<std::string> want = {"pods/test_gauge",        "namespaces/test_gauge",
-                                  "pods/test_nan",          "namespaces/test_nan",
-                                  "pods/test_inf",          "namespaces/test_inf",
-                                  "nodes/node_temp",        "services/svc_hits",
-                                  "namespaces/svc_hits",    "deployments.apps/deploy_replicas_wanted",
-                                  "namespaces/deploy_replicas_wanted", "pods/http_requests_per_second",
+    std::set<std::string> want = {"pods/test_gauge",
+                                  "namespaces/test_gauge",
+                                  "pods/test_nan",
+                                  "namespaces/test_nan",
+                                  "pods/test_inf",
+                                  "namespaces/test_inf",
+                                  "nodes/node_temp",
+                                  "services/svc_hits",
+                                  "namespaces/svc_hits",
+                                  "deployments.apps/deploy_replicas_wanted",
+                                  "namespaces/deploy_replicas_wanted",
+                                  "pods/http_requests_per_second",
                                   "namespaces/http_requests_per_second"};
     EXPECT_EQ(names, want);
   }
@@ -125,7 +134,8 @@ TEST_F(AdapterApi, NamedPodV1beta1ExactJson) {
   auto r = get(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p1/test_gauge");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.contentType, "application/json");
-  EXPECT_EQ(normalized(r.body), json::parse(R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta1",
+  EXPECT_EQ(normalized(r.body),
+            json::parse(R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta1",
     "metadata":{},"items":[{"describedObject":{"kind":"Pod","namespace":"ns1","name":"p1","apiVersion":"/v1"},
     "metricName":"test_gauge","timestamp":"T","value":"1500m","selector":null}]})"));
 }
@@ -133,7 +143,8 @@ TEST_F(AdapterApi, NamedPodV1beta1ExactJson) {
 TEST_F(AdapterApi, NamedPodV1beta2ExactJson) {
   auto r = get(std::string(kCustom) + "/v1beta2/namespaces/ns1/pods/p2/test_gauge");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(normalized(r.body), json::parse(R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta2",
+  EXPECT_EQ(normalized(r.body),
+            json::parse(R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta2",
     "metadata":{},"items":[{"describedObject":{"kind":"Pod","namespace":"ns1","name":"p2","apiVersion":"/v1"},
     "metric":{"name":"test_gauge","selector":null},"timestamp":"T","value":"2k"}]})"));
 }
@@ -149,7 +160,8 @@ TEST_F(AdapterApi, AllPodsInNamespaceWithEncodedStar) {
     EXPECT_EQ(j["items"][1]["describedObject"]["name"], "p2");
     EXPECT_EQ(j["items"][1]["value"], "2k");
   }
-  json ns2 = normalized(get(std::string(kCustom) + "/v1beta1/namespaces/ns2/pods/*/test_gauge").body);
+  json ns2 =
+      normalized(get(std::string(kCustom) + "/v1beta1/namespaces/ns2/pods/*/test_gauge").body);
   ASSERT_EQ(ns2["items"].size(), 1u);
   EXPECT_EQ(ns2["items"][0]["value"], "1m");
 }
@@ -159,10 +171,12 @@ TEST_F(AdapterApi, ResourceNameForms) {
     auto r = get(std::string(kCustom) + "/v1beta1/namespaces/ns1/" + res + "/p1/test_gauge");
     EXPECT_EQ(r.status, 200) << res << ": " << r.body;
   }
-  auto d = get(std::string(kCustom) + "/v1beta2/namespaces/ns1/deployments.apps/web/deploy_replicas_wanted");
+  auto d = get(std::string(kCustom) +
+               "/v1beta2/namespaces/ns1/deployments.apps/web/deploy_replicas_wanted");
   ASSERT_EQ(d.status, 200) << d.body;
   EXPECT_EQ(normalized(d.body)["items"][0]["describedObject"],
-            json::parse(R"({"kind":"Deployment","namespace":"ns1","name":"web","apiVersion":"apps/v1"})"));
+            json::parse(
+                R"({"kind":"Deployment","namespace":"ns1","name":"web","apiVersion":"apps/v1"})"));
   auto s = get(std::string(kCustom) + "/v1beta1/namespaces/ns1/services/web/svc_hits");
   ASSERT_EQ(s.status, 200) << s.body;
   EXPECT_EQ(normalized(s.body)["items"][0]["value"], "7");
@@ -171,7 +185,8 @@ TEST_F(AdapterApi, ResourceNameForms) {
 TEST_F(AdapterApi, NamespaceAndClusterScopedObjects) {
   auto ns = get(std::string(kCustom) + "/v1beta1/namespaces/ns1/metrics/test_gauge");
   ASSERT_EQ(ns.status, 200) << ns.body;
-  EXPECT_EQ(normalized(ns.body), json::parse(R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta1",
+  EXPECT_EQ(normalized(ns.body),
+            json::parse(R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta1",
     "metadata":{},"items":[{"describedObject":{"kind":"Namespace","name":"ns1","apiVersion":"/v1"},
     "metricName":"test_gauge","timestamp":"T","value":"2001500m","selector":null}]})"));
   auto node = get(std::string(kCustom) + "/v1beta2/nodes/n1/node_temp");
@@ -188,7 +203,8 @@ TEST_F(AdapterApi, NamespaceAndClusterScopedObjects) {
 }
 
 TEST_F(AdapterApi, MetricLabelSelectorNarrowsSeries) {
-  auto r = get(std::string(kCustom) + "/v1beta2/namespaces/ns1/pods/*/test_gauge?metricLabelSelector=pod%3Dp2");
+  auto r = get(std::string(kCustom) +
+               "/v1beta2/namespaces/ns1/pods/*/test_gauge?metricLabelSelector=pod%3Dp2");
   ASSERT_EQ(r.status, 200) << r.body;
   json j = normalized(r.body);
   ASSERT_EQ(j["items"].size(), 1u);
@@ -212,7 +228,9 @@ TEST_F(AdapterApi, ExternalMetrics) {
     "items":[{"metricName":"ext_queue","metricLabels":{"queue":"a"},"timestamp":"T","value":"5"}]})"));
   json all = normalized(get(std::string(kExternal) + "/namespaces/ns1/ext_queue").body);
   ASSERT_EQ(all["items"].size(), 2u);
-  json ns2 = normalized(get(std::string(kExternal) + "/namespaces/ns2/ext_queue?labelSelector=queue+in+%28a%2Cz%29").body);
+  json ns2 = normalized(
+      get(std::string(kExternal) + "/namespaces/ns2/ext_queue?labelSelector=queue+in+%28a%2Cz%29")
+          .body);
   ASSERT_EQ(ns2["items"].size(), 1u);
   EXPECT_EQ(ns2["items"][0]["value"], "100");
   // No namespace label in the rule: served across namespaces instead of a 500.
@@ -222,50 +240,61 @@ TEST_F(AdapterApi, ExternalMetrics) {
 }
 
 TEST_F(AdapterApi, NaNAndInfAreNeverSent) {
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p1/test_nan", 404, "NotFound", "NaN or infinite");
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p1/test_inf", 404, "NotFound", "NaN or infinite");
-  json list = normalized(get(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_inf").body);
+  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p1/test_nan", 404, "NotFound",
+               "NaN or infinite");
+  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p1/test_inf", 404, "NotFound",
+               "NaN or infinite");
+  json list =
+      normalized(get(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_inf").body);
   ASSERT_EQ(list["items"].size(), 1u);
   EXPECT_EQ(list["items"][0]["describedObject"]["name"], "p2");
-  EXPECT_EQ(get(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_nan").body.find("\"items\":[]") !=
-                std::string::npos,
+  EXPECT_EQ(get(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_nan")
+                    .body.find("\"items\":[]") != std::string::npos,
             true);
 }
 
 TEST_F(AdapterApi, NotFoundAnswers) {
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p1/no_such_metric", 404, "NotFound",
-               "could not find the metric \"no_such_metric\"");
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/nosuchpod/test_gauge", 404, "NotFound",
-               "no value for metric \"test_gauge\" on pods \"nosuchpod\"");
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/widgets/w/test_gauge", 404, "NotFound",
-               "not a known Kubernetes resource");
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/nodes/n1/node_temp", 404, "NotFound", "cluster-scoped");
-  expectStatus(std::string(kExternal) + "/namespaces/ns1/nope", 404, "NotFound", "external metric \"nope\"");
-  expectStatus("/apis/custom.metrics.k8s.io/v1/namespaces/ns1/pods/p1/test_gauge", 404, "NotFound", "version v1");
+  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p1/no_such_metric", 404,
+               "NotFound", "could not find the metric \"no_such_metric\"");
+  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/nosuchpod/test_gauge", 404,
+               "NotFound", "no value for metric \"test_gauge\" on pods \"nosuchpod\"");
+  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/widgets/w/test_gauge", 404,
+               "NotFound", "not a known Kubernetes resource");
+  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/nodes/n1/node_temp", 404, "NotFound",
+               "cluster-scoped");
+  expectStatus(std::string(kExternal) + "/namespaces/ns1/nope", 404, "NotFound",
+               "external metric \"nope\"");
+  expectStatus("/apis/custom.metrics.k8s.io/v1/namespaces/ns1/pods/p1/test_gauge", 404, "NotFound",
+               "version v1");
   expectStatus("/apis/other.k8s.io", 404, "NotFound", "not served");
   expectStatus("/nothing/here", 404, "NotFound", "could not find");
-  expectStatus(std::string(kCustom) + "/v1beta1/a/b/c/d", 404, "NotFound", "no such custom metrics path");
+  expectStatus(std::string(kCustom) + "/v1beta1/a/b/c/d", 404, "NotFound",
+               "no such custom metrics path");
 }
 
 TEST_F(AdapterApi, BadRequests) {
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p%ZZ/test_gauge", 400, "BadRequest",
-               "malformed percent-encoding");
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p%22x/test_gauge", 400, "BadRequest",
-               "invalid object name");
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_gauge?metricLabelSelector=a%3E1", 400,
-               "BadRequest", "not supported");
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_gauge?metricLabelSelector=a+in+(", 400,
-               "BadRequest", "invalid label selector");
-  expectStatus(std::string(kExternal) + "/namespaces/ns1/ext_queue?labelSelector=queue%3D%22x%22", 400, "BadRequest",
-               "labelSelector");
-  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_gauge?labelSelector=app%3Dweb", 400,
-               "BadRequest", "needs a Kubernetes connection");
+  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p%ZZ/test_gauge", 400,
+               "BadRequest", "malformed percent-encoding");
+  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p%22x/test_gauge", 400,
+               "BadRequest", "invalid object name");
+  expectStatus(
+      std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_gauge?metricLabelSelector=a%3E1",
+      400, "BadRequest", "not supported");
+  expectStatus(
+      std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_gauge?metricLabelSelector=a+in+(",
+      400, "BadRequest", "invalid label selector");
+  expectStatus(std::string(kExternal) + "/namespaces/ns1/ext_queue?labelSelector=queue%3D%22x%22",
+               400, "BadRequest", "labelSelector");
+  expectStatus(
+      std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_gauge?labelSelector=app%3Dweb",
+      400, "BadRequest", "needs a Kubernetes connection");
   auto post = httpsGet(adapter_->port(), std::string(kCustom) + "/v1beta1", "POST");
   EXPECT_EQ(post.status, 405);
 }
 
 TEST_F(AdapterApi, OverlongRequestIsRefusedAndServerKeepsServing) {
-  std::string huge = std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/*/test_gauge?metricLabelSelector=a+in+(" +
+  std::string huge = std::string(kCustom) +
+                     "/v1beta1/namespaces/ns1/pods/*/test_gauge?metricLabelSelector=a+in+(" +
                      std::string(2 << 20, 'x') + ")";
   auto r = get(huge);
   EXPECT_EQ(r.status, 431) << r.body;
@@ -283,15 +312,19 @@ TEST_F(AdapterApi, HealthVersionOpenApiAndSelfMetrics) {
   EXPECT_EQ(v["gitVersion"], "v0.1.0");
   json o = json::parse(get("/openapi/v2").body);
   EXPECT_EQ(o["swagger"], "2.0");
-  EXPECT_TRUE(o["paths"].contains("/apis/custom.metrics.k8s.io/v1beta2/namespaces/{namespace}/{resource}/{name}/{metric}"));
-  EXPECT_TRUE(o["definitions"].contains("io.k8s.metrics.pkg.apis.custom_metrics.v1beta1.MetricValueList"));
+  EXPECT_TRUE(o["paths"].contains(
+      "/apis/custom.metrics.k8s.io/v1beta2/namespaces/{namespace}/{resource}/{name}/{metric}"));
+  EXPECT_TRUE(
+      o["definitions"].contains("io.k8s.metrics.pkg.apis.custom_metrics.v1beta1.MetricValueList"));
   get(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p1/test_gauge");
   std::string m = get("/metrics").body;
-  for (const char* name : {"metrics_adapter_http_requests_total{code=\"200\",route=\"custom_metric\"}",
-                           "metrics_adapter_http_request_duration_seconds_bucket", "metrics_adapter_backend_request_duration_seconds_count{call=\"query\"}",
-                           "metrics_adapter_relist_duration_seconds_count", "metrics_adapter_catalog_series 15",
-                           "metrics_adapter_catalog_metrics{api=\"external\"} 2", "metrics_adapter_config_generation 1",
-                           "metrics_adapter_config_last_reload_successful 1"}) {
+  for (const char* name :
+       {"metrics_adapter_http_requests_total{code=\"200\",route=\"custom_metric\"}",
+        "metrics_adapter_http_request_duration_seconds_bucket",
+        "metrics_adapter_backend_request_duration_seconds_count{call=\"query\"}",
+        "metrics_adapter_relist_duration_seconds_count", "metrics_adapter_catalog_series 15",
+        "metrics_adapter_catalog_metrics{api=\"external\"} 2",
+        "metrics_adapter_config_generation 1", "metrics_adapter_config_last_reload_successful 1"}) {
     EXPECT_NE(m.find(name), std::string::npos) << name << "\n" << m;
   }
 }
@@ -305,7 +338,8 @@ TEST_F(AdapterApi, OldTlsVersionsAreRefused) {
   SSL_CTX_set_max_proto_version(ctx.native_handle(), TLS1_1_VERSION);
   SSL_CTX_set_security_level(ctx.native_handle(), 0);
   asio::ssl::stream<asio::ip::tcp::socket> s(ioc, ctx);
-  s.next_layer().connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(adapter_->port())});
+  s.next_layer().connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(adapter_->port())});
   boost::system::error_code ec;
   s.handshake(asio::ssl::stream_base::client, ec);
   EXPECT_TRUE(ec) << "a TLS 1.1 handshake must fail";

@@ -46,7 +46,8 @@ class BackendFailures : public ::testing::Test {
   std::unique_ptr<AdapterProcess> start(FakeBackend& fake, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"--standalone", "--config=" + dir_.file("config.yaml")};
     // Defaults unless the test sets the flag itself (repeating a flag is an error).
-    for (std::string flag : {"--prometheus-url=" + fake.url(), std::string("--metrics-relist-interval=1s")}) {
+    for (std::string flag :
+         {"--prometheus-url=" + fake.url(), std::string("--metrics-relist-interval=1s")}) {
       std::string name = flag.substr(0, flag.find('=') + 1);
       bool overridden = false;
       for (const auto& e : extra) overridden = overridden || e.rfind(name, 0) == 0;
@@ -64,17 +65,20 @@ const std::string kPod = "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods
 const std::string kExt = "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/q_depth";
 
 TEST_F(BackendFailures, QueryErrorsMapToStatusCodes) {
-  FakeBackend fake(backend([](const FakeRequest&) { return ok(vectorOf(R"({"pod":"p1"})", "7")); }));
+  FakeBackend fake(
+      backend([](const FakeRequest&) { return ok(vectorOf(R"({"pod":"p1"})", "7")); }));
   auto a = start(fake);
   ASSERT_TRUE(a->waitReady(10s)) << a->process().log();
   EXPECT_EQ(httpsGet(a->port(), kPod).status, 200);
 
   fake.setHandler(backend([](const FakeRequest&) {
-    return FakeResponse{400, R"({"status":"error","errorType":"bad_data","error":"1:5: parse error"})", 0ms};
+    return FakeResponse{
+        400, R"({"status":"error","errorType":"bad_data","error":"1:5: parse error"})", 0ms};
   }));
   auto r = httpsGet(a->port(), kPod);
   EXPECT_EQ(r.status, 500) << r.body;
-  EXPECT_NE(status(r)["message"].get<std::string>().find("bad_data: 1:5: parse error"), std::string::npos);
+  EXPECT_NE(status(r)["message"].get<std::string>().find("bad_data: 1:5: parse error"),
+            std::string::npos);
 
   fake.setHandler(backend([](const FakeRequest&) { return FakeResponse{503, "overloaded", 0ms}; }));
   r = httpsGet(a->port(), kExt);
@@ -82,22 +86,28 @@ TEST_F(BackendFailures, QueryErrorsMapToStatusCodes) {
   EXPECT_EQ(status(r)["reason"], "ServiceUnavailable");
   EXPECT_NE(r.body.find("HTTP 503"), std::string::npos);
 
-  fake.setHandler(backend([](const FakeRequest&) { return ok("{\"status\":\"success\",\"data\":{"); }));
+  fake.setHandler(
+      backend([](const FakeRequest&) { return ok("{\"status\":\"success\",\"data\":{"); }));
   r = httpsGet(a->port(), kPod);
   EXPECT_EQ(r.status, 500) << r.body;
   EXPECT_NE(r.body.find("malformed"), std::string::npos);
 
-  fake.setHandler(backend([](const FakeRequest&) { return ok(R"({"status":"success","data":{"resultType":"matrix","result":[]}})"); }));
+  fake.setHandler(backend([](const FakeRequest&) {
+    return ok(R"({"status":"success","data":{"resultType":"matrix","result":[]}})");
+  }));
   r = httpsGet(a->port(), kPod);
   EXPECT_EQ(r.status, 500) << r.body;
   EXPECT_NE(r.body.find("instant vector"), std::string::npos);
 }
 
 TEST_F(BackendFailures, SlowBackendTimesOut) {
-  FakeBackend fake(backend([](const FakeRequest&) { return ok(vectorOf(R"({"pod":"p1"})", "7")); }));
+  FakeBackend fake(
+      backend([](const FakeRequest&) { return ok(vectorOf(R"({"pod":"p1"})", "7")); }));
   auto a = start(fake, {"--prometheus-timeout=500ms"});
   ASSERT_TRUE(a->waitReady(10s)) << a->process().log();
-  fake.setHandler(backend([](const FakeRequest&) { return FakeResponse{200, vectorOf(R"({"pod":"p1"})", "7"), 3s}; }));
+  fake.setHandler(backend([](const FakeRequest&) {
+    return FakeResponse{200, vectorOf(R"({"pod":"p1"})", "7"), 3s};
+  }));
   auto start = std::chrono::steady_clock::now();
   auto r = httpsGet(a->port(), kPod);
   auto took = std::chrono::steady_clock::now() - start;
@@ -107,7 +117,8 @@ TEST_F(BackendFailures, SlowBackendTimesOut) {
 }
 
 TEST_F(BackendFailures, BackendDownIs503) {
-  FakeBackend fake(backend([](const FakeRequest&) { return ok(vectorOf(R"({"pod":"p1"})", "7")); }));
+  FakeBackend fake(
+      backend([](const FakeRequest&) { return ok(vectorOf(R"({"pod":"p1"})", "7")); }));
   auto a = start(fake);
   ASSERT_TRUE(a->waitReady(10s)) << a->process().log();
   fake.stop();
@@ -116,12 +127,14 @@ TEST_F(BackendFailures, BackendDownIs503) {
   EXPECT_NE(r.body.find("Prometheus query failed"), std::string::npos) << r.body;
   // Discovery keeps failing too, and the previous catalog keeps serving.
   std::this_thread::sleep_for(2500ms);
-  EXPECT_NE(a->process().log().find("metric discovery failed; the previous metrics keep serving"), std::string::npos);
+  EXPECT_NE(a->process().log().find("metric discovery failed; the previous metrics keep serving"),
+            std::string::npos);
   EXPECT_EQ(httpsGet(a->port(), "/readyz").status, 200);
   // The fake answers every seriesQuery with both series: two external metrics.
   json list = json::parse(httpsGet(a->port(), "/apis/external.metrics.k8s.io/v1beta1").body);
   EXPECT_EQ(list["resources"].size(), 2u);
-  EXPECT_NE(httpsGet(a->port(), "/metrics").body.find("metrics_adapter_relist_failures_total "), std::string::npos);
+  EXPECT_NE(httpsGet(a->port(), "/metrics").body.find("metrics_adapter_relist_failures_total "),
+            std::string::npos);
 }
 
 TEST_F(BackendFailures, NotReadyUntilFirstDiscovery) {
@@ -145,12 +158,14 @@ TEST_F(BackendFailures, NotReadyUntilFirstDiscovery) {
 }
 
 TEST_F(BackendFailures, LongQueriesGoByPostAndConnectionsAreReused) {
-  FakeBackend fake(backend([](const FakeRequest&) { return ok(vectorOf(R"({"pod":"p1"})", "7")); }));
+  FakeBackend fake(
+      backend([](const FakeRequest&) { return ok(vectorOf(R"({"pod":"p1"})", "7")); }));
   auto a = start(fake, {"--metrics-relist-interval=1h"});
   ASSERT_TRUE(a->waitReady(10s));
   for (int i = 0; i < 20; ++i) ASSERT_EQ(httpsGet(a->port(), kPod).status, 200);
   std::string values;
-  for (int i = 0; i < 1500; ++i) values += (i ? "," : "") + std::string("value") + std::to_string(i);
+  for (int i = 0; i < 1500; ++i)
+    values += (i ? "," : "") + std::string("value") + std::to_string(i);
   auto r = httpsGet(a->port(), kPod + "?metricLabelSelector=shard+in+(" + values + ")");
   EXPECT_EQ(r.status, 200) << r.body;
   auto reqs = fake.requests();
@@ -170,7 +185,8 @@ TEST_F(BackendFailures, AuthHeadersAndPathPrefix) {
     return ok(vectorOf(R"({"queue":"a"})", "3"));
   });
   writeFile(dir_.file("token"), "tok-one\n");
-  auto a = start(fake, {"--prometheus-url=" + fake.url() + "/prom/", "--prometheus-header=X-Scope-OrgID=tenant-a",
+  auto a = start(fake, {"--prometheus-url=" + fake.url() + "/prom/",
+                        "--prometheus-header=X-Scope-OrgID=tenant-a",
                         "--prometheus-token-file=" + dir_.file("token"), "--v=10"});
   ASSERT_TRUE(a->waitReady(10s)) << a->process().log();
   EXPECT_EQ(httpsGet(a->port(), kExt).status, 200);
@@ -184,9 +200,11 @@ TEST_F(BackendFailures, AuthHeadersAndPathPrefix) {
 }
 
 TEST_F(BackendFailures, BasicAuth) {
-  FakeBackend fake(backend([](const FakeRequest&) { return ok(vectorOf(R"({"queue":"a"})", "3")); }));
+  FakeBackend fake(
+      backend([](const FakeRequest&) { return ok(vectorOf(R"({"queue":"a"})", "3")); }));
   writeFile(dir_.file("pw"), "s3cret\n");
-  auto a = start(fake, {"--prometheus-basic-auth-username=alice", "--prometheus-basic-auth-password-file=" + dir_.file("pw")});
+  auto a = start(fake, {"--prometheus-basic-auth-username=alice",
+                        "--prometheus-basic-auth-password-file=" + dir_.file("pw")});
   ASSERT_TRUE(a->waitReady(10s)) << a->process().log();
   EXPECT_EQ(httpsGet(a->port(), kExt).status, 200);
   EXPECT_EQ(fake.requests().back().headers["authorization"], "Basic YWxpY2U6czNjcmV0");

@@ -9,9 +9,9 @@
 #include <boost/asio/ssl.hpp>
 #include <nlohmann/json.hpp>
 
-#include "apiservice/tls_credentials.h"
 #include <future>
 #include <set>
+#include "apiservice/tls_credentials.h"
 
 #include "test_support.h"
 
@@ -36,14 +36,18 @@ FakeBackend::Handler backend() {
     if (r.target.find("/api/v1/series") != std::string::npos) {
       for (const char* name : {"alpha", "beta"}) {
         if (r.target.find(std::string("match%5B%5D=") + name + "&") != std::string::npos) {
-          return FakeResponse{200, std::string(R"({"status":"success","data":[{"__name__":")") + name +
-                                       R"(","namespace":"ns"}]})",
+          return FakeResponse{200,
+                              std::string(R"({"status":"success","data":[{"__name__":")") + name +
+                                  R"(","namespace":"ns"}]})",
                               0ms};
         }
       }
       return FakeResponse{200, kSeries, 0ms};
     }
-    return FakeResponse{200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"1"]}]}})", 0ms};
+    return FakeResponse{
+        200,
+        R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"1"]}]}})",
+        0ms};
   };
 }
 
@@ -68,25 +72,31 @@ TEST(Reload, BrokenConfigKeepsTheOldOneServing) {
   FakeBackend fake(backend());
   std::string cfg = dir.file("config.yaml");
   writeFile(cfg, externalRule("alpha"));
-  AdapterProcess a({"--standalone", "--config=" + cfg, "--prometheus-url=" + fake.url(), "--metrics-relist-interval=1h"}, dir);
+  AdapterProcess a({"--standalone", "--config=" + cfg, "--prometheus-url=" + fake.url(),
+                    "--metrics-relist-interval=1h"},
+                   dir);
   ASSERT_TRUE(a.waitReady(10s)) << a.process().log();
   EXPECT_EQ(externalNames(a.port()), (std::set<std::string>{"alpha"}));
 
   // Line 3, column 17: the unclosed action.
   writeFile(cfg, "externalRules:\n- seriesQuery: beta\n  metricsQuery: 'sum(<<.Series'\n");
   ASSERT_TRUE(a.process().waitForLog("config reload rejected", 10s)) << a.process().log();
-  EXPECT_TRUE(a.process().waitForLog(cfg + ":3:17: externalRules[0].metricsQuery: template 1:5: unclosed action", 1s))
+  EXPECT_TRUE(a.process().waitForLog(
+      cfg + ":3:17: externalRules[0].metricsQuery: template 1:5: unclosed action", 1s))
       << a.process().log();
   EXPECT_EQ(externalNames(a.port()), (std::set<std::string>{"alpha"}));
-  EXPECT_EQ(httpsGet(a.port(), "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/alpha").status, 200);
+  EXPECT_EQ(httpsGet(a.port(), "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/alpha").status,
+            200);
   std::string m = httpsGet(a.port(), "/metrics").body;
   EXPECT_NE(m.find("metrics_adapter_config_last_reload_successful 0"), std::string::npos);
   EXPECT_NE(m.find("metrics_adapter_config_generation 1"), std::string::npos);
 
   writeFile(cfg, externalRule("beta"));
-  EXPECT_TRUE(eventually([&] { return externalNames(a.port()) == std::set<std::string>{"beta"}; }, 10s))
+  EXPECT_TRUE(
+      eventually([&] { return externalNames(a.port()) == std::set<std::string>{"beta"}; }, 10s))
       << a.process().log();
-  EXPECT_NE(httpsGet(a.port(), "/metrics").body.find("metrics_adapter_config_generation 2"), std::string::npos);
+  EXPECT_NE(httpsGet(a.port(), "/metrics").body.find("metrics_adapter_config_generation 2"),
+            std::string::npos);
 }
 
 TEST(Reload, SighupReloads) {
@@ -104,29 +114,35 @@ TEST(Reload, SighupReloads) {
 TEST(Startup, InvalidConfigFailsWithPosition) {
   TempDir dir;
   std::string cfg = dir.file("bad.yaml");
-  writeFile(cfg, "rules:\n- seriesQuery: x\n  metricsQuery: y\n  resources: {template: '<<.Resource>>'}\n  name: {matches: '(a)(b)'}\n");
+  writeFile(cfg,
+            "rules:\n- seriesQuery: x\n  metricsQuery: y\n  resources: {template: "
+            "'<<.Resource>>'}\n  name: {matches: '(a)(b)'}\n");
   ChildProcess p({binary("metrics-adapter"), "--standalone", "--config=" + cfg, "--secure-port=0",
                   "--cert-dir=" + dir.file("certs")},
                  dir.file("out.log"));
   EXPECT_EQ(p.waitExit(10s), 1);
-  EXPECT_NE(p.log().find(cfg + ":5:9: rules[0].name: name.matches has 2 groups, so name.as is required"),
-            std::string::npos)
+  EXPECT_NE(
+      p.log().find(cfg + ":5:9: rules[0].name: name.matches has 2 groups, so name.as is required"),
+      std::string::npos)
       << p.log();
 }
 
 TEST(Startup, FlagErrorsAreClear) {
   TempDir dir;
-  ChildProcess p({binary("metrics-adapter"), "--standalone", "--config=x", "--metrics-relist-interval=soon"},
-                 dir.file("out.log"));
+  ChildProcess p(
+      {binary("metrics-adapter"), "--standalone", "--config=x", "--metrics-relist-interval=soon"},
+      dir.file("out.log"));
   EXPECT_EQ(p.waitExit(10s), 2);
-  EXPECT_NE(p.log().find("--metrics-relist-interval=soon: expected a duration"), std::string::npos) << p.log();
+  EXPECT_NE(p.log().find("--metrics-relist-interval=soon: expected a duration"), std::string::npos)
+      << p.log();
   ChildProcess q({binary("metrics-adapter"), "--config=x"}, dir.file("out2.log"));
   EXPECT_EQ(q.waitExit(10s), 2);
   EXPECT_NE(q.log().find("--standalone"), std::string::npos) << q.log();
   ChildProcess h({binary("metrics-adapter"), "--help"}, dir.file("help.log"));
   EXPECT_EQ(h.waitExit(10s), 0);
-  for (const char* flag : {"--prometheus-url", "--metrics-relist-interval", "--metrics-max-age", "--secure-port",
-                           "--tls-cert-file", "--cert-dir", "--prometheus-header", "--log-format", "--standalone"}) {
+  for (const char* flag :
+       {"--prometheus-url", "--metrics-relist-interval", "--metrics-max-age", "--secure-port",
+        "--tls-cert-file", "--cert-dir", "--prometheus-header", "--log-format", "--standalone"}) {
     EXPECT_NE(h.log().find(flag), std::string::npos) << flag;
   }
 }
@@ -134,16 +150,21 @@ TEST(Startup, FlagErrorsAreClear) {
 TEST(Shutdown, SigtermDrainsInFlightRequests) {
   TempDir dir;
   FakeBackend fake([](const FakeRequest& r) {
-    if (r.target.find("/api/v1/series") != std::string::npos) return FakeResponse{200, kSeries, 0ms};
-    return FakeResponse{200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"1"]}]}})", 1500ms};
+    if (r.target.find("/api/v1/series") != std::string::npos)
+      return FakeResponse{200, kSeries, 0ms};
+    return FakeResponse{
+        200,
+        R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"1"]}]}})",
+        1500ms};
   });
   std::string cfg = dir.file("config.yaml");
   writeFile(cfg, externalRule("alpha"));
   AdapterProcess a({"--standalone", "--config=" + cfg, "--prometheus-url=" + fake.url()}, dir);
   ASSERT_TRUE(a.waitReady(10s));
   int port = a.port();
-  std::future<HttpsResult> inflight =
-      std::async(std::launch::async, [port] { return httpsGet(port, "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/alpha"); });
+  std::future<HttpsResult> inflight = std::async(std::launch::async, [port] {
+    return httpsGet(port, "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/alpha");
+  });
   std::this_thread::sleep_for(400ms);
   a.process().signal(SIGTERM);
   EXPECT_EQ(inflight.get().status, 200);
@@ -172,24 +193,28 @@ TEST(Tls, ServingCertificateIsReloaded) {
   FakeBackend fake(backend());
   std::string cfg = dir.file("config.yaml");
   writeFile(cfg, externalRule("alpha"));
-  auto [cert1, key1] = apiservice::TlsCredentials::ensureSelfSigned(dir.path() / "one", {"localhost"});
+  auto [cert1, key1] =
+      apiservice::TlsCredentials::ensureSelfSigned(dir.path() / "one", {"localhost"});
   std::this_thread::sleep_for(1100ms);  // a distinct serial and validity time
-  auto [cert2, key2] = apiservice::TlsCredentials::ensureSelfSigned(dir.path() / "two", {"localhost"});
+  auto [cert2, key2] =
+      apiservice::TlsCredentials::ensureSelfSigned(dir.path() / "two", {"localhost"});
   std::string cert = dir.file("tls.crt"), key = dir.file("tls.key");
   writeFile(cert, readFile(cert1));
   writeFile(key, readFile(key1));
-  AdapterProcess a({"--standalone", "--config=" + cfg, "--prometheus-url=" + fake.url(), "--tls-cert-file=" + cert,
-                    "--tls-private-key-file=" + key},
+  AdapterProcess a({"--standalone", "--config=" + cfg, "--prometheus-url=" + fake.url(),
+                    "--tls-cert-file=" + cert, "--tls-private-key-file=" + key},
                    dir);
   ASSERT_TRUE(a.waitReady(10s)) << a.process().log();
   std::string before = peerFingerprint(a.port());
   writeFile(key, readFile(key2));
   writeFile(cert, readFile(cert2));
-  EXPECT_TRUE(eventually([&] { return peerFingerprint(a.port()) != before; }, 10s)) << a.process().log();
+  EXPECT_TRUE(eventually([&] { return peerFingerprint(a.port()) != before; }, 10s))
+      << a.process().log();
   // A broken pair is refused and the current one keeps serving.
   std::string current = peerFingerprint(a.port());
   writeFile(cert, "not a certificate");
-  ASSERT_TRUE(a.process().waitForLog("serving certificate reload failed", 10s)) << a.process().log();
+  ASSERT_TRUE(a.process().waitForLog("serving certificate reload failed", 10s))
+      << a.process().log();
   EXPECT_EQ(peerFingerprint(a.port()), current);
 }
 
@@ -201,32 +226,43 @@ TEST(RulesCli, CheckAndExplain) {
                       "  resources: {overrides: {namespace: {resource: namespace}}}\n"
                       "  name: {matches: '^(.*)$', as: '${1}_x'}\n"
                       "  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n");
-  ChildProcess check({binary("metrics-adapter"), "rules", "check", "--config", good}, dir.file("check.log"));
+  ChildProcess check({binary("metrics-adapter"), "rules", "check", "--config", good},
+                     dir.file("check.log"));
   EXPECT_EQ(check.waitExit(10s), 0) << check.log();
   EXPECT_NE(check.log().find("OK: 1 rules, 1 external rules"), std::string::npos) << check.log();
 
   std::string bad = dir.file("bad.yaml");
   writeFile(bad, "rules:\n- seriesQuery: x\n  metricsQuery: '<<.Series'\n  unknownKey: 1\n");
-  ChildProcess checkBad({binary("metrics-adapter"), "rules", "check", "--config", bad}, dir.file("bad.log"));
+  ChildProcess checkBad({binary("metrics-adapter"), "rules", "check", "--config", bad},
+                        dir.file("bad.log"));
   EXPECT_EQ(checkBad.waitExit(10s), 1);
-  EXPECT_NE(checkBad.log().find(bad + ":4:3: rules[0]: unknown key \"unknownKey\""), std::string::npos) << checkBad.log();
+  EXPECT_NE(checkBad.log().find(bad + ":4:3: rules[0]: unknown key \"unknownKey\""),
+            std::string::npos)
+      << checkBad.log();
   EXPECT_NE(checkBad.log().find("problem(s) in"), std::string::npos);
 
   FakeBackend fake(backend());
-  ChildProcess explain({binary("metrics-adapter"), "rules", "explain", "--config", good, "--prometheus-url", fake.url(),
-                        "--metric", "alpha_x", "--resource", "namespaces", "--name", "ns"},
-                       dir.file("explain.log"));
+  ChildProcess explain(
+      {binary("metrics-adapter"), "rules", "explain", "--config", good, "--prometheus-url",
+       fake.url(), "--metric", "alpha_x", "--resource", "namespaces", "--name", "ns"},
+      dir.file("explain.log"));
   EXPECT_EQ(explain.waitExit(10s), 0) << explain.log();
   std::string out = explain.log();
   EXPECT_NE(out.find("2 series"), std::string::npos) << out;
-  EXPECT_NE(out.find("namespaces/alpha_x (cluster-scoped)  <- rules[0] from alpha"), std::string::npos) << out;
-  EXPECT_NE(out.find("PromQL: sum(alpha{namespace=\"ns\"}) by (namespace)"), std::string::npos) << out;
+  EXPECT_NE(out.find("namespaces/alpha_x (cluster-scoped)  <- rules[0] from alpha"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("PromQL: sum(alpha{namespace=\"ns\"}) by (namespace)"), std::string::npos)
+      << out;
 
-  ChildProcess explainExt({binary("metrics-adapter"), "rules", "explain", "--config", good, "--prometheus-url",
-                           fake.url(), "--metric", "alpha", "--external", "--namespace", "ns", "--selector", "q=a"},
-                          dir.file("explain2.log"));
+  ChildProcess explainExt(
+      {binary("metrics-adapter"), "rules", "explain", "--config", good, "--prometheus-url",
+       fake.url(), "--metric", "alpha", "--external", "--namespace", "ns", "--selector", "q=a"},
+      dir.file("explain2.log"));
   EXPECT_EQ(explainExt.waitExit(10s), 0) << explainExt.log();
-  EXPECT_NE(explainExt.log().find("PromQL: sum(alpha{q=\"a\",namespace=\"ns\"})"), std::string::npos) << explainExt.log();
+  EXPECT_NE(explainExt.log().find("PromQL: sum(alpha{q=\"a\",namespace=\"ns\"})"),
+            std::string::npos)
+      << explainExt.log();
 }
 
 }  // namespace

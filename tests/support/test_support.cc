@@ -1,11 +1,13 @@
 #include "test_support.h"
 
+#include "apiservice/tls_credentials.h"
+
 #include <fcntl.h>
-#include <sys/socket.h>
-#include <utility>  // Boost 1.74 asio needs it before <boost/asio.hpp>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>  // Boost 1.74 asio needs it before <boost/asio.hpp>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -61,7 +63,8 @@ std::string readFile(const std::string& path) {
   return ss.str();
 }
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& logFile) : logFile_(logFile) {
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& logFile)
+    : logFile_(logFile) {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -138,15 +141,17 @@ HttpsResult plainGet(int port, const std::string& target) {
   beast::flat_buffer buf;
   http::response<http::string_body> res;
   http::read(s, buf, res);
-  return {static_cast<int>(res.result_int()), res.body(), std::string(res[http::field::content_type])};
+  return {static_cast<int>(res.result_int()), res.body(),
+          std::string(res[http::field::content_type])};
 }
 }  // namespace
 
-PrometheusServer::PrometheusServer(const std::string& seriesFile) {
+PrometheusServer::PrometheusServer(const std::string& seriesFile, bool tls) : tls_(tls) {
   std::string history = dir_.file("history.om");
   ChildProcess writer({binary("demo-exporter"), "--series", seriesFile, "--write-history", history},
                       dir_.file("history.log"));
-  if (writer.waitExit(std::chrono::seconds(30)) != 0) throw std::runtime_error("writing history failed");
+  if (writer.waitExit(std::chrono::seconds(30)) != 0)
+    throw std::runtime_error("writing history failed");
   std::string data = dir_.file("data");
   ChildProcess promtool({"promtool", "tsdb", "create-blocks-from", "openmetrics", history, data},
                         dir_.file("promtool.log"));
@@ -155,31 +160,39 @@ PrometheusServer::PrometheusServer(const std::string& seriesFile) {
   }
   std::string portFile = dir_.file("exporter.port");
   exporter_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{binary("demo-exporter"), "--listen", "127.0.0.1:0", "--series", seriesFile,
-                               "--port-file", portFile},
+      std::vector<std::string>{binary("demo-exporter"), "--listen", "127.0.0.1:0", "--series",
+                               seriesFile, "--port-file", portFile},
       dir_.file("exporter.log"));
-  for (int i = 0; i < 500 && !std::filesystem::exists(portFile); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && !std::filesystem::exists(portFile); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::string exporterPort = readFile(portFile);
   while (!exporterPort.empty() && exporterPort.back() == '\n') exporterPort.pop_back();
   writeFile(dir_.file("prometheus.yml"),
             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-            "scrape_configs:\n- job_name: test\n  honor_labels: true\n  static_configs: [{targets: ['127.0.0.1:" +
+            "scrape_configs:\n- job_name: test\n  honor_labels: true\n  static_configs: [{targets: "
+            "['127.0.0.1:" +
                 exporterPort +
                 "']}]\n"
                 // Scraped series must be the very series the history holds.
                 "  metric_relabel_configs: [{action: labeldrop, regex: 'job|instance'}]\n");
+  std::vector<std::string> extra;
+  if (tls) {
+    auto [cert, key] = apiservice::TlsCredentials::ensureSelfSigned(dir_.path() / "tls", {"127.0.0.1", "localhost"});
+    writeFile(dir_.file("web.yml"), "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + key + "\n");
+    extra.push_back("--web.config.file=" + dir_.file("web.yml"));
+  }
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = freePort();
-    prometheus_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"prometheus", "--config.file=" + dir_.file("prometheus.yml"),
-                                 "--storage.tsdb.path=" + data, "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                                 "--log.level=warn"},
-        dir_.file("prometheus.log"));
+    std::vector<std::string> argv{"prometheus", "--config.file=" + dir_.file("prometheus.yml"),
+                                  "--storage.tsdb.path=" + data,
+                                  "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    prometheus_ = std::make_unique<ChildProcess>(argv, dir_.file("prometheus.log"));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline && prometheus_->running()) {
       try {
         // Ready once a scrape has landed on top of the backfilled history.
-        auto r = plainGet(port_, "/api/v1/query?query=up");
+        auto r = tls ? httpsGet(port_, "/api/v1/query?query=up") : plainGet(port_, "/api/v1/query?query=up");
         if (r.status == 200 && r.body.find("\"1\"]") != std::string::npos) return;
       } catch (const std::exception&) {
       }
@@ -223,7 +236,8 @@ FakeBackend::FakeBackend(Handler handler) : impl_(std::make_shared<Impl>()) {
           boost::system::error_code e;
           http::read(*sock, buf, req, e);
           if (e) return;
-          FakeRequest fr{std::string(req.method_string()), std::string(req.target()), {}, req.body()};
+          FakeRequest fr{
+              std::string(req.method_string()), std::string(req.target()), {}, req.body()};
           for (const auto& f : req) {
             std::string n(f.name_string());
             for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -287,7 +301,8 @@ HttpsResult httpsGet(int port, const std::string& target, const std::string& met
   ctx.set_verify_mode(asio::ssl::verify_none);
   beast::ssl_stream<beast::tcp_stream> s(ioc, ctx);
   beast::get_lowest_layer(s).expires_after(std::chrono::seconds(30));
-  beast::get_lowest_layer(s).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  beast::get_lowest_layer(s).connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
   s.handshake(asio::ssl::stream_base::client);
   http::request<http::empty_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1");
@@ -298,24 +313,26 @@ HttpsResult httpsGet(int port, const std::string& target, const std::string& met
   if (method == "HEAD") p.skip(true);
   http::read(s, buf, p);
   auto& res = p.get();
-  return {static_cast<int>(res.result_int()), res.body(), std::string(res[http::field::content_type])};
+  return {static_cast<int>(res.result_int()), res.body(),
+          std::string(res[http::field::content_type])};
 }
 
-AdapterProcess::AdapterProcess(const std::vector<std::string>& args, const TempDir& dir, const std::string& name) {
+AdapterProcess::AdapterProcess(const std::vector<std::string>& args, const TempDir& dir,
+                               const std::string& name) {
   std::vector<std::string> argv{binary("metrics-adapter")};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--secure-port=0");
   argv.push_back("--cert-dir=" + dir.file(name + "-certs"));
   proc_ = std::make_unique<ChildProcess>(argv, dir.file(name + ".log"));
-  if (!proc_->waitForLog("address=", std::chrono::seconds(30))) {
+  if (!proc_->waitForLog("serving custom.metrics", std::chrono::seconds(30))) {
     throw std::runtime_error("metrics-adapter did not start: " + proc_->log());
   }
   std::smatch m;
   std::string log = proc_->log();
-  if (!std::regex_search(log, m, std::regex("address=[^ ]*:([0-9]+)"))) {
+  if (!std::regex_search(log, m, std::regex("address(=|\":\")[^ \"]*:([0-9]+)"))) {
     throw std::runtime_error("no address in log: " + log);
   }
-  port_ = std::stoi(m[1]);
+  port_ = std::stoi(m[2]);
 }
 
 bool AdapterProcess::waitReady(std::chrono::milliseconds timeout) const {

@@ -58,12 +58,16 @@ int freePort();
 
 // A real Prometheus with the series of `seriesFile` (demo-exporter format):
 // ten minutes of history backfilled with promtool, then scraped every second.
+// With `tls`, Prometheus serves HTTPS with a self-signed certificate whose
+// file caFile() names.
 class PrometheusServer {
  public:
-  explicit PrometheusServer(const std::string& seriesFile);
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  explicit PrometheusServer(const std::string& seriesFile, bool tls = false);
+  std::string url() const { return (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_); }
+  std::string caFile() const { return dir_.file("tls/apiserver.crt"); }
 
  private:
+  bool tls_ = false;
   TempDir dir_;
   std::unique_ptr<ChildProcess> exporter_;
   std::unique_ptr<ChildProcess> prometheus_;
@@ -111,7 +115,8 @@ HttpsResult httpsGet(int port, const std::string& target, const std::string& met
 // and returns its port once it serves.
 class AdapterProcess {
  public:
-  AdapterProcess(const std::vector<std::string>& args, const TempDir& dir, const std::string& name = "adapter");
+  AdapterProcess(const std::vector<std::string>& args, const TempDir& dir,
+                 const std::string& name = "adapter");
   int port() const { return port_; }
   ChildProcess& process() { return *proc_; }
   // Waits until /readyz answers 200.

@@ -15,8 +15,8 @@ namespace adapter {
 
 class ConfigReloader {
  public:
-  ConfigReloader(std::string path, std::shared_ptr<const rules::ResourceMapper> mapper, Relister& relister,
-                 SelfMetrics& metrics, apiservice::Logger& log);
+  ConfigReloader(std::string path, std::shared_ptr<const rules::ResourceMapper> mapper,
+                 Relister& relister, SelfMetrics& metrics, apiservice::Logger& log);
 
   // The first load; throws rules::ConfigError so startup fails loudly.
   void loadInitial();

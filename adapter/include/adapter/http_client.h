@@ -52,7 +52,8 @@ struct ClientResponse {
 
 class HttpClient {
  public:
-  HttpClient(Url url, TlsClientOptions tls, std::chrono::milliseconds timeout, size_t maxIdle = 128);
+  HttpClient(Url url, TlsClientOptions tls, std::chrono::milliseconds timeout,
+             size_t maxIdle = 128);
   ~HttpClient();
 
   // Sends a request and reads the whole response.
@@ -61,7 +62,8 @@ class HttpClient {
   // fills a buffer and returns the byte count, 0 at the end. Returns the
   // status code; `onBody` runs for every status.
   using BodyReader = std::function<size_t(char* buf, size_t len)>;
-  int stream(const ClientRequest& req, const std::function<void(int status, BodyReader& read)>& onBody);
+  int stream(const ClientRequest& req,
+             const std::function<void(int status, BodyReader& read)>& onBody);
 
   const Url& url() const { return url_; }
   size_t idleConnections() const;

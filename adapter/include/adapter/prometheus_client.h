@@ -22,7 +22,8 @@ class PrometheusApi {
  public:
   virtual ~PrometheusApi() = default;
   // GET /api/v1/series?match[]=...&start=...&end=...; throws BackendError.
-  virtual void series(const std::string& match, int64_t startMs, int64_t endMs, const SeriesVisitor& visit) = 0;
+  virtual void series(const std::string& match, int64_t startMs, int64_t endMs,
+                      const SeriesVisitor& visit) = 0;
   // /api/v1/query at `timeMs`; throws BackendError.
   virtual std::vector<Sample> query(const std::string& promql, int64_t timeMs) = 0;
 };
@@ -42,7 +43,8 @@ struct PrometheusClientOptions {
 class HttpPrometheusClient final : public PrometheusApi {
  public:
   explicit HttpPrometheusClient(PrometheusClientOptions opts);
-  void series(const std::string& match, int64_t startMs, int64_t endMs, const SeriesVisitor& visit) override;
+  void series(const std::string& match, int64_t startMs, int64_t endMs,
+              const SeriesVisitor& visit) override;
   std::vector<Sample> query(const std::string& promql, int64_t timeMs) override;
 
  private:

@@ -32,13 +32,15 @@ struct Sample {
 };
 
 // Called once per series: its __name__ and its label names (with __name__).
-using SeriesVisitor = std::function<void(std::string_view name, const std::vector<std::string>& labelNames)>;
+using SeriesVisitor =
+    std::function<void(std::string_view name, const std::vector<std::string>& labelNames)>;
 
 // Percent-encodes a form value (application/x-www-form-urlencoded).
 std::string formEncode(std::string_view s);
 // Parses a /api/v1/query answer; throws BackendError (exposed for fuzzing).
 std::vector<Sample> parseQueryResponse(int httpStatus, std::string_view body);
 // Parses a /api/v1/series answer from a reader, one series at a time.
-void parseSeriesResponse(int httpStatus, const std::function<size_t(char*, size_t)>& read, const SeriesVisitor& visit);
+void parseSeriesResponse(int httpStatus, const std::function<size_t(char*, size_t)>& read,
+                         const SeriesVisitor& visit);
 
 }  // namespace adapter

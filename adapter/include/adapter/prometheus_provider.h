@@ -19,11 +19,12 @@ struct ProviderOptions {
 
 class PrometheusProvider final : public apiservice::MetricsProvider {
  public:
-  PrometheusProvider(const ServingState& state, PrometheusApi& backend, const Clock& clock, apiservice::Logger& log,
-                     ProviderOptions opts);
+  PrometheusProvider(const ServingState& state, PrometheusApi& backend, const Clock& clock,
+                     apiservice::Logger& log, ProviderOptions opts);
 
   std::vector<apiservice::CustomMetricDescriptor> listCustomMetrics() const override;
-  std::vector<apiservice::ObjectMetricValue> getObjectMetric(const apiservice::ObjectMetricRequest& req) const override;
+  std::vector<apiservice::ObjectMetricValue> getObjectMetric(
+      const apiservice::ObjectMetricRequest& req) const override;
   std::vector<std::string> listExternalMetrics() const override;
   std::vector<apiservice::ExternalMetricValue> getExternalMetric(
       const apiservice::ExternalMetricRequest& req) const override;

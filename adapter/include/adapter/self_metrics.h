@@ -21,7 +21,8 @@ class SelfMetrics {
 
   void observeRequest(const std::string& route, int code, double seconds);
   void observeBackend(const std::string& call, double seconds, bool ok);
-  void observeRelist(double seconds, bool ok, size_t series, size_t customMetrics, size_t externalMetrics);
+  void observeRelist(double seconds, bool ok, size_t series, size_t customMetrics,
+                     size_t externalMetrics);
   void observeReload(bool ok, uint64_t generation, double unixSeconds);
 
  private:
@@ -43,8 +44,10 @@ class SelfMetrics {
 // Wraps a backend to time every call and count its failures.
 class InstrumentedPrometheusApi final : public PrometheusApi {
  public:
-  InstrumentedPrometheusApi(PrometheusApi& inner, SelfMetrics& metrics) : inner_(inner), metrics_(metrics) {}
-  void series(const std::string& match, int64_t startMs, int64_t endMs, const SeriesVisitor& visit) override;
+  InstrumentedPrometheusApi(PrometheusApi& inner, SelfMetrics& metrics)
+      : inner_(inner), metrics_(metrics) {}
+  void series(const std::string& match, int64_t startMs, int64_t endMs,
+              const SeriesVisitor& visit) override;
   std::vector<Sample> query(const std::string& promql, int64_t timeMs) override;
 
  private:

@@ -21,7 +21,9 @@ struct Snapshot {
 class ServingState {
  public:
   std::shared_ptr<const Snapshot> current() const { return snap_.load(std::memory_order_acquire); }
-  void publish(std::shared_ptr<const Snapshot> s) { snap_.store(std::move(s), std::memory_order_release); }
+  void publish(std::shared_ptr<const Snapshot> s) {
+    snap_.store(std::move(s), std::memory_order_release);
+  }
   bool ready() const { return current() != nullptr; }
 
  private:

@@ -11,7 +11,7 @@ namespace apiservice {
 
 struct HttpRequest {
   std::string method;
-  std::string target;                         // raw path and query, still percent-encoded
+  std::string target;                          // raw path and query, still percent-encoded
   std::map<std::string, std::string> headers;  // lowercase names
   std::string remoteAddress;
 };

@@ -28,7 +28,8 @@ using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
 class HttpsServer {
  public:
-  HttpsServer(ServerOptions opts, std::shared_ptr<TlsCredentials> tls, Handler handler, Logger& log);
+  HttpsServer(ServerOptions opts, std::shared_ptr<TlsCredentials> tls, Handler handler,
+              Logger& log);
   ~HttpsServer();
   HttpsServer(const HttpsServer&) = delete;
   HttpsServer& operator=(const HttpsServer&) = delete;

@@ -15,7 +15,8 @@ class Logger {
   enum class Format { Text, Json };
   using Fields = std::initializer_list<std::pair<std::string, std::string>>;
 
-  Logger(std::ostream& out, int verbosity, Format format) : out_(out), verbosity_(verbosity), format_(format) {}
+  Logger(std::ostream& out, int verbosity, Format format)
+      : out_(out), verbosity_(verbosity), format_(format) {}
 
   bool enabled(int level) const { return level <= verbosity_; }
   void info(const std::string& msg, Fields fields = {}) { write('I', msg, fields); }

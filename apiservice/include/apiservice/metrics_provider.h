@@ -57,7 +57,8 @@ class MetricsProvider {
   virtual std::vector<CustomMetricDescriptor> listCustomMetrics() const = 0;
   virtual std::vector<ObjectMetricValue> getObjectMetric(const ObjectMetricRequest& req) const = 0;
   virtual std::vector<std::string> listExternalMetrics() const = 0;
-  virtual std::vector<ExternalMetricValue> getExternalMetric(const ExternalMetricRequest& req) const = 0;
+  virtual std::vector<ExternalMetricValue> getExternalMetric(
+      const ExternalMetricRequest& req) const = 0;
 };
 
 }  // namespace apiservice

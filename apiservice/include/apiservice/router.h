@@ -12,8 +12,8 @@
 namespace apiservice {
 
 struct RouterHooks {
-  std::function<bool()> ready;                 // /readyz
-  std::function<std::string()> metricsText;    // /metrics (Prometheus text)
+  std::function<bool()> ready;               // /readyz
+  std::function<std::string()> metricsText;  // /metrics (Prometheus text)
   // Called once per request with a low-cardinality route name.
   std::function<void(const std::string& route, int code, double seconds)> observe;
 };

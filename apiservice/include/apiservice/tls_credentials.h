@@ -21,8 +21,8 @@ class TlsCredentials {
   // Writes apiserver.crt / apiserver.key into `dir` unless both exist, with
   // the given DNS names and IP addresses as subject alternative names.
   // Returns the (cert, key) paths.
-  static std::pair<std::string, std::string> ensureSelfSigned(const std::filesystem::path& dir,
-                                                              const std::vector<std::string>& hosts);
+  static std::pair<std::string, std::string> ensureSelfSigned(
+      const std::filesystem::path& dir, const std::vector<std::string>& hosts);
 
   std::shared_ptr<boost::asio::ssl::context> context() const;
   // Reloads when either file changed; a broken new pair is logged and the

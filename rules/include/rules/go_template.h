@@ -28,7 +28,7 @@ class Value {
                                std::shared_ptr<const ValueStruct>>;
 
   Value() = default;
-  Value(bool b) : v_(b) {}  // NOLINT(google-explicit-constructor)
+  Value(bool b) : v_(b) {}                       // NOLINT(google-explicit-constructor)
   Value(int v) : v_(static_cast<int64_t>(v)) {}  // NOLINT
   Value(int64_t v) : v_(v) {}                    // NOLINT
   Value(double v) : v_(v) {}                     // NOLINT

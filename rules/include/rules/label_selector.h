@@ -16,7 +16,17 @@ class SelectorError : public std::runtime_error {
 };
 
 struct Requirement {
-  enum class Op { Equals, DoubleEquals, NotEquals, In, NotIn, Exists, DoesNotExist, GreaterThan, LessThan };
+  enum class Op {
+    Equals,
+    DoubleEquals,
+    NotEquals,
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+    GreaterThan,
+    LessThan
+  };
   std::string key;
   Op op = Op::Equals;
   std::vector<std::string> values;  // sorted and unique for In/NotIn
@@ -42,6 +52,7 @@ struct SelectorMatchers {
 SelectorMatchers selectorToMatchers(const LabelSelector& selector);
 
 // Whether a set of labels satisfies the selector (used for object filtering).
-bool selectorMatches(const LabelSelector& selector, const std::map<std::string, std::string>& labels);
+bool selectorMatches(const LabelSelector& selector,
+                     const std::map<std::string, std::string>& labels);
 
 }  // namespace rules

@@ -19,11 +19,14 @@ struct CustomQuery {
 
 // `names` empty means "every object that has series" (standalone `*`).
 // Throws NamingError, SelectorError or gotemplate::TemplateError.
-CustomQuery buildCustomQuery(const CompiledRule& rule, const std::string& seriesName, const GroupResource& resource,
-                             const std::string& ns, const std::vector<std::string>& names,
-                             const LabelSelector& metricSelector, const std::vector<std::string>& extraGroupBy = {});
+CustomQuery buildCustomQuery(const CompiledRule& rule, const std::string& seriesName,
+                             const GroupResource& resource, const std::string& ns,
+                             const std::vector<std::string>& names,
+                             const LabelSelector& metricSelector,
+                             const std::vector<std::string>& extraGroupBy = {});
 
-std::string buildExternalQuery(const CompiledRule& rule, const std::string& seriesName, const std::string& ns,
-                               const LabelSelector& selector, const std::vector<std::string>& groupBy = {});
+std::string buildExternalQuery(const CompiledRule& rule, const std::string& seriesName,
+                               const std::string& ns, const LabelSelector& selector,
+                               const std::vector<std::string>& groupBy = {});
 
 }  // namespace rules

@@ -41,7 +41,8 @@ class ResourceMapper {
 // several groups.
 class StaticResourceMapper final : public ResourceMapper {
  public:
-  explicit StaticResourceMapper(std::vector<ResourceInfo> resources) : resources_(std::move(resources)) {}
+  explicit StaticResourceMapper(std::vector<ResourceInfo> resources)
+      : resources_(std::move(resources)) {}
   std::optional<ResourceInfo> resolve(std::string_view name) const override;
 
  private:

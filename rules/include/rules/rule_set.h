@@ -48,7 +48,9 @@ class RuleSet {
   // backend once per entry.
   const std::vector<std::string>& seriesQueries() const { return seriesQueries_; }
   // For each distinct query, the rules (custom first, then external) using it.
-  const std::vector<std::vector<const CompiledRule*>>& rulesByQuery() const { return rulesByQuery_; }
+  const std::vector<std::vector<const CompiledRule*>>& rulesByQuery() const {
+    return rulesByQuery_;
+  }
 
  private:
   Config config_;

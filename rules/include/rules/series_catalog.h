@@ -55,7 +55,8 @@ class CatalogBuilder {
   ~CatalogBuilder();
   // A series returned for rules->seriesQueries()[queryIndex]: its __name__
   // and its label names.
-  void addSeries(size_t queryIndex, std::string_view name, const std::vector<std::string>& labelNames);
+  void addSeries(size_t queryIndex, std::string_view name,
+                 const std::vector<std::string>& labelNames);
   SeriesCatalog build() &&;
 
  private:

@@ -5,8 +5,10 @@
 
 TEST(Quantity, CompatCases) {
   int n = 0;
-  for (const auto& c : YAML::LoadFile(std::string(MA_TEST_DATA_DIR) + "/compat/quantity-cases.yaml")) {
-    EXPECT_EQ(apiservice::decimalQuantity(c[0].as<double>()), c[1].as<std::string>()) << c[0].as<double>();
+  for (const auto& c :
+       YAML::LoadFile(std::string(MA_TEST_DATA_DIR) + "/compat/quantity-cases.yaml")) {
+    EXPECT_EQ(apiservice::decimalQuantity(c[0].as<double>()), c[1].as<std::string>())
+        << c[0].as<double>();
     ++n;
   }
   EXPECT_EQ(n, 15);

@@ -15,14 +15,17 @@ class RecordingProvider : public MetricsProvider {
  public:
   mutable ObjectMetricRequest lastObject;
   mutable ExternalMetricRequest lastExternal;
-  std::vector<CustomMetricDescriptor> listCustomMetrics() const override { return {{"pods", true, "m"}}; }
+  std::vector<CustomMetricDescriptor> listCustomMetrics() const override {
+    return {{"pods", true, "m"}};
+  }
   std::vector<ObjectMetricValue> getObjectMetric(const ObjectMetricRequest& r) const override {
     lastObject = r;
     if (r.metric == "boom") throw std::runtime_error("kaput");
     return {{{"Pod", r.ns, "p", "/v1"}, r.metric, 0.5, 1700000000123}};
   }
   std::vector<std::string> listExternalMetrics() const override { return {"q"}; }
-  std::vector<ExternalMetricValue> getExternalMetric(const ExternalMetricRequest& r) const override {
+  std::vector<ExternalMetricValue> getExternalMetric(
+      const ExternalMetricRequest& r) const override {
     lastExternal = r;
     return {};
   }
@@ -40,7 +43,9 @@ HttpResponse get(const Router& router, const std::string& target) {
 TEST(Router, ParsesCustomMetricPaths) {
   RecordingProvider p;
   Router router(p, {}, "v0.1.0");
-  auto r = get(router, "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/%2A/m?labelSelector=app%3Dweb%2Ctier+in+%28a%29&metricLabelSelector=x%3Dy");
+  auto r = get(router,
+               "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/%2A/"
+               "m?labelSelector=app%3Dweb%2Ctier+in+%28a%29&metricLabelSelector=x%3Dy");
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(p.lastObject.ns, "ns");
   EXPECT_EQ(p.lastObject.resource, "pods");
@@ -68,9 +73,11 @@ TEST(Router, ErrorsBecomeStatus) {
   auto r = get(router, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/p/boom");
   EXPECT_EQ(r.status, 500);
   EXPECT_NE(r.body.find("kaput"), std::string::npos);
-  EXPECT_EQ(get(router, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/n%zz/pods/p/m").status, 400);
+  EXPECT_EQ(get(router, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/n%zz/pods/p/m").status,
+            400);
   EXPECT_EQ(get(router, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/p/m%").status, 400);
-  EXPECT_EQ(get(router, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/a%2Fb/m").status, 400);
+  EXPECT_EQ(get(router, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/a%2Fb/m").status,
+            400);
   EXPECT_EQ(get(router, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/../m").status, 400);
   EXPECT_EQ(get(router, "/apis/custom.metrics.k8s.io/v2/x").status, 404);
   HttpRequest del;
@@ -83,8 +90,9 @@ TEST(Router, ReadinessAndObservation) {
   RecordingProvider p;
   bool ready = false;
   std::vector<std::pair<std::string, int>> seen;
-  RouterHooks hooks{[&] { return ready; }, [] { return std::string("m 1\n"); },
-                    [&](const std::string& route, int code, double) { seen.emplace_back(route, code); }};
+  RouterHooks hooks{
+      [&] { return ready; }, [] { return std::string("m 1\n"); },
+      [&](const std::string& route, int code, double) { seen.emplace_back(route, code); }};
   Router router(p, hooks, "v0.1.0");
   EXPECT_EQ(get(router, "/readyz").status, 503);
   ready = true;

@@ -31,7 +31,8 @@ std::shared_ptr<const ResourceMapper> compatMapper() {
 }
 
 SeriesCatalog compatCatalog() {
-  auto set = RuleSet::compile(loadConfigFile(kDir + "default-rules.yaml"), "default-rules.yaml", compatMapper());
+  auto set = RuleSet::compile(loadConfigFile(kDir + "default-rules.yaml"), "default-rules.yaml",
+                              compatMapper());
   CatalogBuilder b(set);
   YAML::Node series = YAML::LoadFile(kDir + "series.yaml");
   for (size_t q = 0; q < set->seriesQueries().size(); ++q) {
@@ -73,10 +74,12 @@ TEST(Compat, QueriesMatchPrometheusAdapter) {
     const CatalogEntry* e = c.findCustom(res->gr, metric);
     ASSERT_NE(e, nullptr) << res->gr.str() << "/" << metric;
     LabelSelector sel;
-    if (q["metricLabelSelector"]) sel = parseLabelSelector(q["metricLabelSelector"].as<std::string>());
+    if (q["metricLabelSelector"])
+      sel = parseLabelSelector(q["metricLabelSelector"].as<std::string>());
     std::string ns = q["namespace"] ? q["namespace"].as<std::string>() : "";
     auto names = q["names"].as<std::vector<std::string>>();
-    EXPECT_EQ(buildCustomQuery(*e->rule, e->seriesName, res->gr, ns, names, sel).promql, q["expect"].as<std::string>());
+    EXPECT_EQ(buildCustomQuery(*e->rule, e->seriesName, res->gr, ns, names, sel).promql,
+              q["expect"].as<std::string>());
     ++n;
   }
   EXPECT_EQ(n, 12);
@@ -104,12 +107,14 @@ TEST(Compat, CustomTemplateArguments) {
   for (const auto& tc : YAML::LoadFile(kDir + "template-cases.yaml")["custom"]) {
     auto set = templateRules(tc["template"].as<std::string>(), true);
     LabelSelector sel;
-    if (tc["metricLabelSelector"]) sel = parseLabelSelector(tc["metricLabelSelector"].as<std::string>());
+    if (tc["metricLabelSelector"])
+      sel = parseLabelSelector(tc["metricLabelSelector"].as<std::string>());
     std::string ns = tc["namespace"] ? tc["namespace"].as<std::string>() : "";
     std::string series = tc["series"] ? tc["series"].as<std::string>() : "";
     auto names = strings(tc["names"]);
     if (names.empty()) names = {"any"};
-    auto q = buildCustomQuery(set->custom()[0], series, {"", "resource"}, ns, names, sel, strings(tc["extraGroupBy"]));
+    auto q = buildCustomQuery(set->custom()[0], series, {"", "resource"}, ns, names, sel,
+                              strings(tc["extraGroupBy"]));
     EXPECT_EQ(q.promql, tc["expect"].as<std::string>()) << tc["template"].as<std::string>();
     ++n;
   }

@@ -73,7 +73,8 @@ TEST(Config, DefaultsNameAs) {
   auto set = RuleSet::compile(parseConfig(kValid, "cfg.yaml"), "cfg.yaml", mapper());
   EXPECT_EQ(set->external()[0].nameAs, "$0");
   EXPECT_EQ(set->external()[0].metricNameFor("queue_depth").value(), "queue_depth");
-  EXPECT_EQ(set->custom()[0].metricNameFor("http_requests_total").value(), "http_requests_per_second");
+  EXPECT_EQ(set->custom()[0].metricNameFor("http_requests_total").value(),
+            "http_requests_per_second");
 }
 
 struct BadConfig {
@@ -94,28 +95,40 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"rules: [\n", "cfg.yaml:2:1: invalid YAML"},
         BadConfig{"rulez: []\n", "cfg.yaml:1:1: unknown key \"rulez\""},
         BadConfig{"rules: []\nrules: []\n", "cfg.yaml:2:1: duplicate key \"rules\""},
-        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: y\n  resources: {template: '<<.Resource>>'}\n  nmae: {}\n",
+        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: y\n  resources: {template: "
+                  "'<<.Resource>>'}\n  nmae: {}\n",
                   "cfg.yaml:5:3: rules[0]: unknown key \"nmae\""},
-        BadConfig{"rules:\n- seriesQuery: x\n  seriesQuery: y\n  metricsQuery: q\n", "cfg.yaml:3:3: rules[0]: duplicate key"},
-        BadConfig{"rules:\n- metricsQuery: q\n  resources: {template: '<<.Resource>>'}\n", "rules[0]: seriesQuery is required"},
-        BadConfig{"rules:\n- seriesQuery: x\n  resources: {template: '<<.Resource>>'}\n", "rules[0]: metricsQuery is required"},
-        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: q\n  resources: {template: '<<.Resource>>'}\n"
+        BadConfig{"rules:\n- seriesQuery: x\n  seriesQuery: y\n  metricsQuery: q\n",
+                  "cfg.yaml:3:3: rules[0]: duplicate key"},
+        BadConfig{"rules:\n- metricsQuery: q\n  resources: {template: '<<.Resource>>'}\n",
+                  "rules[0]: seriesQuery is required"},
+        BadConfig{"rules:\n- seriesQuery: x\n  resources: {template: '<<.Resource>>'}\n",
+                  "rules[0]: metricsQuery is required"},
+        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: q\n  resources: {template: "
+                  "'<<.Resource>>'}\n"
                   "  name: {matches: '^(a)_(b)$'}\n",
                   "cfg.yaml:5:9: rules[0].name: name.matches has 2 groups, so name.as is required"},
-        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: q\n  resources: {template: '<<.Resource>>'}\n"
+        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: q\n  resources: {template: "
+                  "'<<.Resource>>'}\n"
                   "  name: {matches: '(a'}\n",
                   "rules[0].name.matches: invalid regular expression"},
-        BadConfig{"rules:\n- seriesQuery: x\n  resources: {template: '<<.Resource>>'}\n  metricsQuery: 'sum(<<.Series'\n",
+        BadConfig{"rules:\n- seriesQuery: x\n  resources: {template: '<<.Resource>>'}\n  "
+                  "metricsQuery: 'sum(<<.Series'\n",
                   "cfg.yaml:4:17: rules[0].metricsQuery: template 1:5: unclosed action"},
-        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: q\n  resources: {template: '<<.Resource>>'}\n"
+        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: q\n  resources: {template: "
+                  "'<<.Resource>>'}\n"
                   "  seriesFilters: [{isNot: '[z-a]'}]\n",
                   "rules[0].seriesFilters[0]: invalid regular expression"},
-        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: q\n  resources: {template: '<<.Resource'}\n",
-                  "rules[0].resources: resources.template"},
-        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: q\n", "needs resources.overrides or resources.template"},
-        BadConfig{"externalRules:\n- seriesQuery: x\n  metricsQuery: q\n  resources: {namespaced: maybe}\n",
+        BadConfig{
+            "rules:\n- seriesQuery: x\n  metricsQuery: q\n  resources: {template: '<<.Resource'}\n",
+            "rules[0].resources: resources.template"},
+        BadConfig{"rules:\n- seriesQuery: x\n  metricsQuery: q\n",
+                  "needs resources.overrides or resources.template"},
+        BadConfig{"externalRules:\n- seriesQuery: x\n  metricsQuery: q\n  resources: {namespaced: "
+                  "maybe}\n",
                   "cfg.yaml:4:27: externalRules[0].resources.namespaced: expected true or false"},
-        BadConfig{"resourceRules:\n  window: 3 minutes\n", "resourceRules.window: invalid duration"},
+        BadConfig{"resourceRules:\n  window: 3 minutes\n",
+                  "resourceRules.window: invalid duration"},
         BadConfig{"rules: {}\n", "rules: expected a list of rules"},
         BadConfig{"", "the config is empty"}));
 

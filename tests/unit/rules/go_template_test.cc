@@ -30,7 +30,9 @@ struct Case {
 
 class RenderTest : public ::testing::TestWithParam<Case> {};
 
-TEST_P(RenderTest, MatchesGo) { EXPECT_EQ(render(GetParam().templ), GetParam().expect) << GetParam().templ; }
+TEST_P(RenderTest, MatchesGo) {
+  EXPECT_EQ(render(GetParam().templ), GetParam().expect) << GetParam().templ;
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Go, RenderTest,
@@ -48,25 +50,29 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"<<range .Names>><<if eq . \"b\">><<continue>><<end>><<.>><<end>>", "ac"},
         Case{"<<if .Flag>>yes<<else>>no<<end>>", "yes"},
         Case{"<<if not .Flag>>yes<<else if .Count>>count<<else>>no<<end>>", "count"},
-        Case{"<<if and .Flag .Empty>>x<<else>>y<<end>>", "y"}, Case{"<<or .Empty .Series>>", "http_requests_total"},
-        Case{"<<and .Flag .Count>>", "3"}, Case{"<<with .Labels.pod>>pod=<<.>><<end>>", "pod=web-1"},
+        Case{"<<if and .Flag .Empty>>x<<else>>y<<end>>", "y"},
+        Case{"<<or .Empty .Series>>", "http_requests_total"}, Case{"<<and .Flag .Count>>", "3"},
+        Case{"<<with .Labels.pod>>pod=<<.>><<end>>", "pod=web-1"},
         Case{"<<with .Labels.missing>>x<<else>>none<<end>>", "none"},
         Case{"<<$x := .Series>><<$x>>", "http_requests_total"},
         Case{"<<$x := 1>><<if .Flag>><<$x = 2>><<end>><<$x>>", "2"},
         Case{"<<.Series | printf \"%s!\">>", "http_requests_total!"},
-        Case{"<<printf \"%d-%s-%v-%q\" .Count .Series .Names .Series>>", "3-http_requests_total-[a b c]-\"http_requests_total\""},
+        Case{"<<printf \"%d-%s-%v-%q\" .Count .Series .Names .Series>>",
+             "3-http_requests_total-[a b c]-\"http_requests_total\""},
         Case{"<<printf \"%.2f|%5d|%-4s|%x\" .Ratio .Count \"ab\" 255>>", "0.25|    3|ab  |ff"},
         Case{"<<printf \"%d\">>", "%!d(MISSING)"}, Case{"<<printf \"%d\" \"x\">>", "%!d(string=x)"},
         Case{"<<printf \"%s\" 1 2>>", "%!s(int=1)%!(EXTRA int=2)"},
         Case{"<<print 1 2 \"a\" \"b\" 3>>", "1 2ab3"}, Case{"<<println \"a\" 1>>", "a 1\n"},
         Case{"<<.Ratio>> <<1e6>> <<1.5>> <<0.00001>> <<123456.0>>", "0.25 1e+06 1.5 1e-05 123456"},
-        Case{"<<lt 1 2>> <<ge 2 2>> <<gt \"b\" \"a\">> <<ne 1 1>> <<eq 3 1 2 3>>", "true true true false true"},
+        Case{"<<lt 1 2>> <<ge 2 2>> <<gt \"b\" \"a\">> <<ne 1 1>> <<eq 3 1 2 3>>",
+             "true true true false true"},
         Case{"a  <<- \" b \" ->>  c", "a b c"}, Case{"x <</* comment */>> y", "x  y"},
         Case{"<<- /* trimmed */ ->>", ""}, Case{"<<(index .Names 0)>>", "a"},
         Case{"<<\"\\x41\\u00e9\\n\">>", "A\xc3\xa9\n"}, Case{"<<`raw\\n`>>", "raw\\n"},
         Case{"<<'a'>> <<0x10>> <<-3>>", "97 16 -3"}, Case{"<<slice .Series 0 4>>", "http"},
         Case{"<<urlquery \"a b&c\">>", "a+b%26c"}, Case{"<<html \"<a>\">>", "&lt;a&gt;"},
-        Case{"<<.>>", "{http_requests_total [a b c] [] map[namespace:default pod:web-1] 3 0.25 true}"}));
+        Case{"<<.>>",
+             "{http_requests_total [a b c] [] map[namespace:default pod:web-1] 3 0.25 true}"}));
 
 struct ErrorCase {
   std::string templ;
@@ -85,14 +91,19 @@ TEST_P(ParseErrorTest, ReportsPosition) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Go, ParseErrorTest,
-    ::testing::Values(ErrorCase{"<<.Series", "unclosed action"}, ErrorCase{"<<if .X>>a", "has no {{end}}"},
-                      ErrorCase{"<<end>>", "unexpected"}, ErrorCase{"<<foo .X>>", "function \"foo\" not defined"},
-                      ErrorCase{"<<$x>>", "undefined variable \"$x\""}, ErrorCase{"<<\"abc>>", "unterminated"},
-                      ErrorCase{"<<break>>", "outside {{range}}"}, ErrorCase{"<<(.X>>", "unclosed left paren"},
-                      ErrorCase{"line1\n<<.X | >>", "2:"}, ErrorCase{"<<template \"x\">>", "not supported"},
-                      ErrorCase{"<<nil>>", "nil is not a command"}, ErrorCase{"<<.X ^ .Y>>", "unrecognized character"}));
+INSTANTIATE_TEST_SUITE_P(Go, ParseErrorTest,
+                         ::testing::Values(ErrorCase{"<<.Series", "unclosed action"},
+                                           ErrorCase{"<<if .X>>a", "has no {{end}}"},
+                                           ErrorCase{"<<end>>", "unexpected"},
+                                           ErrorCase{"<<foo .X>>", "function \"foo\" not defined"},
+                                           ErrorCase{"<<$x>>", "undefined variable \"$x\""},
+                                           ErrorCase{"<<\"abc>>", "unterminated"},
+                                           ErrorCase{"<<break>>", "outside {{range}}"},
+                                           ErrorCase{"<<(.X>>", "unclosed left paren"},
+                                           ErrorCase{"line1\n<<.X | >>", "2:"},
+                                           ErrorCase{"<<template \"x\">>", "not supported"},
+                                           ErrorCase{"<<nil>>", "nil is not a command"},
+                                           ErrorCase{"<<.X ^ .Y>>", "unrecognized character"}));
 
 TEST(TemplateExec, ErrorsAreReported) {
   EXPECT_THROW(render("<<.Nope>>"), TemplateError);

@@ -39,8 +39,8 @@ TEST(LabelSelector, ComparisonOperatorsAreRefusedForPromQL) {
 }
 
 TEST(LabelSelector, InvalidInputIsAnError) {
-  for (const char* bad : {"k in ()", "k in (a", "=v", "k=v=w", "k in a", "k=\"v\"", "k=a b", "k notin",
-                          "-k=v", "k=v,", ",", "k=v}"}) {
+  for (const char* bad : {"k in ()", "k in (a", "=v", "k=v=w", "k in a", "k=\"v\"", "k=a b",
+                          "k notin", "-k=v", "k=v,", ",", "k=v}"}) {
     EXPECT_THROW(parseLabelSelector(bad), SelectorError) << bad;
   }
   try {
