@@ -50,7 +50,7 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
     ("tls-cert-file", po::value(&o.tlsCertFile), "Serving certificate (PEM); reloaded when it changes.")
     ("tls-private-key-file", po::value(&o.tlsPrivateKeyFile), "Serving private key (PEM).")
     ("cert-dir", po::value(&o.certDir)->default_value(o.certDir), "Where a self-signed certificate is written when --tls-cert-file is not set.")
-    ("server-threads", po::value(&o.server.threads)->default_value(16), "Threads serving requests (they wait on Prometheus, so more than cores).")
+    ("server-threads", po::value(&o.server.threads)->default_value(16), "Threads serving connections; each connection stays on one thread (they wait on Prometheus, so more than cores).")
     ("shutdown-grace-period", po::value(&grace)->default_value("10s"), "On SIGTERM, how long in-flight requests may take to finish.")
     ("v", po::value(&o.verbosity)->default_value(0), "Log verbosity (klog levels: 1 discovery, 2 dropped samples, 4 queries).")
     ("log-format", po::value(&logFormat)->default_value("text"), "Log format: text or json.");
