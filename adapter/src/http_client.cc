@@ -130,6 +130,8 @@ std::unique_ptr<HttpClient::Connection> HttpClient::acquire() {
                            endpoints = std::move(r);
                          });
   c->ioc.run_for(timeout_);
+  if (ec == asio::error::would_block)
+    throw HttpClientError("resolving " + url_.host + " timed out");
   if (ec) throw HttpClientError("cannot resolve " + url_.host + ": " + ec.message());
   if (tls_) {
     c->secure.emplace(c->ioc, tls_->ctx);

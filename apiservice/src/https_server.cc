@@ -118,10 +118,10 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpResponse out = st_->handler(in);
     st_->inflight.fetch_sub(1);
     if (in.method == "HEAD") out.body.clear();
-    write(out, req.version(), req.keep_alive() && !st_->draining.load());
+    write(std::move(out), req.version(), req.keep_alive() && !st_->draining.load());
   }
 
-  void write(const HttpResponse& out, unsigned version, bool keepAlive) {
+  void write(HttpResponse out, unsigned version, bool keepAlive) {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(out.status), version);
     res->set(http::field::server, "metrics-adapter");
@@ -129,7 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(http::field::cache_control, "no-cache, private");
     for (const auto& [k, v] : out.headers) res->set(k, v);
     res->keep_alive(keepAlive);
-    res->body() = out.body;
+    res->body() = std::move(out.body);
     res->prepare_payload();
     res_ = res;
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
@@ -159,16 +159,15 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void accept(const std::shared_ptr<HttpsServer::State>& st) {
-  st->acceptor.async_accept(
-      st->nextContext(), [st](beast::error_code ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !st->acceptor.is_open()) return;
-        if (!ec) {
-          std::make_shared<Session>(std::move(socket), st->tls->context(), st)->run();
-        } else {
-          st->log.v(2, "accept failed", {{"error", ec.message()}});
-        }
-        accept(st);
-      });
+  st->acceptor.async_accept(st->nextContext(), [st](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !st->acceptor.is_open()) return;
+    if (!ec) {
+      std::make_shared<Session>(std::move(socket), st->tls->context(), st)->run();
+    } else {
+      st->log.v(2, "accept failed", {{"error", ec.message()}});
+    }
+    accept(st);
+  });
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "apiservice/tls_credentials.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -126,9 +127,10 @@ std::pair<std::string, std::string> TlsCredentials::ensureSelfSigned(
   }
   X509_sign(x, pkey, EVP_sha256());
   auto writeFile = [](const std::string& path, mode_t mode, auto writer) {
-    FILE* f = std::fopen(path.c_str(), "w");
+    // Created with its final mode: the key is never readable by others.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    FILE* f = fd >= 0 ? ::fdopen(fd, "w") : nullptr;
     if (!f) throw std::runtime_error("cannot write " + path);
-    ::chmod(path.c_str(), mode);
     bool ok = writer(f);
     std::fclose(f);
     if (!ok) throw std::runtime_error("cannot write " + path);
