@@ -116,10 +116,17 @@ std::vector<apiservice::ObjectMetricValue> PrometheusProvider::getObjectMetric(
            {{"metric", req.metric}, {"count", std::to_string(dropped)}});
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.object.name < b.object.name; });
-  out.erase(
-      std::unique(out.begin(), out.end(),
-                  [](const auto& a, const auto& b) { return a.object.name == b.object.name; }),
-      out.end());
+  // Two samples for one object means the query does not aggregate by the
+  // object's label: picking one would report an arbitrary number.
+  auto dup = std::adjacent_find(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.object.name == b.object.name;
+  });
+  if (dup != out.end()) {
+    throw StatusError::internal(entry->rule->context + ": the query returned several samples for " +
+                                info->gr.str() + " \"" + dup->object.name +
+                                "\"; metricsQuery must aggregate by the object label, e.g. "
+                                "sum(...) by (<<.GroupBy>>)");
+  }
   if (!all && out.empty()) {
     throw StatusError::notFound(
         "no value for metric \"" + req.metric + "\" on " + info->gr.str() + " \"" + req.name +
