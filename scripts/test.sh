@@ -49,5 +49,5 @@ cmake --build build-fuzz -j "$jobs"
 run_ctest build-fuzz -L fuzz -j "$jobs" || status=1
 
 echo
-echo "all phases: ${total_pass} passed, ${total_fail} failed"
+echo "total: ${total_pass} passed, ${total_fail} failed"
 exit $status

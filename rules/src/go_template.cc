@@ -1041,11 +1041,18 @@ std::string goSprint(const std::vector<Value>& args) {
 struct BreakSignal {};
 struct ContinueSignal {};
 
+// A query template renders a few hundred bytes in a few hundred steps; these
+// bounds stop a template (e.g. `range` over a huge number) from holding a
+// request thread or memory.
+constexpr size_t kMaxSteps = 1000000;
+constexpr size_t kMaxOutputBytes = 1 << 20;
+
 class Executor {
  public:
   explicit Executor(const Value& dot) { vars_.push_back({{"$", dot}}); }
 
   void walk(const Value& dot, const Node& n, std::string& out) {
+    step(n.pos, out);
     switch (n.kind) {
       case Node::Kind::List:
         for (const auto& c : n.list) walk(dot, *c, out);
@@ -1081,6 +1088,15 @@ class Executor {
   }
 
  private:
+  void step(const Pos& pos, const std::string& out) {
+    if (++steps_ > kMaxSteps) {
+      fail(pos, "template execution exceeded " + std::to_string(kMaxSteps) + " steps");
+    }
+    if (out.size() > kMaxOutputBytes) {
+      fail(pos, "template output exceeded " + std::to_string(kMaxOutputBytes) + " bytes");
+    }
+  }
+
   [[noreturn]] static void fail(const Pos& p, const std::string& msg) {
     throw TemplateError(p.line, p.col, msg);
   }
@@ -1101,6 +1117,7 @@ class Executor {
     header.vars.clear();
     Value v = evalPipeline(dot, header);
     auto body = [&](const Value& key, const Value& elem) -> bool {
+      step(n.pos, out);  // counted even when the body is empty
       vars_.emplace_back();
       if (declared.size() == 1) setVar(declared[0], elem, n.pipe.declare);
       if (declared.size() == 2) {
@@ -1504,6 +1521,7 @@ class Executor {
   }
 
   std::vector<std::map<std::string, Value>> vars_;
+  size_t steps_ = 0;
 };
 
 }  // namespace

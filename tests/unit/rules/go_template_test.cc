@@ -119,3 +119,18 @@ TEST(TemplateExec, ErrorsAreReported) {
 }
 
 }  // namespace
+
+TEST(TemplateExec, RunawayTemplatesAreStopped) {
+  // A fuzzer-found template: nested range over a huge number.
+  try {
+    render("<<range $i, $v := 11111111111111>><<range 1000>>x<<end>><<end>>");
+    FAIL() << "expected a step limit";
+  } catch (const TemplateError& e) {
+    EXPECT_NE(std::string(e.what()).find("exceeded"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(render("<<range 100000>><<printf \"%1000d\" 1>><<end>>"), TemplateError);
+}
+
+TEST(TemplateExec, EmptyRangeBodiesCountToo) {
+  EXPECT_THROW(render("<<range 11111111111111>><<end>>"), TemplateError);
+}
