@@ -162,6 +162,9 @@ void accept(const std::shared_ptr<HttpsServer::State>& st) {
   st->acceptor.async_accept(st->nextContext(), [st](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !st->acceptor.is_open()) return;
     if (!ec) {
+      // Header and body go out as separate TLS records; Nagle must not hold the second.
+      beast::error_code nodelay;
+      socket.set_option(tcp::no_delay(true), nodelay);
       std::make_shared<Session>(std::move(socket), st->tls->context(), st)->run();
     } else {
       st->log.v(2, "accept failed", {{"error", ec.message()}});
