@@ -1,19 +1,10 @@
 #include "adapter/config_reloader.h"
 
+#include "apiservice/file_stamp.h"
+
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 namespace adapter {
-
-bool readWholeFile(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
 
 namespace {
 double unixNow() {
@@ -31,10 +22,11 @@ ConfigReloader::ConfigReloader(std::string path,
       log_(log) {}
 
 void ConfigReloader::loadInitial() {
-  std::string content;
-  if (!readWholeFile(path_, content)) {
+  auto read = apiservice::readWholeFile(path_);
+  if (!read) {
     throw rules::ConfigError({rules::Diagnostic{path_, {}, "", "cannot read the config file"}});
   }
+  const std::string& content = *read;
   auto set = rules::RuleSet::compile(rules::parseConfig(content, path_), path_, mapper_);
   lastContent_ = content;
   generation_ = 1;
@@ -46,8 +38,8 @@ void ConfigReloader::loadInitial() {
 }
 
 bool ConfigReloader::reload(bool force) {
-  std::string content;
-  if (!readWholeFile(path_, content)) {
+  auto read = apiservice::readWholeFile(path_);
+  if (!read) {
     if (force) {
       log_.error("config reload failed; keeping the previous config",
                  {{"file", path_}, {"error", "cannot read the file"}});
@@ -55,6 +47,7 @@ bool ConfigReloader::reload(bool force) {
     }
     return false;
   }
+  const std::string& content = *read;
   if (!force && content == lastContent_) return false;
   lastContent_ = content;
   try {

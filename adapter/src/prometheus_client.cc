@@ -1,11 +1,10 @@
 #include "adapter/prometheus_client.h"
 
+#include "apiservice/file_stamp.h"
+
 #include <openssl/evp.h>
-#include <sys/stat.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 namespace adapter {
 
@@ -18,14 +17,12 @@ std::string seconds(int64_t ms) {
   return b;
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BackendError("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
+// A credential file's content without its trailing newline.
+std::string readSecret(const std::string& path) {
+  auto s = apiservice::readWholeFile(path);
+  if (!s) throw BackendError("cannot read " + path);
+  while (!s->empty() && (s->back() == '\n' || s->back() == '\r' || s->back() == ' ')) s->pop_back();
+  return *s;
 }
 
 std::string base64(const std::string& in) {
@@ -46,26 +43,21 @@ HttpPrometheusClient::HttpPrometheusClient(PrometheusClientOptions opts)
 }
 
 std::string HttpPrometheusClient::authorization() {
-  if (!opts_.tokenFile.empty()) {
-    struct stat st {};
-    std::string stamp;
-    if (::stat(opts_.tokenFile.c_str(), &st) == 0) {
-      stamp = std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
-              std::to_string(st.st_size) + ":" + std::to_string(st.st_ino);
-    }
-    std::lock_guard<std::mutex> lock(authMu_);
-    if (stamp != tokenStamp_ || token_.empty()) {
-      token_ = readFile(opts_.tokenFile);
-      tokenStamp_ = stamp;
-    }
-    return "Bearer " + token_;
+  // Token files rotate (projected service-account tokens): the stamp is a
+  // stat, the file is read only when it changed.
+  if (opts_.tokenFile.empty() && opts_.basicAuthUsername.empty()) return "";
+  const std::string& file =
+      !opts_.tokenFile.empty() ? opts_.tokenFile : opts_.basicAuthPasswordFile;
+  std::string stamp = file.empty() ? "" : apiservice::fileStamp(file);
+  std::lock_guard<std::mutex> lock(authMu_);
+  if (stamp != authStamp_ || authHeader_.empty()) {
+    std::string secret = file.empty() ? "" : readSecret(file);
+    authHeader_ = !opts_.tokenFile.empty()
+                      ? "Bearer " + secret
+                      : "Basic " + base64(opts_.basicAuthUsername + ":" + secret);
+    authStamp_ = stamp;
   }
-  if (!opts_.basicAuthUsername.empty()) {
-    std::string pw =
-        opts_.basicAuthPasswordFile.empty() ? "" : readFile(opts_.basicAuthPasswordFile);
-    return "Basic " + base64(opts_.basicAuthUsername + ":" + pw);
-  }
-  return "";
+  return authHeader_;
 }
 
 ClientRequest HttpPrometheusClient::request(const std::string& path, const std::string& form) {

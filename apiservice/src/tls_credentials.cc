@@ -1,5 +1,7 @@
 #include "apiservice/tls_credentials.h"
 
+#include "apiservice/file_stamp.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -46,15 +48,7 @@ std::shared_ptr<ssl::context> TlsCredentials::load() const {
 }
 
 std::string TlsCredentials::fingerprint() const {
-  std::string out;
-  for (const auto& f : {certFile_, keyFile_}) {
-    struct stat st {};
-    if (::stat(f.c_str(), &st) == 0) {
-      out += std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
-             std::to_string(st.st_size) + ":" + std::to_string(st.st_ino) + ";";
-    }
-  }
-  return out;
+  return fileStamp(certFile_) + ";" + fileStamp(keyFile_);
 }
 
 std::shared_ptr<ssl::context> TlsCredentials::context() const {

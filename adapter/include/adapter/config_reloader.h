@@ -35,7 +35,4 @@ class ConfigReloader {
   uint64_t generation_ = 0;
 };
 
-// Reads a whole file; nullopt-like empty result with ok=false when unreadable.
-bool readWholeFile(const std::string& path, std::string& out);
-
 }  // namespace adapter

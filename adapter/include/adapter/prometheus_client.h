@@ -52,9 +52,10 @@ class HttpPrometheusClient final : public PrometheusApi {
   std::string authorization();
   PrometheusClientOptions opts_;
   HttpClient http_;
+  // The Authorization header, rebuilt only when a credential file changes.
   std::mutex authMu_;
-  std::string tokenStamp_;
-  std::string token_;
+  std::string authStamp_;
+  std::string authHeader_;
 };
 
 }  // namespace adapter
