@@ -97,6 +97,21 @@ std::vector<apiservice::ObjectMetricValue> PrometheusProvider::getObjectMetric(
   }
   std::vector<Sample> samples = run(q.promql);
   std::string apiVersion = info->gr.group.empty() ? "/" + info->version : info->groupVersion();
+  // Two samples for one object means the query does not aggregate by the
+  // object's label: picking one (even the only finite one) would report an
+  // arbitrary number. Checked before NaN/Inf samples are dropped.
+  std::vector<std::string_view> seen;
+  for (const auto& s : samples) {
+    auto it = s.labels.find(q.resourceLabel);
+    if (it != s.labels.end() && !it->second.empty()) seen.push_back(it->second);
+  }
+  std::sort(seen.begin(), seen.end());
+  if (auto dup = std::adjacent_find(seen.begin(), seen.end()); dup != seen.end()) {
+    throw StatusError::internal(entry->rule->context + ": the query returned several samples for " +
+                                info->gr.str() + " \"" + std::string(*dup) +
+                                "\"; metricsQuery must aggregate by the object label, e.g. "
+                                "sum(...) by (<<.GroupBy>>)");
+  }
   std::vector<apiservice::ObjectMetricValue> out;
   size_t dropped = 0;
   for (auto& s : samples) {
@@ -116,17 +131,6 @@ std::vector<apiservice::ObjectMetricValue> PrometheusProvider::getObjectMetric(
            {{"metric", req.metric}, {"count", std::to_string(dropped)}});
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.object.name < b.object.name; });
-  // Two samples for one object means the query does not aggregate by the
-  // object's label: picking one would report an arbitrary number.
-  auto dup = std::adjacent_find(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.object.name == b.object.name;
-  });
-  if (dup != out.end()) {
-    throw StatusError::internal(entry->rule->context + ": the query returned several samples for " +
-                                info->gr.str() + " \"" + dup->object.name +
-                                "\"; metricsQuery must aggregate by the object label, e.g. "
-                                "sum(...) by (<<.GroupBy>>)");
-  }
   if (!all && out.empty()) {
     throw StatusError::notFound(
         "no value for metric \"" + req.metric + "\" on " + info->gr.str() + " \"" + req.name +

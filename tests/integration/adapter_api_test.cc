@@ -119,7 +119,9 @@ TEST_F(AdapterApi, DiscoveryDocuments) {
                                   "pods/http_requests_per_second",
                                   "namespaces/http_requests_per_second",
                                   "pods/raw_gauge",
-                                  "namespaces/raw_gauge"};
+                                  "namespaces/raw_gauge",
+                                  "pods/raw_inf",
+                                  "namespaces/raw_inf"};
     EXPECT_EQ(names, want);
   }
   json ext = json::parse(get(kExternal).body);
@@ -245,6 +247,9 @@ TEST_F(AdapterApi, UnaggregatedQueryIsAnErrorNotAnArbitraryValue) {
   auto one = get(std::string(kCustom) + "/v1beta1/namespaces/ns1/pods/p1/raw_gauge");
   ASSERT_EQ(one.status, 200) << one.body;
   EXPECT_EQ(normalized(one.body)["items"][0]["value"], "1500m");
+  // ns1 has +Inf (p1) and 4 (p2): reporting the one finite sample would be a wrong number.
+  expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/metrics/raw_inf", 500,
+               "InternalError", "several samples for namespaces \"ns1\"");
   expectStatus(std::string(kCustom) + "/v1beta1/namespaces/ns1/metrics/raw_gauge", 500,
                "InternalError", "must aggregate by the object label");
 }
@@ -332,7 +337,7 @@ TEST_F(AdapterApi, HealthVersionOpenApiAndSelfMetrics) {
        {"metrics_adapter_http_requests_total{code=\"200\",route=\"custom_metric\"}",
         "metrics_adapter_http_request_duration_seconds_bucket",
         "metrics_adapter_backend_request_duration_seconds_count{call=\"query\"}",
-        "metrics_adapter_relist_duration_seconds_count", "metrics_adapter_catalog_series 18",
+        "metrics_adapter_relist_duration_seconds_count", "metrics_adapter_catalog_series 20",
         "metrics_adapter_catalog_metrics{api=\"external\"} 2",
         "metrics_adapter_config_generation 1", "metrics_adapter_config_last_reload_successful 1"}) {
     EXPECT_NE(m.find(name), std::string::npos) << name << "\n" << m;
