@@ -1,5 +1,6 @@
 #include "apiservice/https_server.h"
 
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -94,13 +95,13 @@ class Session : public std::enable_shared_from_this<Session> {
       r.body = statusJson(
           431, "RequestHeaderFieldsTooLarge",
           "request line and headers exceed " + std::to_string(st_->opts.maxHeaderBytes) + " bytes");
-      return write(r, 11, false);
+      return write(std::move(r), 11, false, /*drainFirst=*/true);
     }
     if (ec == http::error::body_limit) {
       HttpResponse r;
       r.status = 413;
       r.body = statusJson(413, "RequestEntityTooLarge", "request body too large");
-      return write(r, 11, false);
+      return write(std::move(r), 11, false, /*drainFirst=*/true);
     }
     if (ec) return;  // timeouts, resets, TLS errors: nothing to answer
     auto& req = parser_->get();
@@ -121,7 +122,9 @@ class Session : public std::enable_shared_from_this<Session> {
     write(std::move(out), req.version(), req.keep_alive() && !st_->draining.load());
   }
 
-  void write(HttpResponse out, unsigned version, bool keepAlive) {
+  // `drainFirst`: the client may still be sending the refused request; see
+  // lingeringClose().
+  void write(HttpResponse out, unsigned version, bool keepAlive, bool drainFirst = false) {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(out.status), version);
     res->set(http::field::server, "metrics-adapter");
@@ -133,15 +136,36 @@ class Session : public std::enable_shared_from_this<Session> {
     res->prepare_payload();
     res_ = res;
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
-    http::async_write(stream_, *res_,
-                      [self = shared_from_this(), keepAlive](beast::error_code ec, size_t) {
-                        self->res_.reset();
-                        if (ec) return;
-                        if (keepAlive)
-                          self->read();
-                        else
-                          self->close();
-                      });
+    http::async_write(
+        stream_, *res_,
+        [self = shared_from_this(), keepAlive, drainFirst](beast::error_code ec, size_t) {
+          self->res_.reset();
+          if (ec) return;
+          if (drainFirst) return self->lingeringClose();
+          if (keepAlive)
+            self->read();
+          else
+            self->close();
+        });
+  }
+
+  // Closing a socket with unread input makes the kernel send a reset, which
+  // can destroy the answer before the client reads it. So: stop sending,
+  // discard what still arrives (at most 16 MiB or 2 s), then close.
+  void lingeringClose() {
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    drain_ = std::make_unique<std::array<char, 16384>>();
+    discard(0);
+  }
+
+  void discard(size_t total) {
+    if (total > (16u << 20)) return;
+    beast::get_lowest_layer(stream_).async_read_some(
+        asio::buffer(*drain_), [self = shared_from_this(), total](beast::error_code ec, size_t n) {
+          if (!ec) self->discard(total + n);
+        });
   }
 
   void close() {
@@ -155,6 +179,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> res_;
+  std::unique_ptr<std::array<char, 16384>> drain_;
   std::string remote_;
 };
 
