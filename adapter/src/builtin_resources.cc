@@ -2,7 +2,7 @@
 
 namespace adapter {
 
-std::shared_ptr<const rules::ResourceMapper> builtinResources() {
+std::vector<rules::ResourceInfo> builtinResourceTable() {
   using rules::ResourceInfo;
   // Preferred groups first: a bare "ingress" means networking.k8s.io.
   std::vector<ResourceInfo> table = {
@@ -51,7 +51,11 @@ std::shared_ptr<const rules::ResourceMapper> builtinResources() {
       {{"extensions", "daemonsets"}, "DaemonSet", "daemonset", "v1beta1", true, {}},
       {{"extensions", "replicasets"}, "ReplicaSet", "replicaset", "v1beta1", true, {}},
   };
-  return std::make_shared<rules::StaticResourceMapper>(std::move(table));
+  return table;
+}
+
+std::shared_ptr<const rules::ResourceMapper> builtinResources() {
+  return std::make_shared<rules::StaticResourceMapper>(builtinResourceTable());
 }
 
 }  // namespace adapter

@@ -50,12 +50,18 @@ bool ConfigReloader::reload(bool force) {
   const std::string& content = *read;
   if (!force && content == lastContent_) return false;
   lastContent_ = content;
+  return accept(content, "reloaded config");
+}
+
+bool ConfigReloader::recompile() { return accept(lastContent_, "recompiled config for new API resources"); }
+
+bool ConfigReloader::accept(const std::string& content, const char* what) {
   try {
     auto set = rules::RuleSet::compile(rules::parseConfig(content, path_), path_, mapper_);
     ++generation_;
     relister_.setRules(set, generation_);
     metrics_.observeReload(true, generation_, unixNow());
-    log_.info("reloaded config", {{"file", path_}, {"generation", std::to_string(generation_)}});
+    log_.info(what, {{"file", path_}, {"generation", std::to_string(generation_)}});
     return true;
   } catch (const rules::ConfigError& e) {
     metrics_.observeReload(false, generation_, unixNow());

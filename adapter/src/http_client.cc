@@ -56,23 +56,53 @@ struct HttpClient::TlsState {
   asio::ssl::context ctx{asio::ssl::context::tls_client};
 };
 
+void CancelToken::cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (active_) static_cast<asio::io_context*>(active_)->stop();
+}
+
+bool CancelToken::cancelled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cancelled_;
+}
+
+bool CancelToken::attach(void* ioContext) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cancelled_) return false;
+  active_ = ioContext;
+  return true;
+}
+
+void CancelToken::detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  active_ = nullptr;
+}
+
 struct HttpClient::Connection {
   asio::io_context ioc{1};
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
+  CancelToken* cancel = nullptr;
 
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
   // Runs one asynchronous operation to completion on this connection's own
-  // io_context; the stream's expiry turns a stall into error::timeout.
+  // io_context; the stream's expiry turns a stall into error::timeout, and
+  // a cancel stops the context (operation_aborted).
   template <class Initiate>
   beast::error_code run(std::chrono::steady_clock::time_point deadline, Initiate&& initiate) {
     beast::error_code result = asio::error::would_block;
     lowest().expires_at(deadline);
     initiate([&result](beast::error_code ec, auto&&...) { result = ec; });
     ioc.restart();
+    if (cancel && !cancel->attach(&ioc)) return asio::error::operation_aborted;
     ioc.run();
+    if (cancel) {
+      cancel->detach();
+      if (result == asio::error::would_block) return asio::error::operation_aborted;
+    }
     return result;
   }
 };
@@ -88,6 +118,9 @@ HttpClient::HttpClient(Url url, TlsClientOptions tls, std::chrono::milliseconds 
     if (!tls.caFile.empty()) {
       ctx.load_verify_file(tls.caFile, ec);
       if (ec) throw HttpClientError("cannot load CA file " + tls.caFile + ": " + ec.message());
+    } else if (!tls.caPem.empty()) {
+      ctx.add_certificate_authority(asio::buffer(tls.caPem), ec);
+      if (ec) throw HttpClientError("cannot load the CA certificate data: " + ec.message());
     } else {
       ctx.set_default_verify_paths(ec);
     }
@@ -98,8 +131,14 @@ HttpClient::HttpClient(Url url, TlsClientOptions tls, std::chrono::milliseconds 
                               ec.message());
       ctx.use_private_key_file(tls.keyFile, asio::ssl::context::pem, ec);
       if (ec) throw HttpClientError("cannot load client key " + tls.keyFile + ": " + ec.message());
+    } else if (!tls.certPem.empty() || !tls.keyPem.empty()) {
+      ctx.use_certificate_chain(asio::buffer(tls.certPem), ec);
+      if (ec) throw HttpClientError("cannot load the client certificate data: " + ec.message());
+      ctx.use_private_key(asio::buffer(tls.keyPem), asio::ssl::context::pem, ec);
+      if (ec) throw HttpClientError("cannot load the client key data: " + ec.message());
     }
     ctx.set_verify_mode(tls.insecureSkipVerify ? asio::ssl::verify_none : asio::ssl::verify_peer);
+    serverName_ = tls.serverName.empty() ? url_.host : tls.serverName;
   }
 }
 
@@ -135,10 +174,10 @@ std::unique_ptr<HttpClient::Connection> HttpClient::acquire() {
   if (ec) throw HttpClientError("cannot resolve " + url_.host + ": " + ec.message());
   if (tls_) {
     c->secure.emplace(c->ioc, tls_->ctx);
-    if (!SSL_set_tlsext_host_name(c->secure->native_handle(), url_.host.c_str())) {
-      throw HttpClientError("cannot set TLS server name " + url_.host);
+    if (!SSL_set_tlsext_host_name(c->secure->native_handle(), serverName_.c_str())) {
+      throw HttpClientError("cannot set TLS server name " + serverName_);
     }
-    c->secure->set_verify_callback(asio::ssl::host_name_verification(url_.host));
+    c->secure->set_verify_callback(asio::ssl::host_name_verification(serverName_));
   } else {
     c->plain.emplace(c->ioc);
   }
@@ -182,7 +221,9 @@ int HttpClient::stream(const ClientRequest& req,
       reused = !idle_.empty();
     }
     auto c = acquire();
-    auto deadline = std::chrono::steady_clock::now() + timeout_;
+    c->cancel = req.cancel;
+    auto timeout = req.timeout.count() > 0 ? req.timeout : timeout_;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     http::request<http::string_body> r{req.method == "POST" ? http::verb::post : http::verb::get,
                                        url_.pathPrefix + req.target, 11};
     r.set(http::field::host, url_.host);
@@ -215,36 +256,45 @@ int HttpClient::stream(const ClientRequest& req,
                    (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
                     ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated);
       if (stale) continue;
+      if (ec == asio::error::operation_aborted) throw HttpClientError("request cancelled");
       if (ec == beast::error::timeout) {
         throw HttpClientError("request to " + url_.host + ":" + url_.port + " timed out after " +
-                              std::to_string(timeout_.count()) + "ms");
+                              std::to_string(timeout.count()) + "ms");
       }
       throw HttpClientError("request to " + url_.host + ":" + url_.port +
                             " failed: " + ec.message());
     }
     int status = static_cast<int>(parser.get().result_int());
     bool failed = false;
+    // Returns as soon as some body bytes arrived, so a watch stream's events
+    // are handed over when they come, not when a buffer fills.
     BodyReader read = [&](char* buf, size_t len) -> size_t {
-      if (parser.is_done() || failed) return 0;
-      parser.get().body().data = buf;
-      parser.get().body().size = len;
-      beast::error_code e = c->run(deadline, [&](auto h) {
-        if (c->secure)
-          http::async_read(*c->secure, c->buffer, parser, h);
-        else
-          http::async_read(*c->plain, c->buffer, parser, h);
-      });
-      if (e == http::error::need_buffer) e = {};
-      if (e) {
-        failed = true;
-        throw HttpClientError(
-            "reading the response from " + url_.host + ":" + url_.port +
-            " failed: " + (e == beast::error::timeout ? "timed out" : e.message()));
+      while (!parser.is_done() && !failed) {
+        parser.get().body().data = buf;
+        parser.get().body().size = len;
+        beast::error_code e = c->run(deadline, [&](auto h) {
+          if (c->secure)
+            http::async_read_some(*c->secure, c->buffer, parser, h);
+          else
+            http::async_read_some(*c->plain, c->buffer, parser, h);
+        });
+        if (e == http::error::need_buffer) e = {};
+        if (e) {
+          failed = true;
+          throw HttpClientError("reading the response from " + url_.host + ":" + url_.port +
+                                " failed: " +
+                                (e == beast::error::timeout              ? "timed out"
+                                 : e == asio::error::operation_aborted ? "cancelled"
+                                                                         : e.message()));
+        }
+        size_t produced = len - parser.get().body().size;
+        if (produced > 0) return produced;
       }
-      return len - parser.get().body().size;
+      return 0;
     };
     onBody(status, read);
     // Reuse only a connection whose response was read to the end.
+    c->cancel = nullptr;
     if (parser.is_done() && parser.keep_alive()) release(std::move(c));
     return status;
   }

@@ -6,10 +6,12 @@
 
 #include "adapter/builtin_resources.h"
 #include "adapter/clock.h"
+#include "adapter/cluster_connection.h"
 #include "adapter/config_reloader.h"
 #include "adapter/options.h"
 #include "adapter/prometheus_provider.h"
 #include "adapter/relister.h"
+#include "adapter/resource_metrics_provider.h"
 #include "adapter/rules_cli.h"
 #include "adapter/self_metrics.h"
 #include "adapter/serving_state.h"
@@ -23,13 +25,6 @@ constexpr const char* kVersion = "v0.1.0";
 
 int serve(const adapter::AdapterOptions& o) {
   apiservice::Logger log(std::cerr, o.verbosity, o.logFormat);
-  if (!o.standalone) {
-    log.error(
-        "running without --standalone needs the Kubernetes integration (object cache, delegated "
-        "authentication), "
-        "which this build does not include yet; use --standalone for local serving");
-    return 2;
-  }
   // Signals are handled by the main thread only; block them before any
   // thread starts so they all inherit the mask.
   sigset_t signals;
@@ -42,8 +37,10 @@ int serve(const adapter::AdapterOptions& o) {
   adapter::ServingState state;
   std::unique_ptr<adapter::HttpPrometheusClient> backend;
   std::shared_ptr<apiservice::TlsCredentials> tls;
+  std::unique_ptr<adapter::ClusterConnection> cluster;
   try {
     backend = std::make_unique<adapter::HttpPrometheusClient>(o.prometheus);
+    if (!o.standalone) cluster = std::make_unique<adapter::ClusterConnection>(o.kubernetes, clock, log);
     std::string cert = o.tlsCertFile, key = o.tlsPrivateKeyFile;
     if (cert.empty()) {
       char host[256] = "localhost";
@@ -52,28 +49,39 @@ int serve(const adapter::AdapterOptions& o) {
           o.certDir, {"localhost", "127.0.0.1", "::1", host, "metrics-adapter"});
       log.info("serving with a self-signed certificate", {{"cert", cert}});
     }
-    tls = std::make_shared<apiservice::TlsCredentials>(cert, key, log);
+    tls = std::make_shared<apiservice::TlsCredentials>(cert, key, log,
+                                                       /*requestClientCertificates=*/!o.standalone);
   } catch (const std::exception& e) {
     log.error(e.what());
     return 1;
   }
+  if (cluster) cluster->start();
+  std::shared_ptr<const rules::ResourceMapper> mapper =
+      cluster ? std::shared_ptr<const rules::ResourceMapper>(cluster->mapper())
+              : adapter::builtinResources();
   adapter::InstrumentedPrometheusApi instrumented(*backend, metrics);
   adapter::Relister relister(instrumented, state, clock, metrics, log, o.relist);
-  adapter::ConfigReloader reloader(o.configFile, adapter::builtinResources(), relister, metrics,
-                                   log);
+  adapter::ConfigReloader reloader(o.configFile, mapper, relister, metrics, log);
   try {
     reloader.loadInitial();
   } catch (const rules::ConfigError& e) {
     for (const auto& d : e.diagnostics()) log.error("invalid config", {{"problem", d.str()}});
     return 1;
   }
-  adapter::PrometheusProvider provider(state, instrumented, clock, log,
-                                       adapter::ProviderOptions{o.standalone});
+  adapter::ObjectLister* objects = cluster ? &cluster->objects() : nullptr;
+  adapter::PrometheusProvider provider(state, instrumented, clock, log, objects);
+  adapter::PrometheusResourceMetrics resourceMetrics(state, instrumented, clock, log, objects);
   apiservice::RouterHooks hooks{[&] { return state.ready(); }, [&] { return metrics.text(); },
                                 [&](const std::string& route, int code, double secs) {
                                   metrics.observeRequest(route, code, secs);
                                 }};
-  apiservice::Router router(provider, hooks, kVersion);
+  apiservice::AccessControl access;
+  if (cluster) {
+    access.authenticator = &cluster->authenticator();
+    access.authorizer = &cluster->authorizer();
+    access.alwaysAllowPaths = o.kubernetes.alwaysAllowPaths;
+  }
+  apiservice::Router router({&provider, &resourceMetrics}, hooks, kVersion, access, clock, &log);
   apiservice::HttpsServer server(
       o.server, tls, [&](const apiservice::HttpRequest& r) { return router.handle(r); }, log);
   try {
@@ -83,12 +91,14 @@ int serve(const adapter::AdapterOptions& o) {
     return 1;
   }
   relister.start();
-  log.info("serving custom.metrics.k8s.io and external.metrics.k8s.io",
+  log.info("serving custom.metrics.k8s.io, external.metrics.k8s.io and metrics.k8s.io",
            {{"address", o.server.bindAddress + ":" + std::to_string(server.port())},
             {"prometheus", o.prometheus.url},
             {"standalone", o.standalone ? "true" : "false"}});
 
-  // Config and certificate files are checked for changes every 2 seconds.
+  // Config, certificate and CA files are checked for changes every 2
+  // seconds, and the rules recompiled when discovery finds new resources.
+  uint64_t discoveryGeneration = cluster ? cluster->mapper()->generation() : 0;
   while (true) {
     timespec wait{2, 0};
     int sig = sigtimedwait(&signals, nullptr, &wait);
@@ -100,9 +110,17 @@ int serve(const adapter::AdapterOptions& o) {
     }
     reloader.reload(/*force=*/sig == SIGHUP);
     tls->reloadIfChanged();
+    if (cluster) {
+      cluster->tick();
+      if (uint64_t g = cluster->mapper()->generation(); g != discoveryGeneration) {
+        discoveryGeneration = g;
+        reloader.recompile();
+      }
+    }
   }
   server.shutdown(o.shutdownGracePeriod);
   relister.stop();
+  cluster.reset();
   log.info("stopped");
   return 0;
 }

@@ -19,6 +19,21 @@ std::chrono::milliseconds parseDurationFlag(const std::string& flag, const std::
   return std::chrono::milliseconds(*ms);
 }
 
+std::vector<std::string> splitList(const std::string& value) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= value.size()) {
+    size_t j = value.find(',', i);
+    if (j == std::string::npos) j = value.size();
+    std::string item = value.substr(i, j - i);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    i = j + 1;
+  }
+  return out;
+}
+
 ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
   ParsedOptions out;
   AdapterOptions& o = out.options;
@@ -26,6 +41,12 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
               bindAddress;
   std::vector<std::string> headers;
   int port = 6443;
+  KubernetesOptions& k = o.kubernetes;
+  AuthenticationFlags& an = k.authentication;
+  std::string discoveryInterval = "1m", tokenTtl = "10s", allowedTtl = "10s", deniedTtl = "10s",
+              allowPaths = "/healthz,/readyz,/livez", allowedNames,
+              userHeaders = "X-Remote-User", groupHeaders = "X-Remote-Group",
+              extraPrefixes = "X-Remote-Extra-", uidHeaders;
   po::options_description desc(
       "metrics-adapter: Kubernetes custom and external metrics from Prometheus.\n\nFlags");
   // clang-format off
@@ -52,7 +73,25 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
     ("cert-dir", po::value(&o.certDir)->default_value(o.certDir), "Where a self-signed certificate is written when --tls-cert-file is not set.")
     ("server-threads", po::value(&o.server.threads)->default_value(16), "Threads serving connections; each connection stays on one thread (they wait on Prometheus, so more than cores).")
     ("shutdown-grace-period", po::value(&grace)->default_value("10s"), "On SIGTERM, how long in-flight requests may take to finish.")
-    ("v", po::value(&o.verbosity)->default_value(0), "Log verbosity (klog levels: 1 discovery, 2 dropped samples, 4 queries).")
+    ("lister-kubeconfig", po::value(&k.listerKubeconfig), "kubeconfig for listing and watching objects and API discovery (default: in-cluster).")
+    ("authentication-kubeconfig", po::value(&k.authenticationKubeconfig), "kubeconfig for TokenReviews and the extension-apiserver-authentication ConfigMap (default: in-cluster).")
+    ("authorization-kubeconfig", po::value(&k.authorizationKubeconfig), "kubeconfig for SubjectAccessReviews (default: in-cluster).")
+    ("kube-api-qps", po::value(&k.qps)->default_value(20), "Requests per second to kube-apiserver for listing, watching and discovery.")
+    ("kube-api-burst", po::value(&k.burst)->default_value(40), "Burst of requests to kube-apiserver above --kube-api-qps.")
+    ("discovery-interval", po::value(&discoveryInterval)->default_value("1m"), "How often API discovery is refreshed (new CRDs resolve without a restart).")
+    ("client-ca-file", po::value(&an.clientCAFile), "CA bundle for client certificates (user = CN, groups = O); default: client-ca-file of the extension-apiserver-authentication ConfigMap.")
+    ("requestheader-client-ca-file", po::value(&an.requestHeaderClientCAFile), "CA bundle for the front-proxy client certificate; default: from the extension-apiserver-authentication ConfigMap.")
+    ("requestheader-allowed-names", po::value(&allowedNames), "Front-proxy certificate common names allowed (comma-separated); empty: any the CA signed.")
+    ("requestheader-username-headers", po::value(&userHeaders)->default_value(userHeaders), "Request headers with the user name (first non-empty wins).")
+    ("requestheader-uid-headers", po::value(&uidHeaders), "Request headers with the user's UID.")
+    ("requestheader-group-headers", po::value(&groupHeaders)->default_value(groupHeaders), "Request headers with the user's groups (one group per header).")
+    ("requestheader-extra-headers-prefix", po::value(&extraPrefixes)->default_value(extraPrefixes), "Prefixes of request headers with extra user attributes.")
+    ("authentication-skip-lookup", po::bool_switch(&an.skipLookup), "Do not read the extension-apiserver-authentication ConfigMap; only the flags above apply.")
+    ("authentication-token-webhook-cache-ttl", po::value(&tokenTtl)->default_value("10s"), "How long TokenReview answers are cached.")
+    ("authorization-webhook-cache-authorized-ttl", po::value(&allowedTtl)->default_value("10s"), "How long allowing SubjectAccessReview answers are cached.")
+    ("authorization-webhook-cache-unauthorized-ttl", po::value(&deniedTtl)->default_value("10s"), "How long denying SubjectAccessReview answers are cached.")
+    ("authorization-always-allow-paths", po::value(&allowPaths)->default_value(allowPaths), "Paths served without authentication or authorization (comma-separated; /x/* matches below /x/).")
+    ("v", po::value(&o.verbosity)->default_value(0), "Log verbosity (klog levels: 1 discovery, 2 dropped samples, 4 queries and access decisions).")
     ("log-format", po::value(&logFormat)->default_value("text"), "Log format: text or json.");
   // clang-format on
   std::ostringstream help;
@@ -102,6 +141,38 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
     throw std::invalid_argument("--tls-cert-file and --tls-private-key-file go together");
   }
   if (o.server.threads < 1) throw std::invalid_argument("--server-threads must be at least 1");
+  k.discoveryInterval = parseDurationFlag("discovery-interval", discoveryInterval);
+  k.tokenCacheTtl = parseDurationFlag("authentication-token-webhook-cache-ttl", tokenTtl);
+  k.authorizedCacheTtl = parseDurationFlag("authorization-webhook-cache-authorized-ttl", allowedTtl);
+  k.unauthorizedCacheTtl =
+      parseDurationFlag("authorization-webhook-cache-unauthorized-ttl", deniedTtl);
+  k.alwaysAllowPaths = splitList(allowPaths);
+  an.requestHeaderAllowedNames = splitList(allowedNames);
+  an.requestHeaderUsernameHeaders = splitList(userHeaders);
+  an.requestHeaderGroupHeaders = splitList(groupHeaders);
+  an.requestHeaderExtraHeadersPrefix = splitList(extraPrefixes);
+  an.requestHeaderUidHeaders = splitList(uidHeaders);
+  if (k.qps < 0) throw std::invalid_argument("--kube-api-qps must not be negative");
+  if (k.burst < 1) throw std::invalid_argument("--kube-api-burst must be at least 1");
+  if (!an.requestHeaderClientCAFile.empty() && an.requestHeaderUsernameHeaders.empty()) {
+    throw std::invalid_argument(
+        "--requestheader-username-headers must name at least one header when "
+        "--requestheader-client-ca-file is set");
+  }
+  if (o.standalone) {
+    for (const auto& [flag, set] :
+         {std::pair{"lister-kubeconfig", !k.listerKubeconfig.empty()},
+          std::pair{"authentication-kubeconfig", !k.authenticationKubeconfig.empty()},
+          std::pair{"authorization-kubeconfig", !k.authorizationKubeconfig.empty()},
+          std::pair{"client-ca-file", !an.clientCAFile.empty()},
+          std::pair{"requestheader-client-ca-file", !an.requestHeaderClientCAFile.empty()}}) {
+      if (set) {
+        throw std::invalid_argument(std::string("--") + flag +
+                                    " has no effect with --standalone (no Kubernetes connection, "
+                                    "no authentication)");
+      }
+    }
+  }
   return out;
 }
 

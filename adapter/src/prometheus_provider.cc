@@ -13,14 +13,18 @@ using apiservice::StatusError;
 
 PrometheusProvider::PrometheusProvider(const ServingState& state, PrometheusApi& backend,
                                        const Clock& clock, apiservice::Logger& log,
-                                       ProviderOptions opts)
-    : state_(state), backend_(backend), clock_(clock), log_(log), opts_(opts) {}
+                                       ObjectLister* objects)
+    : state_(state), backend_(backend), clock_(clock), log_(log), objects_(objects) {}
 
-std::shared_ptr<const Snapshot> PrometheusProvider::snapshot() const {
-  auto snap = state_.current();
+std::shared_ptr<const Snapshot> currentSnapshot(const ServingState& state) {
+  auto snap = state.current();
   if (!snap)
     throw StatusError::unavailable("metric discovery has not completed yet; retry shortly");
   return snap;
+}
+
+std::shared_ptr<const Snapshot> PrometheusProvider::snapshot() const {
+  return currentSnapshot(state_);
 }
 
 std::vector<apiservice::CustomMetricDescriptor> PrometheusProvider::listCustomMetrics() const {
@@ -38,25 +42,24 @@ std::vector<std::string> PrometheusProvider::listExternalMetrics() const {
   return snap ? snap->catalog.externalMetrics() : std::vector<std::string>{};
 }
 
-std::vector<Sample> PrometheusProvider::run(const std::string& promql) const {
-  log_.v(4, "running query", {{"query", promql}});
+std::vector<Sample> runQuery(PrometheusApi& backend, const Clock& clock, apiservice::Logger& log,
+                             const std::string& promql) {
+  log.v(4, "running query", {{"query", promql}});
   try {
-    return backend_.query(promql, clock_.nowMillis());
+    return backend.query(promql, clock.nowMillis());
   } catch (const BackendError& e) {
     if (e.unavailable()) throw StatusError::unavailable(e.what());
     throw StatusError::internal(e.what());
   }
 }
 
-namespace {
-rules::LabelSelector parseSelector(const std::string& text, const char* param) {
+rules::LabelSelector parseRequestSelector(const std::string& text, const char* param) {
   try {
     return rules::parseLabelSelector(text);
   } catch (const rules::SelectorError& e) {
     throw StatusError::badRequest(std::string(param) + ": " + e.what());
   }
 }
-}  // namespace
 
 std::vector<apiservice::ObjectMetricValue> PrometheusProvider::getObjectMetric(
     const apiservice::ObjectMetricRequest& req) const {
@@ -77,15 +80,29 @@ std::vector<apiservice::ObjectMetricValue> PrometheusProvider::getObjectMetric(
         " (no rule produced it from the series seen at the last discovery)");
   }
   bool all = req.name == "*";
-  if (all && !req.labelSelector.empty() && opts_.standalone) {
+  if (all && !req.labelSelector.empty() && !objects_) {
     throw StatusError::badRequest(
         "labelSelector on objects needs a Kubernetes connection to list them; this adapter runs "
         "with --standalone");
   }
   rules::LabelSelector metricSelector =
-      parseSelector(req.metricLabelSelector, "metricLabelSelector");
+      parseRequestSelector(req.metricLabelSelector, "metricLabelSelector");
   std::vector<std::string> names;
-  if (!all) names.push_back(req.name);
+  if (!all) {
+    names.push_back(req.name);
+  } else if (objects_) {
+    ObjectQuery oq{&*info, info->namespaced ? req.ns : "",
+                   parseRequestSelector(req.labelSelector, "labelSelector"), req.labelSelector,
+                   false};
+    names = objects_->names(oq);
+    if (names.empty()) {
+      throw StatusError::notFound(
+          "no " + info->gr.str() + " match" +
+          (req.labelSelector.empty() ? "" : " labelSelector \"" + req.labelSelector + "\"") +
+          (req.ns.empty() ? "" : " in namespace \"" + req.ns + "\"") +
+          ", so there is no value of metric \"" + req.metric + "\" to report");
+    }
+  }
   rules::CustomQuery q;
   try {
     q = rules::buildCustomQuery(*entry->rule, entry->seriesName, info->gr, req.ns, names,
@@ -95,7 +112,7 @@ std::vector<apiservice::ObjectMetricValue> PrometheusProvider::getObjectMetric(
   } catch (const std::exception& e) {
     throw StatusError::internal(entry->rule->context + ": cannot build the query: " + e.what());
   }
-  std::vector<Sample> samples = run(q.promql);
+  std::vector<Sample> samples = runQuery(backend_, clock_, log_, q.promql);
   std::string apiVersion = info->gr.group.empty() ? "/" + info->version : info->groupVersion();
   // Two samples for one object means the query does not aggregate by the
   // object's label: picking one (even the only finite one) would report an
@@ -117,7 +134,9 @@ std::vector<apiservice::ObjectMetricValue> PrometheusProvider::getObjectMetric(
   for (auto& s : samples) {
     auto it = s.labels.find(q.resourceLabel);
     if (it == s.labels.end() || it->second.empty()) continue;
-    if (!all && it->second != req.name) continue;
+    // Only the objects asked for (the query may match more, e.g. a
+    // regex over a namespace's pods).
+    if (!names.empty() && !std::binary_search(names.begin(), names.end(), it->second)) continue;
     if (!std::isfinite(s.value)) {
       ++dropped;
       continue;
@@ -149,7 +168,7 @@ std::vector<apiservice::ExternalMetricValue> PrometheusProvider::getExternalMetr
         "the server could not find the external metric \"" + req.metric +
         "\" (no external rule produced it from the series seen at the last discovery)");
   }
-  rules::LabelSelector selector = parseSelector(req.labelSelector, "labelSelector");
+  rules::LabelSelector selector = parseRequestSelector(req.labelSelector, "labelSelector");
   std::string promql;
   try {
     promql = rules::buildExternalQuery(*entry->rule, entry->seriesName, req.ns, selector);
@@ -159,7 +178,7 @@ std::vector<apiservice::ExternalMetricValue> PrometheusProvider::getExternalMetr
     throw StatusError::internal(entry->rule->context + ": cannot build the query: " + e.what());
   }
   std::vector<apiservice::ExternalMetricValue> out;
-  for (auto& s : run(promql)) {
+  for (auto& s : runQuery(backend_, clock_, log_, promql)) {
     if (!std::isfinite(s.value)) continue;
     s.labels.erase("__name__");
     out.push_back({req.metric, std::move(s.labels), s.value, s.timestampMs});

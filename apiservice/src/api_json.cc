@@ -25,7 +25,7 @@ Json apiGroup(const std::string& group) {
   if (group == kCustomGroup) {
     j["versions"] = Json::array({groupVersion(group, "v1beta2"), groupVersion(group, "v1beta1")});
     j["preferredVersion"] = groupVersion(group, "v1beta2");
-  } else {
+  } else {  // external and resource metrics have one version
     j["versions"] = Json::array({groupVersion(group, "v1beta1")});
     j["preferredVersion"] = groupVersion(group, "v1beta1");
   }
@@ -97,11 +97,12 @@ std::string externalMetricValueListJson(const std::vector<ExternalMetricValue>& 
   return dump(j);
 }
 
-std::string apiGroupListJson() {
+std::string apiGroupListJson(bool resourceMetrics) {
   Json j;
   j["kind"] = "APIGroupList";
   j["apiVersion"] = "v1";
   j["groups"] = Json::array({apiGroup(kCustomGroup), apiGroup(kExternalGroup)});
+  if (resourceMetrics) j["groups"].push_back(apiGroup(kResourceGroup));
   return dump(j);
 }
 
@@ -115,14 +116,106 @@ std::string apiGroupJson(const std::string& group) {
 }
 
 namespace {
-Json resourceEntry(const std::string& name, bool namespaced, const char* kind) {
+Json resourceEntry(const std::string& name, bool namespaced, const char* kind,
+                   Json verbs = Json::array({"get"})) {
   return Json{{"name", name},
               {"singularName", ""},
               {"namespaced", namespaced},
               {"kind", kind},
-              {"verbs", Json::array({"get"})}};
+              {"verbs", std::move(verbs)}};
+}
+
+Json objectMeta(const std::string& ns, const std::string& name,
+                const std::map<std::string, std::string>& labels, int64_t nowMs) {
+  Json m;
+  m["name"] = name;
+  if (!ns.empty()) m["namespace"] = ns;
+  m["creationTimestamp"] = rfc3339(nowMs);
+  if (!labels.empty()) m["labels"] = labels;
+  return m;
+}
+
+Json usage(std::optional<double> cpu, std::optional<double> memory) {
+  Json u = Json::object();
+  if (cpu) u["cpu"] = decimalQuantity(*cpu);
+  if (memory) u["memory"] = binaryQuantity(*memory);
+  return u;
+}
+
+Json nodeItem(const NodeMetricsItem& n, int64_t nowMs) {
+  Json j;
+  j["metadata"] = objectMeta("", n.name, n.labels, nowMs);
+  j["timestamp"] = rfc3339(n.timestampMs);
+  j["window"] = goDurationString(n.windowSeconds);
+  j["usage"] = usage(n.cpuCores, n.memoryBytes);
+  return j;
+}
+
+Json podItem(const PodMetricsItem& p, int64_t nowMs) {
+  Json j;
+  j["metadata"] = objectMeta(p.ns, p.name, p.labels, nowMs);
+  j["timestamp"] = rfc3339(p.timestampMs);
+  j["window"] = goDurationString(p.windowSeconds);
+  Json containers = Json::array();
+  for (const auto& c : p.containers)
+    containers.push_back(Json{{"name", c.name}, {"usage", usage(c.cpuCores, c.memoryBytes)}});
+  j["containers"] = std::move(containers);
+  return j;
+}
+
+template <class Item, class F>
+std::string metricsList(const char* kind, const std::vector<Item>& items, F&& item) {
+  Json j;
+  j["kind"] = kind;
+  j["apiVersion"] = std::string(kResourceGroup) + "/v1beta1";
+  j["metadata"] = Json::object();
+  Json list = Json::array();
+  for (const auto& i : items) list.push_back(item(i));
+  j["items"] = std::move(list);
+  return dump(j);
+}
+
+std::string metricsObject(const char* kind, Json body) {
+  Json j;
+  j["kind"] = kind;
+  j["apiVersion"] = std::string(kResourceGroup) + "/v1beta1";
+  for (auto& [k, v] : body.items()) j[k] = std::move(v);
+  return dump(j);
 }
 }  // namespace
+
+std::string goDurationString(int64_t seconds) {
+  if (seconds == 0) return "0s";
+  std::string out;
+  int64_t h = seconds / 3600, m = (seconds % 3600) / 60, s = seconds % 60;
+  if (h) out += std::to_string(h) + "h";
+  if (h || m) out += std::to_string(m) + "m";
+  return out + std::to_string(s) + "s";
+}
+
+std::string resourceMetricsResourceListJson() {
+  Json j;
+  j["kind"] = "APIResourceList";
+  j["apiVersion"] = "v1";
+  j["groupVersion"] = std::string(kResourceGroup) + "/v1beta1";
+  j["resources"] = Json::array(
+      {resourceEntry("nodes", false, "NodeMetrics", Json::array({"get", "list"})),
+       resourceEntry("pods", true, "PodMetrics", Json::array({"get", "list"}))});
+  return dump(j);
+}
+
+std::string nodeMetricsJson(const NodeMetricsItem& item, int64_t nowMs) {
+  return metricsObject("NodeMetrics", nodeItem(item, nowMs));
+}
+std::string nodeMetricsListJson(const std::vector<NodeMetricsItem>& items, int64_t nowMs) {
+  return metricsList("NodeMetricsList", items, [&](const auto& i) { return nodeItem(i, nowMs); });
+}
+std::string podMetricsJson(const PodMetricsItem& item, int64_t nowMs) {
+  return metricsObject("PodMetrics", podItem(item, nowMs));
+}
+std::string podMetricsListJson(const std::vector<PodMetricsItem>& items, int64_t nowMs) {
+  return metricsList("PodMetricsList", items, [&](const auto& i) { return podItem(i, nowMs); });
+}
 
 std::string customResourceListJson(const std::string& version,
                                    const std::vector<CustomMetricDescriptor>& metrics) {

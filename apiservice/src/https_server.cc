@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <optional>
 
 #include "apiservice/status.h"
@@ -73,8 +75,34 @@ class Session : public std::enable_shared_from_this<Session> {
                              {{"remote", self->remote_}, {"error", ec.message()}});
             return;
           }
+          self->capturePeerCertificates();
           self->read();
         });
+  }
+
+  // The chain is read once per connection; authenticators verify it.
+  void capturePeerCertificates() {
+    SSL* ssl = stream_.native_handle();
+    X509* leaf = SSL_get1_peer_certificate(ssl);
+    if (!leaf) return;
+    auto chain = std::make_shared<std::vector<std::string>>();
+    auto der = [](X509* x) {
+      unsigned char* buf = nullptr;
+      int n = i2d_X509(x, &buf);
+      std::string out = n > 0 ? std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(n)) : "";
+      OPENSSL_free(buf);
+      return out;
+    };
+    chain->push_back(der(leaf));
+    // On the server side the peer's chain does not include its leaf.
+    if (STACK_OF(X509)* rest = SSL_get_peer_cert_chain(ssl)) {
+      for (int i = 0; i < sk_X509_num(rest); ++i) {
+        X509* c = sk_X509_value(rest, i);
+        if (X509_cmp(c, leaf) != 0) chain->push_back(der(c));
+      }
+    }
+    X509_free(leaf);
+    peer_ = std::move(chain);
   }
 
   void read() {
@@ -109,11 +137,11 @@ class Session : public std::enable_shared_from_this<Session> {
     in.method = std::string(req.method_string());
     in.target = std::string(req.target());
     in.remoteAddress = remote_;
+    in.peerCertificates = peer_;
     for (const auto& f : req) {
       std::string name(f.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      auto [it, fresh] = in.headers.emplace(name, std::string(f.value()));
-      if (!fresh) it->second += "," + std::string(f.value());
+      in.headers.emplace(std::move(name), std::string(f.value()));
     }
     st_->inflight.fetch_add(1);
     HttpResponse out = st_->handler(in);
@@ -181,6 +209,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<http::response<http::string_body>> res_;
   std::unique_ptr<std::array<char, 16384>> drain_;
   std::string remote_;
+  std::shared_ptr<const std::vector<std::string>> peer_;
 };
 
 void accept(const std::shared_ptr<HttpsServer::State>& st) {

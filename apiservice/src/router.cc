@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "apiservice/api_json.h"
+#include "apiservice/request_info.h"
 #include "apiservice/status.h"
 
 namespace apiservice {
@@ -103,8 +104,14 @@ std::map<std::string, std::string> decodeQuery(std::string_view query) {
   return out;
 }
 
-Router::Router(const MetricsProvider& provider, RouterHooks hooks, std::string version)
-    : provider_(provider), hooks_(std::move(hooks)), version_(std::move(version)) {}
+Router::Router(Providers providers, RouterHooks hooks, std::string version, AccessControl access,
+               const Clock& clock, Logger* log)
+    : providers_(providers),
+      hooks_(std::move(hooks)),
+      version_(std::move(version)),
+      access_(std::move(access)),
+      clock_(clock),
+      log_(log) {}
 
 HttpResponse Router::handle(const HttpRequest& req) const {
   auto start = std::chrono::steady_clock::now();
@@ -126,12 +133,45 @@ HttpResponse Router::handle(const HttpRequest& req) const {
   return res;
 }
 
+namespace {
+bool pathAllowed(const std::vector<std::string>& patterns, std::string_view path) {
+  for (const auto& p : patterns) {
+    if (!p.empty() && p.back() == '*') {
+      if (path.substr(0, p.size() - 1) == std::string_view(p).substr(0, p.size() - 1)) return true;
+    } else if (path == p) {
+      return true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
+void Router::checkAccess(const HttpRequest& req, std::string_view path) const {
+  if (!access_.authenticator || pathAllowed(access_.alwaysAllowPaths, path)) return;
+  UserInfo user = access_.authenticator->authenticate(req);  // throws 401 / 503
+  if (!access_.authorizer) return;
+  RequestAttributes attrs = requestAttributes(req.method, req.target);
+  Decision d = access_.authorizer->authorize(user, attrs);
+  if (log_ && log_->enabled(4)) {
+    log_->v(4, d.allowed ? "request authorized" : "request denied",
+            {{"user", user.name}, {"verb", attrs.verb}, {"path", attrs.path}});
+  }
+  if (!d.allowed) throw StatusError::forbidden(forbiddenMessage(user, attrs, d.reason));
+}
+
+bool Router::servesResourceMetrics() const {
+  return providers_.resourceMetrics && providers_.resourceMetrics->servesResourceMetrics();
+}
+
 HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const {
   std::string_view target = req.target;
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
   auto query = decodeQuery(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
 
+  routeName = "denied";
+  checkAccess(req, path);
+  routeName = "other";
   if (path == "/healthz" || path == "/livez") {
     routeName = "health";
     return text(200, "ok");
@@ -166,11 +206,12 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
                                 std::string(path));
   }
   routeName = "discovery";
-  if (seg.size() == 1) return json(apiGroupListJson());
+  if (seg.size() == 1) return json(apiGroupListJson(servesResourceMetrics()));
   const std::string& group = seg[1];
   bool custom = group == kCustomGroup;
   bool external = group == kExternalGroup;
-  if (!custom && !external)
+  bool resource = group == kResourceGroup && servesResourceMetrics();
+  if (!custom && !external && !resource)
     throw StatusError::notFound("API group " + group + " is not served here");
   if (seg.size() == 2) return json(apiGroupJson(group));
   const std::string& version = seg[2];
@@ -178,13 +219,15 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
     throw StatusError::notFound("version " + version + " of " + group + " is not served here");
   }
   if (seg.size() == 3) {
-    if (custom) {
-      auto list = provider_.listCustomMetrics();
-      return json(customResourceListJson(version, list));
-    }
-    return json(externalResourceListJson(provider_.listExternalMetrics()));
+    if (custom) return json(customResourceListJson(version, providers_.metrics->listCustomMetrics()));
+    if (external) return json(externalResourceListJson(providers_.metrics->listExternalMetrics()));
+    return json(resourceMetricsResourceListJson());
   }
   std::vector<std::string> rest(seg.begin() + 3, seg.end());
+  if (resource) {
+    routeName = "resource_metric";
+    return routeResourceMetrics(rest, query);
+  }
   if (external) {
     routeName = "external_metric";
     if (rest.size() != 3 || rest[0] != "namespaces") {
@@ -195,7 +238,7 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
                              query.count("labelSelector") ? query["labelSelector"] : ""};
     checkName("namespace", er.ns);
     checkName("metric name", er.metric);
-    return json(externalMetricValueListJson(provider_.getExternalMetric(er)));
+    return json(externalMetricValueListJson(providers_.metrics->getExternalMetric(er)));
   }
   routeName = "custom_metric";
   ObjectMetricRequest r;
@@ -217,7 +260,44 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
   if (auto it = query.find("labelSelector"); it != query.end()) r.labelSelector = it->second;
   if (auto it = query.find("metricLabelSelector"); it != query.end())
     r.metricLabelSelector = it->second;
-  return json(metricValueListJson(version, provider_.getObjectMetric(r)));
+  return json(metricValueListJson(version, providers_.metrics->getObjectMetric(r)));
+}
+
+HttpResponse Router::routeResourceMetrics(const std::vector<std::string>& rest,
+                                          const std::map<std::string, std::string>& query) const {
+  if (auto f = query.find("fieldSelector"); f != query.end() && !f->second.empty()) {
+    throw StatusError::badRequest("fieldSelector is not supported by this metrics.k8s.io server; "
+                                  "use labelSelector or request one object by name");
+  }
+  std::string selector;
+  if (auto it = query.find("labelSelector"); it != query.end()) selector = it->second;
+  const ResourceMetricsProvider& p = *providers_.resourceMetrics;
+  int64_t now = clock_.nowMillis();
+  // nodes[/{name}], pods, namespaces/{ns}/pods[/{name}]
+  if (rest[0] == "nodes" && rest.size() <= 2) {
+    if (rest.size() == 1) return json(nodeMetricsListJson(p.nodeMetrics("", selector), now));
+    checkName("node name", rest[1]);
+    auto items = p.nodeMetrics(rest[1], "");
+    if (items.empty())
+      throw StatusError::notFound("nodemetrics.metrics.k8s.io \"" + rest[1] + "\" not found");
+    return json(nodeMetricsJson(items.front(), now));
+  }
+  if (rest[0] == "pods" && rest.size() == 1)
+    return json(podMetricsListJson(p.podMetrics("", "", selector), now));
+  if (rest[0] == "namespaces" && rest.size() >= 3 && rest.size() <= 4 && rest[2] == "pods") {
+    checkName("namespace", rest[1]);
+    if (rest.size() == 3) return json(podMetricsListJson(p.podMetrics(rest[1], "", selector), now));
+    checkName("pod name", rest[3]);
+    auto items = p.podMetrics(rest[1], rest[3], "");
+    if (items.empty()) {
+      throw StatusError::notFound("podmetrics.metrics.k8s.io \"" + rest[1] + "/" + rest[3] +
+                                  "\" not found");
+    }
+    return json(podMetricsJson(items.front(), now));
+  }
+  throw StatusError::notFound(
+      "no such metrics.k8s.io path; expected nodes[/{name}], pods or "
+      "namespaces/{namespace}/pods[/{name}]");
 }
 
 }  // namespace apiservice

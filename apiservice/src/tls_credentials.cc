@@ -17,8 +17,12 @@ namespace apiservice {
 
 namespace ssl = boost::asio::ssl;
 
-TlsCredentials::TlsCredentials(std::string certFile, std::string keyFile, Logger& log)
-    : certFile_(std::move(certFile)), keyFile_(std::move(keyFile)), log_(log) {
+TlsCredentials::TlsCredentials(std::string certFile, std::string keyFile, Logger& log,
+                               bool requestClientCertificates)
+    : certFile_(std::move(certFile)),
+      keyFile_(std::move(keyFile)),
+      log_(log),
+      requestClientCertificates_(requestClientCertificates) {
   loadedFingerprint_ = fingerprint();
   ctx_ = load();
 }
@@ -43,6 +47,17 @@ std::shared_ptr<ssl::context> TlsCredentials::load() const {
   if (SSL_CTX_check_private_key(raw) != 1) {
     throw std::runtime_error("TLS private key " + keyFile_ + " does not match certificate " +
                              certFile_);
+  }
+  if (requestClientCertificates_) {
+    // Any chain is accepted here and verified per request, as Go's
+    // tls.RequestClientCert: the CA bundles can change (ConfigMap) while
+    // the listener keeps running.
+    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+    // A resumed session does not carry the peer's intermediates.
+    SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(raw, SSL_OP_NO_TICKET);
+    static const unsigned char kSessionContext[] = "metrics-adapter";
+    SSL_CTX_set_session_id_context(raw, kSessionContext, sizeof kSessionContext - 1);
   }
   return ctx;
 }

@@ -17,7 +17,7 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
-std::string render(const CompiledRule& rule, const std::string& series,
+std::string render(const gotemplate::Template& metricsQuery, const std::string& series,
                    const std::vector<std::string>& matchers,
                    const std::map<std::string, std::string>& valuesByName,
                    const std::vector<std::string>& groupBy) {
@@ -29,7 +29,7 @@ std::string render(const CompiledRule& rule, const std::string& series,
                   {"LabelValuesByName", Value::stringMap(valuesByName)},
                   {"GroupBy", Value(join(groupBy, ","))},
                   {"GroupBySlice", Value::stringList(groupBy)}};
-  return rule.metricsQuery.execute(
+  return metricsQuery.execute(
       Value(std::shared_ptr<const gotemplate::ValueStruct>(std::move(args))));
 }
 
@@ -40,15 +40,24 @@ CustomQuery buildCustomQuery(const CompiledRule& rule, const std::string& series
                              const std::vector<std::string>& names,
                              const LabelSelector& metricSelector,
                              const std::vector<std::string>& extraGroupBy) {
+  return buildObjectQuery(rule.metricsQuery, rule.resources, seriesName, resource, ns, names,
+                          metricSelector, extraGroupBy);
+}
+
+CustomQuery buildObjectQuery(const gotemplate::Template& metricsQuery, const ResourceNaming& naming,
+                             const std::string& seriesName, const GroupResource& resource,
+                             const std::string& ns, const std::vector<std::string>& names,
+                             const LabelSelector& metricSelector,
+                             const std::vector<std::string>& extraGroupBy) {
   SelectorMatchers sel = selectorToMatchers(metricSelector);
   std::vector<std::string> matchers = std::move(sel.matchers);
   std::map<std::string, std::string> valuesByName;
   if (!ns.empty()) {
-    std::string nsLabel = rule.resources.labelForResource(kNamespaces);
+    std::string nsLabel = naming.labelForResource(kNamespaces);
     matchers.push_back(promql::labelEq(nsLabel, ns));
     valuesByName[nsLabel] = ns;
   }
-  std::string label = rule.resources.labelForResource(resource);
+  std::string label = naming.labelForResource(resource);
   if (names.empty()) {
     matchers.push_back(promql::labelMatches(label, ".+"));
     valuesByName[label] = ".+";
@@ -56,12 +65,12 @@ CustomQuery buildCustomQuery(const CompiledRule& rule, const std::string& series
     matchers.push_back(promql::labelEq(label, names[0]));
     valuesByName[label] = names[0];
   } else {
-    matchers.push_back(promql::labelMatches(label, promql::alternation(names)));
+    matchers.push_back(promql::labelMatches(label, promql::namesRegex(names)));
     valuesByName[label] = join(names, "|");
   }
   std::vector<std::string> groupBy{label};
   groupBy.insert(groupBy.end(), extraGroupBy.begin(), extraGroupBy.end());
-  return CustomQuery{render(rule, seriesName, matchers, valuesByName, groupBy), label};
+  return CustomQuery{render(metricsQuery, seriesName, matchers, valuesByName, groupBy), label};
 }
 
 std::string buildExternalQuery(const CompiledRule& rule, const std::string& seriesName,
@@ -75,7 +84,7 @@ std::string buildExternalQuery(const CompiledRule& rule, const std::string& seri
     sel.matchers.push_back(promql::labelEq(nsLabel, ns));
     sel.valuesByName[nsLabel] = ns;
   }
-  return render(rule, seriesName, sel.matchers, sel.valuesByName, groupBy);
+  return render(rule.metricsQuery, seriesName, sel.matchers, sel.valuesByName, groupBy);
 }
 
 }  // namespace rules

@@ -83,6 +83,47 @@ std::optional<CompiledRule> compileRule(const DiscoveryRule& r, const std::strin
                       r.resources.namespaced};
 }
 
+std::optional<CompiledResourceQuery> compileResourceQuery(
+    const ResourceRule& r, const std::string& ctx, const std::string& file,
+    const std::shared_ptr<const ResourceMapper>& mapper, std::vector<Diagnostic>& diags) {
+  size_t before = diags.size();
+  auto err = [&](const std::string& c, const std::string& msg) {
+    diags.push_back({file, r.pos, c, msg});
+  };
+  std::optional<ResourceNaming> naming;
+  try {
+    naming.emplace(r.resources, mapper);
+    for (const char* res : {"pods", "nodes", "namespaces"}) {
+      if (!naming->canNameResource({"", res})) {
+        err(ctx + ".resources", std::string("no label names ") + res +
+                                    " (add an override such as " +
+                                    (std::string(res) == "pods" ? "pod: {resource: pod}" :
+                                     std::string(res) == "nodes" ? "node: {resource: node}"
+                                                                 : "namespace: {resource: namespace}") +
+                                    ")");
+      }
+    }
+  } catch (const NamingError& e) {
+    err(ctx + ".resources", e.what());
+  }
+  if (r.containerLabel.empty())
+    err(ctx + ".containerLabel", "containerLabel is required (the label naming containers, e.g. container)");
+  std::optional<gotemplate::Template> container, node;
+  try {
+    container = gotemplate::Template::parse(r.containerQuery);
+  } catch (const gotemplate::TemplateError& e) {
+    err(ctx + ".containerQuery", std::string("template ") + e.what());
+  }
+  try {
+    node = gotemplate::Template::parse(r.nodeQuery);
+  } catch (const gotemplate::TemplateError& e) {
+    err(ctx + ".nodeQuery", std::string("template ") + e.what());
+  }
+  if (diags.size() != before || !naming || !container || !node) return std::nullopt;
+  return CompiledResourceQuery{std::move(*naming), std::move(*container), std::move(*node),
+                               r.containerLabel};
+}
+
 }  // namespace
 
 std::shared_ptr<const RuleSet> RuleSet::compile(const Config& config, const std::string& file,
@@ -100,6 +141,13 @@ std::shared_ptr<const RuleSet> RuleSet::compile(const Config& config, const std:
     auto r = compileRule(config.externalRules[i], "externalRules[" + std::to_string(i) + "]", true,
                          file, mapper, diags);
     if (r) set->external_.push_back(std::move(*r));
+  }
+  if (config.resourceRules) {
+    const auto& rr = *config.resourceRules;
+    auto cpu = compileResourceQuery(rr.cpu, "resourceRules.cpu", file, mapper, diags);
+    auto memory = compileResourceQuery(rr.memory, "resourceRules.memory", file, mapper, diags);
+    if (cpu && memory)
+      set->resource_ = CompiledResourceRules{std::move(*cpu), std::move(*memory), rr.windowSeconds};
   }
   if (!diags.empty()) throw ConfigError(diags);
   std::map<std::string, size_t> index;

@@ -1,9 +1,12 @@
-// Request targets: paths, percent-encoding and query strings.
+// Request targets: paths, percent-encoding and query strings, as routed
+// and as authorization reads them.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "apiservice/request_info.h"
 #include "apiservice/router.h"
+#include "apiservice/status.h"
 
 namespace {
 class NullProvider : public apiservice::MetricsProvider {
@@ -25,11 +28,19 @@ class NullProvider : public apiservice::MetricsProvider {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static NullProvider provider;
-  static apiservice::Router router(provider, {}, "v0.1.0");
+  static const apiservice::SystemClock clock;
+  static apiservice::Router router({&provider, nullptr}, {}, "v0.1.0", {}, clock);
   apiservice::HttpRequest req;
   req.method = "GET";
   req.target.assign(reinterpret_cast<const char*>(data), size);
   auto res = router.handle(req);
   if (res.status < 200 || res.status > 599) __builtin_trap();
+  // The attributes authorization would see for the same target.
+  try {
+    auto attrs = apiservice::requestAttributes("GET", req.target);
+    if (attrs.resourceRequest && attrs.verb.empty()) __builtin_trap();
+  } catch (const apiservice::StatusError& e) {
+    if (e.code() != 400) __builtin_trap();
+  }
   return 0;
 }

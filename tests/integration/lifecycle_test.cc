@@ -135,9 +135,19 @@ TEST(Startup, FlagErrorsAreClear) {
   EXPECT_EQ(p.waitExit(10s), 2);
   EXPECT_NE(p.log().find("--metrics-relist-interval=soon: expected a duration"), std::string::npos)
       << p.log();
+  // Outside a cluster and without kubeconfigs: a startup error naming
+  // the ways out.
   ChildProcess q({binary("metrics-adapter"), "--config=x"}, dir.file("out2.log"));
-  EXPECT_EQ(q.waitExit(10s), 2);
+  EXPECT_EQ(q.waitExit(10s), 1);
+  EXPECT_NE(q.log().find("not running in a cluster"), std::string::npos) << q.log();
+  EXPECT_NE(q.log().find("--lister-kubeconfig"), std::string::npos) << q.log();
   EXPECT_NE(q.log().find("--standalone"), std::string::npos) << q.log();
+  ChildProcess r({binary("metrics-adapter"), "--standalone", "--config=x",
+                  "--lister-kubeconfig=/k"},
+                 dir.file("out3.log"));
+  EXPECT_EQ(r.waitExit(10s), 2);
+  EXPECT_NE(r.log().find("--lister-kubeconfig has no effect with --standalone"), std::string::npos)
+      << r.log();
   ChildProcess h({binary("metrics-adapter"), "--help"}, dir.file("help.log"));
   EXPECT_EQ(h.waitExit(10s), 0);
   for (const char* flag :

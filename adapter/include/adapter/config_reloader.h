@@ -23,6 +23,9 @@ class ConfigReloader {
   // Reloads when the content changed (or always, when `force`); returns
   // true when a new config was accepted.
   bool reload(bool force);
+  // Compiles the current file content again (resource names changed after
+  // API discovery); a config that no longer compiles keeps the old one.
+  bool recompile();
   uint64_t generation() const { return generation_; }
 
  private:
@@ -31,6 +34,7 @@ class ConfigReloader {
   Relister& relister_;
   SelfMetrics& metrics_;
   apiservice::Logger& log_;
+  bool accept(const std::string& content, const char* what);
   std::string lastContent_;
   uint64_t generation_ = 0;
 };

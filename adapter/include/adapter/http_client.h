@@ -34,7 +34,27 @@ struct TlsClientOptions {
   std::string caFile;
   std::string certFile;
   std::string keyFile;
+  // PEM held in memory (kubeconfig *-data fields); used when the file is empty.
+  std::string caPem;
+  std::string certPem;
+  std::string keyPem;
+  std::string serverName;  // verify and send SNI for this name instead of the URL's host
   bool insecureSkipVerify = false;
+};
+
+// Stops a request in flight from another thread (watches on shutdown).
+class CancelToken {
+ public:
+  void cancel();
+  bool cancelled() const;
+
+ private:
+  friend class HttpClient;
+  bool attach(void* ioContext);
+  void detach();
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  void* active_ = nullptr;  // the io_context of the operation running now
 };
 
 struct ClientRequest {
@@ -42,6 +62,8 @@ struct ClientRequest {
   std::string target;  // path and query, after the URL's prefix
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::chrono::milliseconds timeout{0};  // 0: the client's timeout
+  CancelToken* cancel = nullptr;
 };
 
 struct ClientResponse {
@@ -74,6 +96,7 @@ class HttpClient {
   void release(std::unique_ptr<Connection> c);
 
   Url url_;
+  std::string serverName_;
   std::chrono::milliseconds timeout_;
   size_t maxIdle_;
   struct TlsState;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "adapter/authentication_source.h"
 #include "adapter/prometheus_client.h"
 #include "adapter/relister.h"
 #include "apiservice/https_server.h"
@@ -14,9 +15,26 @@
 
 namespace adapter {
 
+// The cluster connection: kubeconfigs, client limits, discovery and
+// delegated authentication and authorization (kube-apiserver's flags).
+struct KubernetesOptions {
+  std::string listerKubeconfig;          // objects and discovery; empty: in-cluster
+  std::string authenticationKubeconfig;  // TokenReview and the authentication ConfigMap
+  std::string authorizationKubeconfig;   // SubjectAccessReview
+  double qps = 20;
+  int burst = 40;
+  std::chrono::milliseconds discoveryInterval{std::chrono::minutes(1)};
+  AuthenticationFlags authentication;
+  std::chrono::milliseconds tokenCacheTtl{std::chrono::seconds(10)};
+  std::chrono::milliseconds authorizedCacheTtl{std::chrono::seconds(10)};
+  std::chrono::milliseconds unauthorizedCacheTtl{std::chrono::seconds(10)};
+  std::vector<std::string> alwaysAllowPaths{"/healthz", "/readyz", "/livez"};
+};
+
 struct AdapterOptions {
   std::string configFile;
   bool standalone = false;
+  KubernetesOptions kubernetes;
   PrometheusClientOptions prometheus;
   RelistOptions relist;
   apiservice::ServerOptions server;
@@ -40,5 +58,7 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args);
 
 // Shared by the server and the rules CLI: the Prometheus flags.
 std::chrono::milliseconds parseDurationFlag(const std::string& flag, const std::string& value);
+// A Kubernetes string-slice flag: comma-separated, blanks trimmed.
+std::vector<std::string> splitList(const std::string& value);
 
 }  // namespace adapter

@@ -16,7 +16,11 @@ namespace apiservice {
 class TlsCredentials {
  public:
   // Throws std::runtime_error naming the file when the pair cannot be used.
-  TlsCredentials(std::string certFile, std::string keyFile, Logger& log);
+  // With `requestClientCertificates`, the handshake asks for (but does not
+  // require or verify) a client certificate; authenticators verify it
+  // against CAs that may change while connections are open.
+  TlsCredentials(std::string certFile, std::string keyFile, Logger& log,
+                 bool requestClientCertificates = false);
 
   // Writes apiserver.crt / apiserver.key into `dir` unless both exist, with
   // the given DNS names and IP addresses as subject alternative names.
@@ -36,6 +40,7 @@ class TlsCredentials {
   std::string certFile_;
   std::string keyFile_;
   Logger& log_;
+  bool requestClientCertificates_;
   mutable std::mutex mu_;
   std::shared_ptr<boost::asio::ssl::context> ctx_;
   std::string loadedFingerprint_;

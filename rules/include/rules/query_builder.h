@@ -17,8 +17,17 @@ struct CustomQuery {
   std::string resourceLabel;  // the series label that names the objects
 };
 
-// `names` empty means "every object that has series" (standalone `*`).
+// Renders `metricsQuery` for `names` of `resource` (in `ns`), naming labels
+// through `naming`. `names` empty means "every object that has series"
+// (standalone `*`); several names become a regex (factored when long).
 // Throws NamingError, SelectorError or gotemplate::TemplateError.
+CustomQuery buildObjectQuery(const gotemplate::Template& metricsQuery, const ResourceNaming& naming,
+                             const std::string& seriesName, const GroupResource& resource,
+                             const std::string& ns, const std::vector<std::string>& names,
+                             const LabelSelector& metricSelector,
+                             const std::vector<std::string>& extraGroupBy = {});
+
+// buildObjectQuery with a discovery rule's template and naming.
 CustomQuery buildCustomQuery(const CompiledRule& rule, const std::string& seriesName,
                              const GroupResource& resource, const std::string& ns,
                              const std::vector<std::string>& names,

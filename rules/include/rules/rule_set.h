@@ -33,6 +33,20 @@ struct CompiledRule {
   std::optional<std::string> metricNameFor(std::string_view seriesName) const;
 };
 
+// One of resourceRules' cpu and memory: container and node queries.
+struct CompiledResourceQuery {
+  ResourceNaming resources;
+  gotemplate::Template containerQuery;
+  gotemplate::Template nodeQuery;
+  std::string containerLabel;
+};
+
+struct CompiledResourceRules {
+  CompiledResourceQuery cpu;
+  CompiledResourceQuery memory;
+  int64_t windowSeconds = 0;
+};
+
 class RuleSet {
  public:
   // Compiles and validates every rule; throws ConfigError listing each
@@ -43,6 +57,8 @@ class RuleSet {
   const Config& config() const { return config_; }
   const std::vector<CompiledRule>& custom() const { return custom_; }
   const std::vector<CompiledRule>& external() const { return external_; }
+  // metrics.k8s.io's queries, when the config has resourceRules.
+  const std::optional<CompiledResourceRules>& resource() const { return resource_; }
   const ResourceMapper& mapper() const { return *mapper_; }
   // Distinct seriesQuery values, in first-use order; the relister asks the
   // backend once per entry.
@@ -57,6 +73,7 @@ class RuleSet {
   std::shared_ptr<const ResourceMapper> mapper_;
   std::vector<CompiledRule> custom_;
   std::vector<CompiledRule> external_;
+  std::optional<CompiledResourceRules> resource_;
   std::vector<std::string> seriesQueries_;
   std::vector<std::vector<const CompiledRule*>> rulesByQuery_;
 };

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apiservice/api_json.h"
 #include "apiservice/status.h"
 
 using namespace apiservice;
@@ -31,6 +32,8 @@ class RecordingProvider : public MetricsProvider {
   }
 };
 
+const SystemClock kClock;
+
 HttpResponse get(const Router& router, const std::string& target) {
   HttpRequest r;
   r.method = "GET";
@@ -42,7 +45,7 @@ HttpResponse get(const Router& router, const std::string& target) {
 
 TEST(Router, ParsesCustomMetricPaths) {
   RecordingProvider p;
-  Router router(p, {}, "v0.1.0");
+  Router router({&p, nullptr}, {}, "v0.1.0", {}, kClock);
   auto r = get(router,
                "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/%2A/"
                "m?labelSelector=app%3Dweb%2Ctier+in+%28a%29&metricLabelSelector=x%3Dy");
@@ -69,7 +72,7 @@ TEST(Router, ParsesCustomMetricPaths) {
 
 TEST(Router, ErrorsBecomeStatus) {
   RecordingProvider p;
-  Router router(p, {}, "v0.1.0");
+  Router router({&p, nullptr}, {}, "v0.1.0", {}, kClock);
   auto r = get(router, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/p/boom");
   EXPECT_EQ(r.status, 500);
   EXPECT_NE(r.body.find("kaput"), std::string::npos);
@@ -93,7 +96,7 @@ TEST(Router, ReadinessAndObservation) {
   RouterHooks hooks{
       [&] { return ready; }, [] { return std::string("m 1\n"); },
       [&](const std::string& route, int code, double) { seen.emplace_back(route, code); }};
-  Router router(p, hooks, "v0.1.0");
+  Router router({&p, nullptr}, hooks, "v0.1.0", {}, kClock);
   EXPECT_EQ(get(router, "/readyz").status, 503);
   ready = true;
   EXPECT_EQ(get(router, "/readyz").status, 200);
@@ -110,4 +113,141 @@ TEST(Router, QueryDecoding) {
   EXPECT_EQ(q["empty"], "");
   EXPECT_EQ(q["c"], "");
   EXPECT_THROW(decodeQuery("a=%G1"), StatusError);
+}
+
+namespace {
+
+class FixedAuthenticator : public Authenticator {
+ public:
+  UserInfo authenticate(const HttpRequest& req) const override {
+    const std::string* u = req.header("x-test-user");
+    if (!u) throw StatusError::unauthorized("Unauthorized");
+    return {*u, "", {}, {}};
+  }
+};
+
+class OnlyAlice : public Authorizer {
+ public:
+  mutable std::vector<RequestAttributes> seen;
+  Decision authorize(const UserInfo& user, const RequestAttributes& a) const override {
+    seen.push_back(a);
+    return {user.name == "alice", user.name == "alice" ? "" : "not alice"};
+  }
+};
+
+class TwoPods : public ResourceMetricsProvider {
+ public:
+  bool enabled = true;
+  bool servesResourceMetrics() const override { return enabled; }
+  std::vector<NodeMetricsItem> nodeMetrics(const std::string& name,
+                                           const std::string&) const override {
+    if (!name.empty() && name != "n1") return {};
+    return {{"n1", {{"zone", "a"}}, 1700000000000, 60, 0.25, 1073741824}};
+  }
+  std::vector<PodMetricsItem> podMetrics(const std::string& ns, const std::string& name,
+                                         const std::string& selector) const override {
+    lastSelector = selector;
+    std::vector<PodMetricsItem> out;
+    for (const char* p : {"web-1", "web-2"}) {
+      if (!name.empty() && name != p) continue;
+      out.push_back({ns.empty() ? "default" : ns, p, {{"app", "web"}}, 1700000000000, 90,
+                     {{"app", 0.0015, 52428800}, {"sidecar", std::nullopt, 1500}}});
+    }
+    return out;
+  }
+  mutable std::string lastSelector;
+};
+
+HttpRequest as(const std::string& user, const std::string& target) {
+  HttpRequest r;
+  r.method = "GET";
+  r.target = target;
+  if (!user.empty()) r.headers.emplace("x-test-user", user);
+  return r;
+}
+
+}  // namespace
+
+TEST(Router, AuthenticatesThenAuthorizesEveryRequest) {
+  RecordingProvider p;
+  FixedAuthenticator authn;
+  OnlyAlice authz;
+  Router router({&p, nullptr}, {}, "v0.1.0", {&authn, &authz, {"/healthz", "/livez/*"}}, kClock);
+  const std::string path = "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/%2A/m";
+  auto anon = router.handle(as("", path));
+  EXPECT_EQ(anon.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(anon.body)["reason"], "Unauthorized");
+  auto bob = router.handle(as("bob", path));
+  EXPECT_EQ(bob.status, 403);
+  auto j = nlohmann::json::parse(bob.body);
+  EXPECT_EQ(j["reason"], "Forbidden");
+  EXPECT_NE(j["message"].get<std::string>().find("User \"bob\" cannot get resource \"pods/m\""),
+            std::string::npos)
+      << j["message"];
+  EXPECT_EQ(router.handle(as("alice", path)).status, 200);
+  ASSERT_FALSE(authz.seen.empty());
+  EXPECT_EQ(authz.seen.back().name, "*");
+  EXPECT_EQ(authz.seen.back().subresource, "m");
+  // Always-allowed paths need no credentials; others (even /readyz here) do.
+  EXPECT_EQ(router.handle(as("", "/healthz")).status, 200);
+  EXPECT_EQ(router.handle(as("", "/livez/ping")).status, 404);
+  EXPECT_EQ(router.handle(as("", "/readyz")).status, 401);
+  EXPECT_EQ(router.handle(as("bob", "/metrics")).status, 403);
+}
+
+TEST(Router, ServesResourceMetricsLikeMetricsServer) {
+  RecordingProvider p;
+  TwoPods pods;
+  Router router({&p, &pods}, {}, "v0.1.0", {}, kClock);
+  auto groups = nlohmann::json::parse(get(router, "/apis").body);
+  ASSERT_EQ(groups["groups"].size(), 3u);
+  EXPECT_EQ(groups["groups"][2]["name"], "metrics.k8s.io");
+  auto resources = nlohmann::json::parse(get(router, "/apis/metrics.k8s.io/v1beta1").body);
+  EXPECT_EQ(resources["resources"][0]["kind"], "NodeMetrics");
+  EXPECT_EQ(resources["resources"][1]["verbs"], nlohmann::json::array({"get", "list"}));
+
+  auto list = get(router, "/apis/metrics.k8s.io/v1beta1/namespaces/prod/pods?labelSelector=app%3Dweb");
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(pods.lastSelector, "app=web");
+  auto j = nlohmann::json::parse(list.body);
+  EXPECT_EQ(j["kind"], "PodMetricsList");
+  EXPECT_EQ(j["apiVersion"], "metrics.k8s.io/v1beta1");
+  const auto& item = j["items"][0];
+  EXPECT_EQ(item["metadata"]["name"], "web-1");
+  EXPECT_EQ(item["metadata"]["namespace"], "prod");
+  EXPECT_EQ(item["metadata"]["labels"]["app"], "web");
+  EXPECT_EQ(item["timestamp"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(item["window"], "1m30s");
+  EXPECT_EQ(item["containers"][0]["usage"], (nlohmann::json{{"cpu", "2m"}, {"memory", "50Mi"}}));
+  // A container without a CPU reading has none, not "0".
+  EXPECT_EQ(item["containers"][1]["usage"], (nlohmann::json{{"memory", "1500"}}));
+
+  auto one = nlohmann::json::parse(get(router, "/apis/metrics.k8s.io/v1beta1/namespaces/prod/pods/web-2").body);
+  EXPECT_EQ(one["kind"], "PodMetrics");
+  EXPECT_EQ(one["metadata"]["name"], "web-2");
+  auto missing = get(router, "/apis/metrics.k8s.io/v1beta1/namespaces/prod/pods/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(missing.body.find("podmetrics.metrics.k8s.io \\\"prod/nope\\\" not found"), std::string::npos)
+      << missing.body;
+
+  auto node = nlohmann::json::parse(get(router, "/apis/metrics.k8s.io/v1beta1/nodes/n1").body);
+  EXPECT_EQ(node["kind"], "NodeMetrics");
+  EXPECT_EQ(node["usage"], (nlohmann::json{{"cpu", "250m"}, {"memory", "1Gi"}}));
+  EXPECT_EQ(node["window"], "1m0s");
+  EXPECT_EQ(get(router, "/apis/metrics.k8s.io/v1beta1/nodes/n2").status, 404);
+  EXPECT_EQ(nlohmann::json::parse(get(router, "/apis/metrics.k8s.io/v1beta1/nodes").body)["kind"],
+            "NodeMetricsList");
+  EXPECT_EQ(get(router, "/apis/metrics.k8s.io/v1beta1/pods?fieldSelector=x%3Dy").status, 400);
+
+  pods.enabled = false;  // no resourceRules: the group is not served or listed
+  EXPECT_EQ(get(router, "/apis/metrics.k8s.io/v1beta1/nodes").status, 404);
+  EXPECT_EQ(nlohmann::json::parse(get(router, "/apis").body)["groups"].size(), 2u);
+}
+
+TEST(Router, GoDurations) {
+  EXPECT_EQ(goDurationString(0), "0s");
+  EXPECT_EQ(goDurationString(30), "30s");
+  EXPECT_EQ(goDurationString(60), "1m0s");
+  EXPECT_EQ(goDurationString(3600), "1h0m0s");
+  EXPECT_EQ(goDurationString(5430), "1h30m30s");
 }

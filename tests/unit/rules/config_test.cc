@@ -13,6 +13,7 @@ std::shared_ptr<const ResourceMapper> mapper() {
   return std::make_shared<StaticResourceMapper>(std::vector<ResourceInfo>{
       {{"", "pods"}, "Pod", "pod", "v1", true, {"po"}},
       {{"", "namespaces"}, "Namespace", "namespace", "v1", false, {"ns"}},
+      {{"", "nodes"}, "Node", "node", "v1", false, {"no"}},
   });
 }
 
@@ -44,11 +45,12 @@ resourceRules:
   cpu:
     containerQuery: sum(rate(container_cpu_usage_seconds_total{<<.LabelMatchers>>}[3m])) by (<<.GroupBy>>)
     nodeQuery: sum(rate(node_cpu_seconds_total{<<.LabelMatchers>>}[3m])) by (<<.GroupBy>>)
-    resources: {overrides: {pod: {resource: pod}}}
+    resources: {overrides: {pod: {resource: pod}, namespace: {resource: namespace}, node: {resource: node}}}
     containerLabel: container
   memory:
     containerQuery: sum(container_memory_working_set_bytes{<<.LabelMatchers>>}) by (<<.GroupBy>>)
     nodeQuery: sum(node_memory_MemTotal_bytes{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    resources: {template: '<<.Resource>>'}
     containerLabel: container
   window: 3m
 )";
@@ -67,6 +69,10 @@ TEST(Config, LoadsAllThreeSections) {
   EXPECT_EQ(c.resourceRules->windowSeconds, 180);
   EXPECT_EQ(c.resourceRules->cpu.containerLabel, "container");
   EXPECT_EQ(problems(kValid), "");
+  auto set = RuleSet::compile(parseConfig(kValid, "cfg.yaml"), "cfg.yaml", mapper());
+  ASSERT_TRUE(set->resource().has_value());
+  EXPECT_EQ(set->resource()->windowSeconds, 180);
+  EXPECT_EQ(set->resource()->memory.containerLabel, "container");
 }
 
 TEST(Config, DefaultsNameAs) {
@@ -129,6 +135,16 @@ INSTANTIATE_TEST_SUITE_P(
                   "cfg.yaml:4:27: externalRules[0].resources.namespaced: expected true or false"},
         BadConfig{"resourceRules:\n  window: 3 minutes\n",
                   "resourceRules.window: invalid duration"},
+        BadConfig{"resourceRules:\n  cpu: {containerQuery: a, nodeQuery: b, containerLabel: c,\n"
+                  "    resources: {overrides: {pod: {resource: pod}}}}\n"
+                  "  memory: {containerQuery: a, nodeQuery: b, resources: {template: "
+                  "'<<.Resource>>'}}\n  window: 1m\n",
+                  "cfg.yaml:2:8: resourceRules.cpu.resources: no label names nodes"},
+        BadConfig{"resourceRules:\n  cpu: {containerQuery: a, nodeQuery: b, containerLabel: c,\n"
+                  "    resources: {template: '<<.Resource>>'}}\n"
+                  "  memory: {containerQuery: a, nodeQuery: b, resources: {template: "
+                  "'<<.Resource>>'}}\n  window: 1m\n",
+                  "resourceRules.memory.containerLabel: containerLabel is required"},
         BadConfig{"rules: {}\n", "rules: expected a list of rules"},
         BadConfig{"", "the config is empty"}));
 

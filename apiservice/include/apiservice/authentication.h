@@ -1,0 +1,99 @@
+// Delegated authentication, as kube-apiserver's extension API servers do
+// it: a front-proxy client certificate with X-Remote-* headers, a client
+// certificate signed by the client CA, or a bearer token reviewed by
+// kube-apiserver (TokenReview). Anything else is 401.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apiservice/certificate_pool.h"
+#include "apiservice/clock.h"
+#include "apiservice/http_types.h"
+#include "apiservice/review_transport.h"
+#include "apiservice/ttl_cache.h"
+
+namespace apiservice {
+
+struct UserInfo {
+  std::string name;
+  std::string uid;
+  std::vector<std::string> groups;
+  std::map<std::string, std::vector<std::string>> extra;
+};
+
+// Front-proxy settings: from --requestheader-* flags or kube-apiserver's
+// kube-system/extension-apiserver-authentication ConfigMap.
+struct RequestHeaderConfig {
+  std::shared_ptr<const CertificatePool> clientCA;  // null: front-proxy authentication is off
+  std::vector<std::string> allowedNames;            // empty: any certificate the CA signed
+  std::vector<std::string> usernameHeaders{"X-Remote-User"};
+  std::vector<std::string> uidHeaders;
+  std::vector<std::string> groupHeaders{"X-Remote-Group"};
+  std::vector<std::string> extraHeaderPrefixes{"X-Remote-Extra-"};
+};
+
+struct AuthenticationConfig {
+  RequestHeaderConfig requestHeader;
+  std::shared_ptr<const CertificatePool> clientCA;  // null: client certificates name no user
+};
+
+struct AuthenticatorOptions {
+  int64_t tokenCacheTtlMs = 10000;  // --authentication-token-webhook-cache-ttl
+  size_t maxCacheEntries = 10000;
+};
+
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  // The user a request comes from. Throws StatusError: 401 when no
+  // credential proves one, 503 when a token cannot be reviewed now.
+  virtual UserInfo authenticate(const HttpRequest& req) const = 0;
+};
+
+class DelegatingAuthenticator final : public Authenticator {
+ public:
+  // `tokenReviews` may be null: bearer tokens are then refused.
+  DelegatingAuthenticator(ReviewTransport* tokenReviews, const Clock& clock,
+                          AuthenticatorOptions opts);
+  // Swaps the settings atomically; requests in flight finish with the old.
+  void setConfig(AuthenticationConfig cfg);
+  AuthenticationConfig config() const { return config_.load()->cfg; }
+  UserInfo authenticate(const HttpRequest& req) const override;
+
+ private:
+  struct Verdict {
+    std::optional<VerifiedClient> client;
+    std::string error;
+  };
+  struct TokenVerdict {
+    std::optional<UserInfo> user;
+    std::string error;
+  };
+  Verdict verify(const CertificatePool& pool, char which, uint64_t generation,
+                 const std::vector<std::string>& chain) const;
+  std::optional<UserInfo> fromRequestHeaders(const HttpRequest& req,
+                                             const RequestHeaderConfig& cfg, uint64_t generation,
+                                             std::vector<std::string>& errors) const;
+  UserInfo fromToken(const std::string& token) const;
+
+  ReviewTransport* tokenReviews_;
+  const Clock& clock_;
+  AuthenticatorOptions opts_;
+  // Verdicts are cached per settings generation, so a rotated CA never
+  // honours an old verdict.
+  struct Active {
+    AuthenticationConfig cfg;
+    uint64_t generation = 0;
+  };
+  std::atomic<std::shared_ptr<const Active>> config_;
+  std::atomic<uint64_t> generations_{0};
+  mutable TtlCache<Verdict> certCache_;
+  mutable TtlCache<TokenVerdict> tokenCache_;
+};
+
+}  // namespace apiservice

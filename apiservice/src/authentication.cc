@@ -1,0 +1,230 @@
+#include "apiservice/authentication.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "apiservice/status.h"
+
+namespace apiservice {
+
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr int64_t kCertVerdictTtlMs = 60000;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// The first non-empty value among `names`, in flag order.
+std::string firstHeaderValue(const HttpRequest& req, const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    auto [b, e] = req.headers.equal_range(lower(n));
+    for (auto it = b; it != e; ++it)
+      if (!it->second.empty()) return it->second;
+  }
+  return "";
+}
+
+// Go's url.PathUnescape; the key stays as sent when it is malformed.
+std::string pathUnescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
+      return s;
+    out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+    i += 2;
+  }
+  return out;
+}
+
+std::string sha256Hex(const std::string& s) {
+  unsigned char md[32];
+  unsigned int n = 0;
+  EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+[[noreturn]] void unauthorized(const std::vector<std::string>& why) {
+  std::string msg = "Unauthorized";
+  for (const auto& w : why) msg += (msg == "Unauthorized" ? ": " : "; ") + w;
+  throw StatusError::unauthorized(msg);
+}
+
+}  // namespace
+
+DelegatingAuthenticator::DelegatingAuthenticator(ReviewTransport* tokenReviews, const Clock& clock,
+                                                 AuthenticatorOptions opts)
+    : tokenReviews_(tokenReviews),
+      clock_(clock),
+      opts_(opts),
+      config_(std::make_shared<const Active>()),
+      certCache_(opts.maxCacheEntries),
+      tokenCache_(opts.maxCacheEntries) {}
+
+void DelegatingAuthenticator::setConfig(AuthenticationConfig cfg) {
+  auto active = std::make_shared<Active>();
+  active->cfg = std::move(cfg);
+  active->generation = ++generations_;
+  config_.store(std::move(active));
+}
+
+DelegatingAuthenticator::Verdict DelegatingAuthenticator::verify(
+    const CertificatePool& pool, char which, uint64_t generation,
+    const std::vector<std::string>& chain) const {
+  std::string key = std::to_string(generation) + which;
+  for (const auto& c : chain) key += std::to_string(c.size()) + ":" + c;
+  int64_t now = clock_.monotonicMillis();
+  if (auto v = certCache_.get(key, now)) return *v;
+  Verdict v;
+  v.client = pool.verify(chain, &v.error);
+  int64_t ttl = kCertVerdictTtlMs;
+  if (v.client) {
+    // Never remember a certificate past its expiry.
+    int64_t left = (v.client->notAfterUnix * 1000 - clock_.nowMillis());
+    ttl = std::max<int64_t>(0, std::min(ttl, left));
+  }
+  if (ttl > 0) certCache_.put(key, v, now + ttl, now);
+  return v;
+}
+
+std::optional<UserInfo> DelegatingAuthenticator::fromRequestHeaders(
+    const HttpRequest& req, const RequestHeaderConfig& cfg, uint64_t generation,
+    std::vector<std::string>& errors) const {
+  Verdict v = verify(*cfg.clientCA, 'r', generation, *req.peerCertificates);
+  if (!v.client) {
+    errors.push_back("front-proxy: " + v.error);
+    return std::nullopt;
+  }
+  if (!cfg.allowedNames.empty() &&
+      std::find(cfg.allowedNames.begin(), cfg.allowedNames.end(), v.client->commonName) ==
+          cfg.allowedNames.end()) {
+    errors.push_back("front-proxy: certificate CN \"" + v.client->commonName +
+                     "\" is not in --requestheader-allowed-names");
+    return std::nullopt;
+  }
+  UserInfo u;
+  u.name = firstHeaderValue(req, cfg.usernameHeaders);
+  if (u.name.empty()) return std::nullopt;  // a proxy certificate without a user: try the rest
+  u.uid = firstHeaderValue(req, cfg.uidHeaders);
+  for (const auto& h : cfg.groupHeaders) {
+    auto [b, e] = req.headers.equal_range(lower(h));
+    for (auto it = b; it != e; ++it)
+      if (!it->second.empty()) u.groups.push_back(it->second);
+  }
+  for (const auto& p : cfg.extraHeaderPrefixes) {
+    std::string prefix = lower(p);
+    for (auto it = req.headers.lower_bound(prefix);
+         it != req.headers.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      u.extra[pathUnescape(it->first.substr(prefix.size()))].push_back(it->second);
+    }
+  }
+  return u;
+}
+
+UserInfo DelegatingAuthenticator::fromToken(const std::string& token) const {
+  std::string key = sha256Hex(token);  // the token itself is never kept
+  int64_t now = clock_.monotonicMillis();
+  if (auto v = tokenCache_.get(key, now)) {
+    if (v->user) return *v->user;
+    unauthorized({v->error});
+  }
+  Json review = {{"apiVersion", "authentication.k8s.io/v1"},
+                 {"kind", "TokenReview"},
+                 {"spec", {{"token", token}}}};
+  ReviewReply reply;
+  try {
+    reply = tokenReviews_->post("/apis/authentication.k8s.io/v1/tokenreviews", review.dump());
+  } catch (const std::exception& e) {
+    throw StatusError::unavailable(std::string("cannot review the bearer token: ") + e.what());
+  }
+  if (reply.status != 200 && reply.status != 201) {
+    throw StatusError::unavailable("cannot review the bearer token: TokenReview answered HTTP " +
+                                   std::to_string(reply.status));
+  }
+  Json j = Json::parse(reply.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    throw StatusError::unavailable("cannot review the bearer token: malformed TokenReview reply");
+  const Json status = j.value("status", Json::object());
+  TokenVerdict v;
+  if (status.is_object() && status.value("authenticated", false)) {
+    const Json user = status.value("user", Json::object());
+    UserInfo u;
+    u.name = user.value("username", "");
+    u.uid = user.value("uid", "");
+    const Json groups = user.value("groups", Json::array());
+    const Json extra = user.value("extra", Json::object());
+    for (const auto& g : groups)
+      if (g.is_string()) u.groups.push_back(g.get<std::string>());
+    for (const auto& [k, vals] : extra.items()) {
+      if (!vals.is_array()) continue;
+      for (const auto& x : vals)
+        if (x.is_string()) u.extra[k].push_back(x.get<std::string>());
+    }
+    if (!u.name.empty()) v.user = std::move(u);
+  }
+  if (!v.user) {
+    std::string err = status.is_object() ? status.value("error", "") : "";
+    v.error = "the bearer token was rejected by TokenReview" + (err.empty() ? "" : ": " + err);
+  }
+  tokenCache_.put(key, v, now + opts_.tokenCacheTtlMs, now);
+  if (!v.user) unauthorized({v.error});
+  return *v.user;
+}
+
+UserInfo DelegatingAuthenticator::authenticate(const HttpRequest& req) const {
+  auto active = config_.load();
+  const AuthenticationConfig& cfg = active->cfg;
+  std::vector<std::string> errors;
+  bool hasCert = req.peerCertificates && !req.peerCertificates->empty();
+  if (hasCert && cfg.requestHeader.clientCA) {
+    if (auto u = fromRequestHeaders(req, cfg.requestHeader, active->generation, errors)) return *u;
+  }
+  if (hasCert && cfg.clientCA) {
+    Verdict v = verify(*cfg.clientCA, 'c', active->generation, *req.peerCertificates);
+    if (v.client && !v.client->commonName.empty()) {
+      UserInfo u;
+      u.name = v.client->commonName;
+      u.groups = v.client->organizations;
+      return u;
+    }
+    errors.push_back("client certificate: " +
+                     (v.client ? std::string("the certificate has no CN") : v.error));
+  }
+  if (const std::string* auth = req.header("authorization")) {
+    std::string a = *auth;
+    a.erase(0, a.find_first_not_of(" \t"));
+    if (a.size() > 7 && lower(a.substr(0, 7)) == "bearer ") {
+      std::string token = a.substr(7);
+      token.erase(0, token.find_first_not_of(' '));
+      token = token.substr(0, token.find(' '));
+      if (token.empty()) {
+        errors.push_back("empty bearer token");
+      } else if (!tokenReviews_) {
+        errors.push_back("bearer tokens are not accepted (no authentication kubeconfig)");
+      } else {
+        return fromToken(token);
+      }
+    }
+  }
+  if (errors.empty()) errors.push_back("no client certificate or bearer token");
+  unauthorized(errors);
+}
+
+}  // namespace apiservice

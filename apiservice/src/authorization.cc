@@ -1,0 +1,99 @@
+#include "apiservice/authorization.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "apiservice/status.h"
+
+namespace apiservice {
+
+using Json = nlohmann::ordered_json;
+
+std::string subjectAccessReviewJson(const UserInfo& user, const RequestAttributes& a) {
+  Json spec;
+  if (a.resourceRequest) {
+    Json r;
+    if (!a.ns.empty()) r["namespace"] = a.ns;
+    r["verb"] = a.verb;
+    r["group"] = a.apiGroup;
+    r["version"] = a.apiVersion;
+    r["resource"] = a.resource;
+    if (!a.subresource.empty()) r["subresource"] = a.subresource;
+    if (!a.name.empty()) r["name"] = a.name;
+    spec["resourceAttributes"] = std::move(r);
+  } else {
+    spec["nonResourceAttributes"] = Json{{"path", a.path}, {"verb", a.verb}};
+  }
+  spec["user"] = user.name;
+  if (!user.groups.empty()) spec["groups"] = user.groups;
+  if (!user.extra.empty()) {
+    Json extra = Json::object();
+    for (const auto& [k, v] : user.extra) extra[k] = v;
+    spec["extra"] = std::move(extra);
+  }
+  if (!user.uid.empty()) spec["uid"] = user.uid;
+  Json review = {{"apiVersion", "authorization.k8s.io/v1"},
+                 {"kind", "SubjectAccessReview"},
+                 {"metadata", Json::object()},
+                 {"spec", std::move(spec)}};
+  return review.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string forbiddenMessage(const UserInfo& user, const RequestAttributes& a,
+                             const std::string& reason) {
+  std::string msg;
+  if (a.resourceRequest) {
+    std::string gr = a.apiGroup.empty() ? a.resource : a.resource + "." + a.apiGroup;
+    msg = a.name.empty() ? gr + " is forbidden: " : gr + " \"" + a.name + "\" is forbidden: ";
+    msg += "User \"" + user.name + "\" cannot " + a.verb + " resource \"" +
+           a.resourceWithSubresource() + "\" in API group \"" + a.apiGroup + "\"";
+    msg += a.ns.empty() ? " at the cluster scope" : " in the namespace \"" + a.ns + "\"";
+  } else {
+    msg = "forbidden: User \"" + user.name + "\" cannot " + a.verb + " path \"" + a.path + "\"";
+  }
+  if (!reason.empty()) msg += ": " + reason;
+  return msg;
+}
+
+DelegatingAuthorizer::DelegatingAuthorizer(ReviewTransport& reviews, const Clock& clock,
+                                           AuthorizerOptions opts)
+    : reviews_(reviews), clock_(clock), opts_(std::move(opts)), cache_(opts_.maxCacheEntries) {}
+
+Decision DelegatingAuthorizer::authorize(const UserInfo& user, const RequestAttributes& a) const {
+  for (const auto& g : user.groups) {
+    if (std::find(opts_.alwaysAllowGroups.begin(), opts_.alwaysAllowGroups.end(), g) !=
+        opts_.alwaysAllowGroups.end()) {
+      return {true, "member of " + g};
+    }
+  }
+  std::string body = subjectAccessReviewJson(user, a);
+  int64_t now = clock_.monotonicMillis();
+  if (auto d = cache_.get(body, now)) return *d;
+  ReviewReply reply;
+  try {
+    ++reviewsSent_;
+    reply = reviews_.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", body);
+  } catch (const std::exception& e) {
+    throw StatusError::unavailable(std::string("cannot authorize the request: ") + e.what());
+  }
+  if (reply.status != 200 && reply.status != 201) {
+    throw StatusError::unavailable(
+        "cannot authorize the request: SubjectAccessReview answered HTTP " +
+        std::to_string(reply.status));
+  }
+  nlohmann::json j = nlohmann::json::parse(reply.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("status") || !j["status"].is_object()) {
+    throw StatusError::unavailable(
+        "cannot authorize the request: malformed SubjectAccessReview reply");
+  }
+  const auto& st = j["status"];
+  Decision d;
+  d.allowed = st.value("allowed", false) && !st.value("denied", false);
+  d.reason = st.value("reason", "");
+  if (std::string ev = st.value("evaluationError", ""); !ev.empty())
+    d.reason += (d.reason.empty() ? "" : "; ") + ev;
+  cache_.put(body, d, now + (d.allowed ? opts_.allowedTtlMs : opts_.deniedTtlMs), now);
+  return d;
+}
+
+}  // namespace apiservice

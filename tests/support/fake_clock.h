@@ -1,0 +1,21 @@
+// A clock tests move by hand.
+#pragma once
+
+#include <atomic>
+
+#include "apiservice/clock.h"
+
+namespace testsupport {
+
+class FakeClock final : public apiservice::Clock {
+ public:
+  explicit FakeClock(int64_t startMs = 1700000000000) : now_(startMs) {}
+  int64_t nowMillis() const override { return now_.load(); }
+  int64_t monotonicMillis() const override { return now_.load(); }
+  void advance(int64_t ms) { now_ += ms; }
+
+ private:
+  std::atomic<int64_t> now_;
+};
+
+}  // namespace testsupport
