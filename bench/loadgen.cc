@@ -2,6 +2,9 @@
 // HTTPS), closed-loop (as fast as answers come) or at a fixed total rate.
 // Prints one JSON line: requests, errors, rps, p50/p90/p99/max in ms.
 //   loadgen --url URL --concurrency N --seconds S [--rate R]
+//           [--cert PEM --key PEM] [--header "Name: value"]...
+// A client certificate and headers make it look like kube-aggregator
+// (front-proxy certificate, X-Remote-User, X-Remote-Group).
 #include <utility>
 
 #include <algorithm>
@@ -49,13 +52,18 @@ Target parseUrl(const std::string& url) {
 
 class Connection {
  public:
-  Connection(const Target& t, asio::ssl::context& ctx) : t_(t), ctx_(ctx) { connect(); }
+  Connection(const Target& t, asio::ssl::context& ctx,
+             const std::vector<std::pair<std::string, std::string>>& headers)
+      : t_(t), ctx_(ctx), headers_(headers) {
+    connect();
+  }
 
   // One request; returns false on error (and reconnects for the next).
   bool get() {
     try {
       http::request<http::empty_body> req{http::verb::get, t_.path, 11};
       req.set(http::field::host, t_.host);
+      for (const auto& [k, v] : headers_) req.insert(k, v);
       req.keep_alive(true);
       http::response<http::string_body> res;
       if (tls_) {
@@ -92,6 +100,7 @@ class Connection {
   }
   const Target& t_;
   asio::ssl::context& ctx_;
+  const std::vector<std::pair<std::string, std::string>>& headers_;
   asio::io_context ioc_;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
   std::optional<beast::tcp_stream> plain_;
@@ -104,6 +113,8 @@ int main(int argc, char** argv) {
   std::string url;
   int concurrency = 1;
   double seconds = 5, rate = 0;
+  std::string cert, key;
+  std::vector<std::pair<std::string, std::string>> headers;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string f = argv[i];
     if (f == "--url")
@@ -114,6 +125,17 @@ int main(int argc, char** argv) {
       seconds = std::stod(argv[i + 1]);
     else if (f == "--rate")
       rate = std::stod(argv[i + 1]);
+    else if (f == "--cert")
+      cert = argv[i + 1];
+    else if (f == "--key")
+      key = argv[i + 1];
+    else if (f == "--header") {
+      std::string h = argv[i + 1];
+      auto colon = h.find(':');
+      std::string v = colon == std::string::npos ? "" : h.substr(colon + 1);
+      v.erase(0, v.find_first_not_of(' '));
+      headers.emplace_back(h.substr(0, colon), v);
+    }
   }
   if (url.empty()) {
     std::cerr << "usage: loadgen --url URL --concurrency N --seconds S [--rate R]\n";
@@ -122,6 +144,10 @@ int main(int argc, char** argv) {
   Target t = parseUrl(url);
   asio::ssl::context ctx(asio::ssl::context::tls_client);
   ctx.set_verify_mode(asio::ssl::verify_none);
+  if (!cert.empty()) {
+    ctx.use_certificate_chain_file(cert);
+    ctx.use_private_key_file(key, asio::ssl::context::pem);
+  }
   std::mutex mu;
   std::vector<double> latencies;
   std::atomic<long> errors{0};
@@ -131,7 +157,7 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int w = 0; w < concurrency; ++w) {
     threads.emplace_back([&, w] {
-      Connection c(t, ctx);
+      Connection c(t, ctx, headers);
       c.get();  // warm the connection outside the measurement
       std::vector<double> mine;
       // With --rate each worker sends on its own schedule, offset so the

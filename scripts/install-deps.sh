@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libboost-dev libboost-program-options-dev libssl-dev
   nlohmann-json3-dev libyaml-cpp-dev libre2-dev prometheus-cpp-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc librdkafka-dev
   libgtest-dev libgmock-dev
   prometheus curl jq
 )
@@ -13,6 +14,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Tools that may already come from elsewhere (another kubectl or Node.js):
+# Debian's packages only when the command is missing.
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

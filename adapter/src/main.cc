@@ -77,6 +77,11 @@ int serve(const adapter::AdapterOptions& o) {
                                 }};
   apiservice::AccessControl access;
   if (cluster) {
+    metrics.onCollect([&cluster](adapter::SelfMetrics& m) {
+      for (const auto& [resource, n] : cluster->objects().cachedObjectsByResource())
+        m.setCachedObjects(resource, n);
+      m.setReviewsSent(cluster->authenticator().reviewsSent(), cluster->authorizer().reviewsSent());
+    });
     access.authenticator = &cluster->authenticator();
     access.authorizer = &cluster->authorizer();
     access.alwaysAllowPaths = o.kubernetes.alwaysAllowPaths;

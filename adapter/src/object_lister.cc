@@ -106,6 +106,13 @@ size_t WatchingObjectLister::cachedObjects() const {
   return n;
 }
 
+std::vector<std::pair<std::string, size_t>> WatchingObjectLister::cachedObjectsByResource() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, size_t>> out;
+  for (const auto& [gr, c] : caches_) out.emplace_back(gr.str(), c->store.size());
+  return out;
+}
+
 size_t WatchingObjectLister::watchedResources() const {
   std::lock_guard<std::mutex> lock(mu_);
   return caches_.size();

@@ -137,13 +137,14 @@ void ResourceWatch::loop() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
     }
+    auto started = std::chrono::steady_clock::now();
+    size_t events = 0;
     try {
       if (needList) {
         rv = listAll();
         needList = false;
       }
-      auto started = std::chrono::steady_clock::now();
-      size_t events = 0;
+      started = std::chrono::steady_clock::now();
       if (!watchFrom(rv, events)) {
         log_.v(1, "watch expired (410 Gone); listing again", {{"resource", target_.what}});
         needList = true;
@@ -162,6 +163,9 @@ void ResourceWatch::loop() {
         std::lock_guard<std::mutex> lock(mu_);
         lastError_ = e.what();
       }
+      // A watch that was healthy before it broke starts the backoff over.
+      if (events > 0 || std::chrono::steady_clock::now() - started > std::chrono::seconds(30))
+        backoff = opts_.initialBackoff;
       log_.warning("watch failed; retrying", {{"resource", target_.what},
                                               {"error", e.what()},
                                               {"retryIn", std::to_string(backoff.count()) + "ms"}});

@@ -75,10 +75,40 @@ SelfMetrics::SelfMetrics()
                           .Name("metrics_adapter_config_last_reload_timestamp_seconds")
                           .Help("When the config was last (re)loaded or rejected.")
                           .Register(*registry_)
-                          .Add({})) {}
+                          .Add({})),
+      cachedObjects_(BuildGauge()
+                         .Name("metrics_adapter_object_cache_objects")
+                         .Help("Objects held by the watch-fed cache, by resource.")
+                         .Register(*registry_)),
+      tokenReviews_(BuildCounter()
+                        .Name("metrics_adapter_token_reviews_total")
+                        .Help("TokenReviews sent to kube-apiserver (bearer-token cache misses).")
+                        .Register(*registry_)
+                        .Add({})),
+      accessReviews_(
+          BuildCounter()
+              .Name("metrics_adapter_access_reviews_total")
+              .Help("SubjectAccessReviews sent to kube-apiserver (authorization cache misses).")
+              .Register(*registry_)
+              .Add({})) {}
 
 std::string SelfMetrics::text() const {
+  if (collectHook_) collectHook_(const_cast<SelfMetrics&>(*this));
   return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+void SelfMetrics::setCachedObjects(const std::string& resource, size_t objects) {
+  cachedObjects_.Add({{"resource", resource}}).Set(static_cast<double>(objects));
+}
+
+void SelfMetrics::setReviewsSent(uint64_t tokenReviews, uint64_t accessReviews) {
+  std::lock_guard<std::mutex> lock(reviewsMu_);
+  auto raise = [](prometheus::Counter& c, uint64_t total) {
+    double delta = static_cast<double>(total) - c.Value();
+    if (delta > 0) c.Increment(delta);
+  };
+  raise(tokenReviews_, tokenReviews);
+  raise(accessReviews_, accessReviews);
 }
 
 void SelfMetrics::observeRequest(const std::string& route, int code, double seconds) {

@@ -32,14 +32,6 @@ Json apiGroup(const std::string& group) {
   return j;
 }
 
-Json describedObject(const DescribedObject& o) {
-  Json j;
-  j["kind"] = o.kind;
-  if (!o.ns.empty()) j["namespace"] = o.ns;
-  j["name"] = o.name;
-  j["apiVersion"] = o.apiVersion;
-  return j;
-}
 
 }  // namespace
 
@@ -52,49 +44,127 @@ std::string rfc3339(int64_t unixMillis) {
   return buf;
 }
 
+namespace {
+
+// The value lists are the answers that can hold thousands of items, so
+// they are written straight into a string (the same bytes nlohmann's dump
+// produces, without a DOM per item). Strings reaching here are valid UTF-8:
+// names are validated and label values come from parsed JSON.
+void appendString(std::string& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  out += '"';
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+void appendField(std::string& out, std::string_view key, std::string_view value, bool comma = true) {
+  if (comma) out += ',';
+  appendString(out, key);
+  out += ':';
+  appendString(out, value);
+}
+
+// Samples of one query share a timestamp: format each distinct one once.
+class TimestampText {
+ public:
+  const std::string& operator()(int64_t ms) {
+    if (ms != last_ || text_.empty()) {
+      last_ = ms;
+      text_ = rfc3339(ms);
+    }
+    return text_;
+  }
+
+ private:
+  int64_t last_ = 0;
+  std::string text_;
+};
+
+void appendListHead(std::string& out, const char* kind, const std::string& apiVersion) {
+  out += "{";
+  appendField(out, "kind", kind, false);
+  appendField(out, "apiVersion", apiVersion);
+  out += ",\"metadata\":{},\"items\":[";
+}
+
+}  // namespace
+
 std::string metricValueListJson(const std::string& version,
                                 const std::vector<ObjectMetricValue>& items) {
-  Json j;
-  j["kind"] = "MetricValueList";
-  j["apiVersion"] = std::string(kCustomGroup) + "/" + version;
-  j["metadata"] = Json::object();
-  Json list = Json::array();
-  for (const auto& v : items) {
-    Json item;
-    item["describedObject"] = describedObject(v.object);
-    if (version == "v1beta1") {
-      item["metricName"] = v.metric;
-      item["timestamp"] = rfc3339(v.timestampMs);
-      item["value"] = decimalQuantity(v.value);
-      item["selector"] = nullptr;
+  std::string out;
+  out.reserve(160 + items.size() * 260);
+  appendListHead(out, "MetricValueList", std::string(kCustomGroup) + "/" + version);
+  TimestampText ts;
+  bool v1beta1 = version == "v1beta1";
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& v = items[i];
+    if (i) out += ',';
+    out += "{\"describedObject\":{";
+    appendField(out, "kind", v.object.kind, false);
+    if (!v.object.ns.empty()) appendField(out, "namespace", v.object.ns);
+    appendField(out, "name", v.object.name);
+    appendField(out, "apiVersion", v.object.apiVersion);
+    out += '}';
+    if (v1beta1) {
+      appendField(out, "metricName", v.metric);
+      appendField(out, "timestamp", ts(v.timestampMs));
+      appendField(out, "value", decimalQuantity(v.value));
+      out += ",\"selector\":null}";
     } else {
-      item["metric"] = Json{{"name", v.metric}, {"selector", nullptr}};
-      item["timestamp"] = rfc3339(v.timestampMs);
-      item["value"] = decimalQuantity(v.value);
+      out += ",\"metric\":{";
+      appendField(out, "name", v.metric, false);
+      out += ",\"selector\":null}";
+      appendField(out, "timestamp", ts(v.timestampMs));
+      appendField(out, "value", decimalQuantity(v.value));
+      out += '}';
     }
-    list.push_back(std::move(item));
   }
-  j["items"] = std::move(list);
-  return dump(j);
+  out += "]}";
+  return out;
 }
 
 std::string externalMetricValueListJson(const std::vector<ExternalMetricValue>& items) {
-  Json j;
-  j["kind"] = "ExternalMetricValueList";
-  j["apiVersion"] = std::string(kExternalGroup) + "/v1beta1";
-  j["metadata"] = Json::object();
-  Json list = Json::array();
-  for (const auto& v : items) {
-    Json item;
-    item["metricName"] = v.metric;
-    item["metricLabels"] = Json::object();
-    for (const auto& [k, val] : v.labels) item["metricLabels"][k] = val;
-    item["timestamp"] = rfc3339(v.timestampMs);
-    item["value"] = decimalQuantity(v.value);
-    list.push_back(std::move(item));
+  std::string out;
+  out.reserve(160 + items.size() * 200);
+  appendListHead(out, "ExternalMetricValueList", std::string(kExternalGroup) + "/v1beta1");
+  TimestampText ts;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& v = items[i];
+    if (i) out += ',';
+    out += '{';
+    appendField(out, "metricName", v.metric, false);
+    out += ",\"metricLabels\":{";
+    bool first = true;
+    for (const auto& [k, val] : v.labels) {
+      appendField(out, k, val, !first);
+      first = false;
+    }
+    out += '}';
+    appendField(out, "timestamp", ts(v.timestampMs));
+    appendField(out, "value", decimalQuantity(v.value));
+    out += '}';
   }
-  j["items"] = std::move(list);
-  return dump(j);
+  out += "]}";
+  return out;
 }
 
 std::string apiGroupListJson(bool resourceMetrics) {

@@ -150,6 +150,7 @@ UserInfo DelegatingAuthenticator::fromToken(const std::string& token) const {
                  {"spec", {{"token", token}}}};
   ReviewReply reply;
   try {
+    ++reviewsSent_;
     reply = tokenReviews_->post("/apis/authentication.k8s.io/v1/tokenreviews", review.dump());
   } catch (const std::exception& e) {
     throw StatusError::unavailable(std::string("cannot review the bearer token: ") + e.what());

@@ -33,7 +33,7 @@ class ClusterConnection {
 
   std::shared_ptr<DiscoveryResourceMapper> mapper() const { return mapper_; }
   WatchingObjectLister& objects() { return *objects_; }
-  const apiservice::Authenticator& authenticator() const { return *authenticator_; }
+  const apiservice::DelegatingAuthenticator& authenticator() const { return *authenticator_; }
   const apiservice::DelegatingAuthorizer& authorizer() const { return *authorizer_; }
 
  private:

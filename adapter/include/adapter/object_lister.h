@@ -46,8 +46,9 @@ class WatchingObjectLister final : public ObjectLister {
   std::vector<ObjectSummary> objects(const ObjectQuery& q) override;
   // Starts the cache for a resource now (pods and nodes for metrics.k8s.io).
   void prime(const rules::ResourceInfo& r);
-  // Objects cached over every resource, and resources watched.
+  // Objects cached over every resource, and per resource.
   size_t cachedObjects() const;
+  std::vector<std::pair<std::string, size_t>> cachedObjectsByResource() const;
   size_t watchedResources() const;
   // LISTs made by the caches plus uncached fallback LISTs.
   uint64_t listRequests() const;

@@ -7,6 +7,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <functional>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -24,6 +26,11 @@ class SelfMetrics {
   void observeRelist(double seconds, bool ok, size_t series, size_t customMetrics,
                      size_t externalMetrics);
   void observeReload(bool ok, uint64_t generation, double unixSeconds);
+  // Filled in just before each scrape.
+  void onCollect(std::function<void(SelfMetrics&)> hook) { collectHook_ = std::move(hook); }
+  void setCachedObjects(const std::string& resource, size_t objects);
+  // Totals so far (kept as counters: only the increase is added).
+  void setReviewsSent(uint64_t tokenReviews, uint64_t accessReviews);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -39,6 +46,11 @@ class SelfMetrics {
   prometheus::Gauge& configGeneration_;
   prometheus::Gauge& lastReloadSuccess_;
   prometheus::Gauge& lastReloadTime_;
+  prometheus::Family<prometheus::Gauge>& cachedObjects_;
+  prometheus::Counter& tokenReviews_;
+  prometheus::Counter& accessReviews_;
+  std::function<void(SelfMetrics&)> collectHook_;
+  std::mutex reviewsMu_;  // scrapes may run concurrently
 };
 
 // Wraps a backend to time every call and count its failures.

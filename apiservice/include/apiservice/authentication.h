@@ -64,6 +64,8 @@ class DelegatingAuthenticator final : public Authenticator {
   void setConfig(AuthenticationConfig cfg);
   AuthenticationConfig config() const { return config_.load()->cfg; }
   UserInfo authenticate(const HttpRequest& req) const override;
+  // TokenReviews sent so far (cache misses).
+  uint64_t reviewsSent() const { return reviewsSent_.load(); }
 
  private:
   struct Verdict {
@@ -94,6 +96,7 @@ class DelegatingAuthenticator final : public Authenticator {
   std::atomic<uint64_t> generations_{0};
   mutable TtlCache<Verdict> certCache_;
   mutable TtlCache<TokenVerdict> tokenCache_;
+  mutable std::atomic<uint64_t> reviewsSent_{0};
 };
 
 }  // namespace apiservice

@@ -32,7 +32,7 @@ const char* kPodList = R"({"kind":"PodList","apiVersion":"v1","metadata":{"resou
 
 }  // namespace
 
-TEST(KubeObjects, ListPagesKeepOnlyWhatTheCacheNeeds) {
+TEST(KubeObjectJson, ListPagesKeepOnlyWhatTheCacheNeeds) {
   ListPage page = parseListPage(200, reader(kPodList), false);
   EXPECT_EQ(page.resourceVersion, "4711");
   EXPECT_EQ(page.continueToken, "tok==");
@@ -49,7 +49,7 @@ TEST(KubeObjects, ListPagesKeepOnlyWhatTheCacheNeeds) {
   EXPECT_TRUE(page.items[1].labels.empty());
 }
 
-TEST(KubeObjects, NestedMetadataIsNotTheObjects) {
+TEST(KubeObjectJson, NestedMetadataIsNotTheObjects) {
   const char* deployments = R"({"kind":"DeploymentList","metadata":{"resourceVersion":"9"},"items":[
     {"metadata":{"name":"web","namespace":"prod","resourceVersion":"8","labels":{"tier":"front"}},
      "spec":{"template":{"metadata":{"name":"decoy","labels":{"app":"web"}}}},
@@ -61,7 +61,7 @@ TEST(KubeObjects, NestedMetadataIsNotTheObjects) {
             (std::vector<std::pair<std::string, std::string>>{{"tier", "front"}}));
 }
 
-TEST(KubeObjects, StatusAnswersAreErrorsWithTheirCode) {
+TEST(KubeObjectJson, StatusAnswersAreErrorsWithTheirCode) {
   const char* forbidden = R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
     "message":"pods is forbidden: User \"system:serviceaccount:x:y\" cannot list resource \"pods\"",
     "reason":"Forbidden","details":{"kind":"pods"},"code":403})";
@@ -79,7 +79,7 @@ TEST(KubeObjects, StatusAnswersAreErrorsWithTheirCode) {
   EXPECT_THROW(parseListPage(200, reader("{\"items\":[{\"metadata\":"), false), KubeError);
 }
 
-TEST(KubeObjects, WatchEvents) {
+TEST(KubeObjectJson, WatchEvents) {
   WatchEvent added = parseWatchEvent(
       R"({"type":"ADDED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a","namespace":"n","resourceVersion":"10","labels":{"k":"v"}},"status":{"phase":"Running"}}})",
       false);

@@ -6,6 +6,8 @@
 
 #include <re2/re2.h>
 
+#include <map>
+#include <memory>
 #include <random>
 #include <set>
 
@@ -30,7 +32,11 @@ TEST(PromQL, NoValueBreaksOutOfItsString) {
 
 namespace {
 bool fullMatch(const std::string& regex, const std::string& s) {
-  return RE2::FullMatch(s, RE2(regex));
+  // Compiled once per pattern: the big one is matched thousands of times.
+  static std::map<std::string, std::unique_ptr<RE2>> compiled;
+  auto& re = compiled[regex];
+  if (!re) re = std::make_unique<RE2>(regex);
+  return RE2::FullMatch(s, *re);
 }
 }  // namespace
 
