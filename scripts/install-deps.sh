@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libboost-dev libboost-program-options-dev libssl-dev
   nlohmann-json3-dev libyaml-cpp-dev libre2-dev prometheus-cpp-dev
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc librdkafka-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc librdkafka-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev
   prometheus curl jq
 )

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: unit and integration tests (real
-# Prometheus, real TLS), the unit tests again under ASan and UBSan, and each
-# libFuzzer target briefly. Prints ctest's summary for each phase and a total.
+# Prometheus, real TLS, kubectl and a fake kube-apiserver, librdkafka's mock
+# Kafka cluster, an SQS emulator behind a SigV4-verifying proxy), the unit
+# tests again under ASan and UBSan, and each libFuzzer target briefly.
+# Prints ctest's summary for each phase and a total.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+# The SQS test peer (fauxqs behind a verifying proxy) and its pinned npm
+# packages, from the lock file.
+(cd tests/sqs && npm ci --no-audit --no-fund --loglevel=error)
 jobs=$(nproc)
 total_pass=0
 total_fail=0
@@ -38,7 +43,7 @@ run_ctest build -j 1 || status=1
 
 echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMA_SANITIZE=ON >/dev/null
-cmake --build build-asan -j "$jobs" --target rules_test apiservice_test adapter_test
+cmake --build build-asan -j "$jobs" --target rules_test apiservice_test adapter_test queue_stats_test
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest build-asan -L unit -j "$jobs" || status=1
 

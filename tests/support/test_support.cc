@@ -32,6 +32,7 @@ std::string binary(const char* name) {
   std::string n = name;
   if (n == "metrics-adapter") return MA_ADAPTER_BIN;
   if (n == "demo-exporter") return MA_EXPORTER_BIN;
+  if (n == "queue-stats") return MA_QUEUE_STATS_BIN;
   throw std::runtime_error("unknown binary " + n);
 }
 
@@ -63,16 +64,25 @@ std::string readFile(const std::string& path) {
   return ss.str();
 }
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& logFile)
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& logFile,
+                           bool pipeStdin)
     : logFile_(logFile) {
+  int pipeFds[2] = {-1, -1};
+  if (pipeStdin) ::signal(SIGPIPE, SIG_IGN);  // a dead child must fail the test, not kill it
+  if (pipeStdin && pipe(pipeFds) != 0) throw std::runtime_error("pipe failed");
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     int fd = open(logFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
+    if (pipeStdin) {
+      dup2(pipeFds[0], 0);
+      close(pipeFds[1]);
+    } else {
+      int devnull = open("/dev/null", O_RDONLY);
+      dup2(devnull, 0);
+    }
     setpgid(0, 0);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -80,9 +90,20 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
     execvp(args[0], args.data());
     _exit(127);
   }
+  if (pipeStdin) {
+    close(pipeFds[0]);
+    stdin_ = pipeFds[1];
+  }
+}
+
+void ChildProcess::writeLine(const std::string& line) {
+  std::string l = line + "\n";
+  if (stdin_ < 0 || ::write(stdin_, l.data(), l.size()) != static_cast<ssize_t>(l.size()))
+    throw std::runtime_error("cannot write to the child's stdin");
 }
 
 ChildProcess::~ChildProcess() {
+  if (stdin_ >= 0) close(stdin_);
   if (running()) {
     ::kill(pid_, SIGTERM);
     if (waitExit(std::chrono::seconds(5)) == -1) {

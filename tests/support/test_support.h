@@ -35,7 +35,9 @@ std::string readFile(const std::string& path);
 // destroyed.
 class ChildProcess {
  public:
-  ChildProcess(const std::vector<std::string>& argv, const std::string& logFile);
+  // With `pipeStdin`, writeLine() feeds the child's standard input.
+  ChildProcess(const std::vector<std::string>& argv, const std::string& logFile,
+               bool pipeStdin = false);
   ~ChildProcess();
   pid_t pid() const { return pid_; }
   std::string log() const { return readFile(logFile_); }
@@ -45,9 +47,11 @@ class ChildProcess {
   // Waits for exit; returns the exit code, or -1 on timeout.
   int waitExit(std::chrono::milliseconds timeout);
   bool running();
+  void writeLine(const std::string& line);
 
  private:
   pid_t pid_ = -1;
+  int stdin_ = -1;
   std::string logFile_;
   bool exited_ = false;
   int status_ = 0;

@@ -1,0 +1,414 @@
+// KafkaClient over librdkafka's C API.
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "queue_stats/kafka_client.h"
+
+namespace queue_stats {
+
+namespace {
+
+struct HandleDeleter {
+  // Never in a group: nothing to close, and closing can wait forever.
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE); }
+};
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+struct ListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+};
+using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
+using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+bool unsupported(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE || err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION ||
+         err == RD_KAFKA_RESP_ERR_INVALID_REQUEST;
+}
+
+class RdKafkaClient final : public KafkaClient {
+ public:
+  RdKafkaClient(const KafkaClusterConfig& cfg, KafkaLogSink log) : cfg_(cfg), log_(std::move(log)) {
+    rk_ = newHandle();
+  }
+
+  // A consumer handle without a group: admin requests and offset lookups
+  // only, it never joins a group.
+  std::unique_ptr<rd_kafka_t, HandleDeleter> newHandle() {
+    const KafkaClusterConfig& cfg = cfg_;
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char err[512];
+    auto set = [&](const char* k, const std::string& v) {
+      if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        throw KafkaError("kafka cluster " + cfg.name + ": " + k + ": " + err);
+      }
+    };
+    set("bootstrap.servers", cfg.bootstrapServers);
+    set("client.id", "queue-stats");
+    // The high watermark, not the last stable offset, as kafka_exporter.
+    set("isolation.level", "read_uncommitted");
+    set("enable.auto.commit", "false");
+    set("socket.timeout.ms", std::to_string(cfg.timeoutMs));
+    set("topic.metadata.refresh.interval.ms", "60000");
+    bool tls = cfg.tls.has_value();
+    if (cfg.sasl) {
+      set("security.protocol", tls ? "SASL_SSL" : "SASL_PLAINTEXT");
+      set("sasl.mechanisms", cfg.sasl->mechanism);
+      set("sasl.username", cfg.sasl->username);
+      std::ifstream in(cfg.sasl->passwordFile);
+      if (!in) {
+        rd_kafka_conf_destroy(conf);
+        throw KafkaError("kafka cluster " + cfg.name + ": cannot read sasl.passwordFile " + cfg.sasl->passwordFile);
+      }
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::string password = ss.str();
+      while (!password.empty() && std::isspace(static_cast<unsigned char>(password.back()))) password.pop_back();
+      set("sasl.password", password);
+    } else if (tls) {
+      set("security.protocol", "SSL");
+    }
+    if (tls) {
+      if (!cfg.tls->caFile.empty()) set("ssl.ca.location", cfg.tls->caFile);
+      if (!cfg.tls->certFile.empty()) set("ssl.certificate.location", cfg.tls->certFile);
+      if (!cfg.tls->keyFile.empty()) set("ssl.key.location", cfg.tls->keyFile);
+      if (cfg.tls->insecureSkipVerify) set("enable.ssl.certificate.verification", "false");
+    }
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+      auto* self = static_cast<RdKafkaClient*>(rd_kafka_opaque(rk));
+      if (self && self->log_) self->log_(level, fac, buf);
+    });
+    std::unique_ptr<rd_kafka_t, HandleDeleter> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
+    if (!rk) throw KafkaError("kafka cluster " + cfg.name + ": " + err);
+    return rk;
+  }
+
+  // Optional requests (group listing and description) go through their own
+  // handle: against brokers without those APIs, librdkafka 2.0 leaves the
+  // handle's main thread stuck (it cannot even be destroyed). So the probe
+  // handle is abandoned when a probe fails, and the feature is not tried
+  // again for this client; the main handle is never affected.
+  rd_kafka_t* probe() {
+    if (!probe_) probe_ = newHandle();
+    return probe_.get();
+  }
+  void abandonProbe(std::chrono::steady_clock::time_point& retryAt) {
+    retryAt = std::chrono::steady_clock::time_point::max();
+    (void)probe_.release();  // deliberately leaked: destroying it would hang
+  }
+
+  std::map<std::string, int> topics() override {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk_.get(), 1, nullptr, &md, static_cast<int>(cfg_.timeoutMs));
+    if (e) throw KafkaError("metadata request failed: " + std::string(rd_kafka_err2str(e)));
+    std::map<std::string, int> out;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      const auto& t = md->topics[i];
+      if (t.err || std::string(t.topic).rfind("__", 0) == 0) continue;  // internal topics
+      out[t.topic] = t.partition_cnt;
+    }
+    rd_kafka_metadata_destroy(md);
+    return out;
+  }
+
+  std::map<TopicPartition, PartitionWatermarks> watermarks(const std::vector<TopicPartition>& parts) override {
+    std::map<TopicPartition, PartitionWatermarks> out;
+    if (parts.empty()) return out;
+    // ListOffsets with timestamp -1 (latest) and -2 (earliest), batched per leader.
+    // In chunks: librdkafka matches answers to requests by linear search.
+    for (size_t start = 0; start < parts.size(); start += kChunk)
+    for (int64_t which : {int64_t(-1), int64_t(-2)}) {
+      size_t end = std::min(parts.size(), start + kChunk);
+      ListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(end - start)));
+      for (size_t i = start; i < end; ++i)
+        rd_kafka_topic_partition_list_add(list.get(), parts[i].first.c_str(), parts[i].second)->offset = which;
+      rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk_.get(), list.get(), static_cast<int>(cfg_.timeoutMs));
+      if (e) throw KafkaError(std::string("listing partition offsets failed: ") + rd_kafka_err2str(e));
+      for (int i = 0; i < list->cnt; ++i) {
+        const auto& el = list->elems[i];
+        if (el.err)
+          throw KafkaError(std::string("offsets of ") + el.topic + "[" + std::to_string(el.partition) +
+                           "]: " + rd_kafka_err2str(el.err));
+        auto& w = out[{el.topic, el.partition}];
+        (which == -1 ? w.high : w.low) = el.offset;
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::string> listGroups() override {
+    if (!capable(listRetryAt_))
+      throw KafkaUnsupported("ListConsumerGroups failed earlier on these brokers; explicit groups only");
+    try {
+      return list();
+    } catch (const KafkaError&) {
+      abandonProbe(listRetryAt_);
+      throw;
+    }
+  }
+
+  std::vector<std::string> list() {
+    rd_kafka_t* rk = probe();
+    std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
+    rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+    rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(cfg_.timeoutMs), nullptr, 0);
+    rd_kafka_ListConsumerGroups(rk, opts, q.get());
+    rd_kafka_AdminOptions_destroy(opts);
+    EventPtr ev(rd_kafka_queue_poll(q.get(), static_cast<int>(cfg_.timeoutMs) + 2000));
+    if (!ev) throw KafkaError("ListConsumerGroups timed out");
+    if (rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
+      std::string msg = std::string("ListConsumerGroups failed: ") + rd_kafka_event_error_string(ev.get());
+      if (unsupported(e)) throw KafkaUnsupported(msg);
+      throw KafkaError(msg);
+    }
+    const auto* res = rd_kafka_event_ListConsumerGroups_result(ev.get());
+    size_t errCnt = 0;
+    const rd_kafka_error_t** errs = rd_kafka_ListConsumerGroups_result_errors(res, &errCnt);
+    size_t cnt = 0;
+    const rd_kafka_ConsumerGroupListing_t** groups = rd_kafka_ListConsumerGroups_result_valid(res, &cnt);
+    if (cnt == 0 && errCnt > 0) {
+      std::string msg = std::string("ListConsumerGroups failed: ") + rd_kafka_error_string(errs[0]);
+      if (unsupported(rd_kafka_error_code(errs[0]))) throw KafkaUnsupported(msg);
+      throw KafkaError(msg);
+    }
+    // Simple (assign-only) consumer groups commit offsets too: keep them.
+    std::vector<std::string> out;
+    for (size_t i = 0; i < cnt; ++i) out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
+    return out;
+  }
+
+  std::map<std::string, GroupOffsets> committedOffsets(const std::vector<std::string>& groups,
+                                                       const std::vector<TopicPartition>& fallback) override {
+    std::map<std::string, GroupOffsets> out;
+    if (allPartitionsQuery_ != Support::No) {
+      std::vector<Query> all;
+      for (const auto& g : groups) all.push_back({g, nullptr});
+      out = fetchOffsets(all);
+      bool any = false;
+      for (auto& [g, go] : out) any |= !go.committed.empty();
+      if (any) allPartitionsQuery_ = Support::Yes;
+    }
+    std::vector<std::string> empty;
+    for (const auto& g : groups)
+      if (out[g].error.empty() && out[g].committed.empty()) empty.push_back(g);
+    if (empty.empty() || fallback.empty()) return out;
+    // A group that answered nothing: the brokers cannot list a group's
+    // partitions (the mock cluster), or it committed nothing yet. Ask for
+    // the topics it committed on before, and for every candidate partition
+    // when that is not known (or every kFullRecheck cycles, staggered per
+    // group, to notice topics a group starts consuming).
+    ++fallbackCycle_;
+    std::vector<Query> learned, full;
+    std::vector<ListPtr> lists;  // keep the partition lists alive
+    for (const auto& g : empty) {
+      auto it = learnedTopics_.find(g);
+      bool recheck = (fallbackCycle_ + std::hash<std::string>{}(g)) % kFullRecheck == 0;
+      if (it == learnedTopics_.end() || recheck) {
+        full.push_back({g, nullptr});
+        continue;
+      }
+      if (it->second.empty()) continue;  // nothing committed at the last full look
+      lists.emplace_back(rd_kafka_topic_partition_list_new(16));
+      for (const auto& [t, p] : fallback)
+        if (it->second.count(t)) rd_kafka_topic_partition_list_add(lists.back().get(), t.c_str(), p);
+      learned.push_back({g, lists.back().get()});
+    }
+    ListPtr everything(rd_kafka_topic_partition_list_new(static_cast<int>(fallback.size())));
+    for (const auto& [t, p] : fallback) rd_kafka_topic_partition_list_add(everything.get(), t.c_str(), p);
+    for (auto& q : full) q.partitions = everything.get();
+    auto keep = [&](std::map<std::string, GroupOffsets> answers) {
+      for (auto& [g, go] : answers) {
+        if (go.error.empty()) {
+          std::set<std::string> seen;
+          for (const auto& [tp, off] : go.committed) seen.insert(tp.first);
+          learnedTopics_[g] = std::move(seen);
+        }
+        out[g] = std::move(go);
+      }
+    };
+    keep(fetchOffsets(learned));
+    // Full answers are big (every candidate partition): a few at a time.
+    for (size_t i = 0; i < full.size(); i += kFullInFlight)
+      keep(fetchOffsets(std::vector<Query>(full.begin() + i, full.begin() + std::min(full.size(), i + kFullInFlight))));
+    if (allPartitionsQuery_ == Support::Unknown) {
+      for (const auto& g : empty)
+        if (!out[g].committed.empty()) allPartitionsQuery_ = Support::No;  // only explicit queries find commits
+    }
+    return out;
+  }
+
+  std::map<std::string, int> members(const std::vector<std::string>& groups) override {
+    if (!capable(describeRetryAt_))
+      throw KafkaUnsupported("DescribeConsumerGroups failed earlier on these brokers; no member counts");
+    try {
+      // One group first: where the API is missing, a request for many
+      // groups waits for its whole timeout instead of failing at once.
+      if (!describeWorks_ && !groups.empty()) {
+        describe({groups.front()});
+        describeWorks_ = true;
+      }
+      return describe(groups);
+    } catch (const KafkaError&) {
+      abandonProbe(describeRetryAt_);
+      throw;
+    }
+  }
+
+ private:
+  static constexpr uint64_t kFullRecheck = 20;
+  static constexpr size_t kFullInFlight = 8;
+  // Requests name at most this many partitions: librdkafka matches each
+  // answer to its request entry by linear search (quadratic per request).
+  static constexpr int kChunk = 500;
+
+  static bool capable(std::chrono::steady_clock::time_point retryAt) {
+    return std::chrono::steady_clock::now() >= retryAt;
+  }
+
+  // A group and the partitions to ask for (null: all it has).
+  struct Query {
+    std::string group;
+    const rd_kafka_topic_partition_list_t* partitions;
+  };
+
+  std::map<std::string, GroupOffsets> fetchOffsets(const std::vector<Query>& queries) {
+    std::map<std::string, GroupOffsets> out;
+    std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk_.get()));
+    // One request per group (librdkafka's limit) and per chunk of
+    // partitions, all in flight at once.
+    size_t requests = 0;
+    std::vector<ListPtr> chunks;
+    for (const auto& [g, partitions] : queries) {
+      out[g].error = "no answer in time";
+      std::vector<const rd_kafka_topic_partition_list_t*> parts{partitions};
+      if (partitions && partitions->cnt > kChunk) {
+        parts.clear();
+        for (int i = 0; i < partitions->cnt; i += kChunk) {
+          chunks.emplace_back(rd_kafka_topic_partition_list_new(kChunk));
+          for (int k = i; k < std::min(partitions->cnt, i + kChunk); ++k)
+            rd_kafka_topic_partition_list_add(chunks.back().get(), partitions->elems[k].topic,
+                                              partitions->elems[k].partition);
+          parts.push_back(chunks.back().get());
+        }
+      }
+      for (const auto* list : parts) {
+        rd_kafka_AdminOptions_t* opts =
+            rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+        rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(cfg_.timeoutMs), nullptr, 0);
+        rd_kafka_ListConsumerGroupOffsets_t* req = rd_kafka_ListConsumerGroupOffsets_new(g.c_str(), list);
+        rd_kafka_ListConsumerGroupOffsets(rk_.get(), &req, 1, opts, q.get());
+        rd_kafka_ListConsumerGroupOffsets_destroy(req);
+        rd_kafka_AdminOptions_destroy(opts);
+        ++requests;
+      }
+    }
+    std::map<std::string, size_t> pending;  // answers still due per group
+    for (const auto& [g, partitions] : queries)
+      pending[g] += partitions && partitions->cnt > kChunk ? (partitions->cnt + kChunk - 1) / kChunk : 1;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.timeoutMs + 2000);
+    for (size_t got = 0; got < requests;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      EventPtr ev(rd_kafka_queue_poll(q.get(), static_cast<int>(left.count())));
+      if (!ev) break;
+      if (rd_kafka_event_type(ev.get()) != RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT) continue;
+      ++got;
+      const auto* res = rd_kafka_event_ListConsumerGroupOffsets_result(ev.get());
+      size_t n = 0;
+      const rd_kafka_group_result_t** results = rd_kafka_ListConsumerGroupOffsets_result_groups(res, &n);
+      for (size_t i = 0; i < n; ++i) {
+        std::string g = rd_kafka_group_result_name(results[i]);
+        GroupOffsets& go = out[g];
+        // The group's first failure sticks; its last answer clears the wait.
+        if (go.error == "no answer in time" && --pending[g] == 0) go.error.clear();
+        if (const rd_kafka_error_t* e = rd_kafka_group_result_error(results[i])) {
+          go.error = rd_kafka_error_string(e);
+          continue;
+        }
+        const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(results[i]);
+        for (int k = 0; parts && k < parts->cnt; ++k) {
+          const auto& el = parts->elems[k];
+          if (el.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) continue;  // deleted meanwhile
+          if (el.err) {
+            go.error = std::string(el.topic) + "[" + std::to_string(el.partition) + "]: " + rd_kafka_err2str(el.err);
+            break;
+          }
+          if (el.offset >= 0) go.committed[{el.topic, el.partition}] = el.offset;
+        }
+      }
+      if (n == 0) {
+        // A request-level failure does not name its group: the first one
+        // still waiting takes it.
+        std::string err = rd_kafka_event_error(ev.get()) ? rd_kafka_event_error_string(ev.get()) : "failed";
+        for (auto& [g, go] : out)
+          if (go.error == "no answer in time") {
+            go.error = err;
+            break;
+          }
+      }
+    }
+    return out;
+  }
+
+  std::map<std::string, int> describe(const std::vector<std::string>& groups) {
+    std::map<std::string, int> out;
+    if (groups.empty()) return out;
+    rd_kafka_t* rk = probe();
+    std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
+    std::vector<const char*> ids;
+    for (const auto& g : groups) ids.push_back(g.c_str());
+    rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(cfg_.timeoutMs), nullptr, 0);
+    rd_kafka_DescribeConsumerGroups(rk, ids.data(), ids.size(), opts, q.get());
+    rd_kafka_AdminOptions_destroy(opts);
+    EventPtr ev(rd_kafka_queue_poll(q.get(), static_cast<int>(cfg_.timeoutMs) + 2000));
+    if (!ev) throw KafkaError("DescribeConsumerGroups timed out");
+    if (rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
+      std::string msg = std::string("DescribeConsumerGroups failed: ") + rd_kafka_event_error_string(ev.get());
+      if (unsupported(e)) throw KafkaUnsupported(msg);
+      throw KafkaError(msg);
+    }
+    const auto* res = rd_kafka_event_DescribeConsumerGroups_result(ev.get());
+    size_t n = 0;
+    const rd_kafka_ConsumerGroupDescription_t** descs = rd_kafka_DescribeConsumerGroups_result_groups(res, &n);
+    for (size_t i = 0; i < n; ++i) {
+      if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(descs[i])) {
+        if (unsupported(rd_kafka_error_code(e))) throw KafkaUnsupported(rd_kafka_error_string(e));
+        continue;
+      }
+      out[rd_kafka_ConsumerGroupDescription_group_id(descs[i])] =
+          static_cast<int>(rd_kafka_ConsumerGroupDescription_member_count(descs[i]));
+    }
+    return out;
+  }
+
+  KafkaClusterConfig cfg_;
+  KafkaLogSink log_;
+  std::unique_ptr<rd_kafka_t, HandleDeleter> rk_;
+  std::unique_ptr<rd_kafka_t, HandleDeleter> probe_;
+  std::chrono::steady_clock::time_point listRetryAt_{}, describeRetryAt_{};
+  bool describeWorks_ = false;
+  std::map<std::string, std::set<std::string>> learnedTopics_;
+  uint64_t fallbackCycle_ = 0;
+  // Whether these brokers answer an offset fetch for all of a group's
+  // partitions (real Kafka since 0.10.2 does; the mock cluster does not).
+  enum class Support { Unknown, Yes, No };
+  Support allPartitionsQuery_ = Support::Unknown;
+};
+
+}  // namespace
+
+std::unique_ptr<KafkaClient> makeRdKafkaClient(const KafkaClusterConfig& cfg, KafkaLogSink log) {
+  return std::make_unique<RdKafkaClient>(cfg, std::move(log));
+}
+
+}  // namespace queue_stats

@@ -1,0 +1,162 @@
+// The Kafka cycle over a scripted KafkaClient (discovery, filters,
+// failures), and the SQS cycle over a scripted SqsApi.
+#include "queue_stats/collectors.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+using namespace queue_stats;
+
+namespace {
+
+class ScriptedKafka : public KafkaClient {
+ public:
+  std::map<std::string, int> topicMap{{"orders", 2}, {"payments", 1}, {"audit", 1}};
+  std::map<std::string, GroupOffsets> offsets;
+  bool listSupported = true, membersSupported = false, metadataFails = false;
+  std::vector<std::string> calls;
+
+  std::map<std::string, int> topics() override {
+    calls.push_back("topics");
+    if (metadataFails) throw KafkaError("metadata request failed: Local: All broker connections are down");
+    return topicMap;
+  }
+  std::map<TopicPartition, PartitionWatermarks> watermarks(const std::vector<TopicPartition>& parts) override {
+    calls.push_back("watermarks " + std::to_string(parts.size()));
+    std::map<TopicPartition, PartitionWatermarks> out;
+    for (const auto& tp : parts) out[tp] = {10, 100 + tp.second};
+    return out;
+  }
+  std::vector<std::string> listGroups() override {
+    calls.push_back("listGroups");
+    if (!listSupported) throw KafkaUnsupported("ListConsumerGroups failed: Broker: Unsupported version");
+    return {"orders-a", "orders-b", "billing"};
+  }
+  std::vector<TopicPartition> lastFallback;
+  std::map<std::string, GroupOffsets> committedOffsets(const std::vector<std::string>& groups,
+                                                       const std::vector<TopicPartition>& fallback) override {
+    calls.push_back("offsets " + std::to_string(groups.size()));
+    lastFallback = fallback;
+    std::map<std::string, GroupOffsets> out;
+    for (const auto& g : groups) out[g] = offsets.count(g) ? offsets[g] : GroupOffsets{};
+    return out;
+  }
+  std::map<std::string, int> members(const std::vector<std::string>&) override {
+    if (!membersSupported) throw KafkaUnsupported("DescribeConsumerGroups unsupported");
+    return {{"orders-a", 3}};
+  }
+};
+
+KafkaClusterConfig cluster() {
+  KafkaClusterConfig c;
+  c.name = "main";
+  c.bootstrapServers = "x:9092";
+  c.groups = {"explicit"};
+  return c;
+}
+
+}  // namespace
+
+TEST(KafkaCycle, ReportsEveryPartitionOfConsumedTopics) {
+  ScriptedKafka k;
+  k.offsets["explicit"] = {{{{"orders", 0}, 50}}, ""};
+  KafkaCycle c = collectKafka(cluster(), k);
+  ASSERT_TRUE(c.clusterOk) << c.clusterError;
+  // Offsets are read before watermarks (so HW >= any commit).
+  ASSERT_GE(k.calls.size(), 3u);
+  EXPECT_EQ(k.calls[0], "topics");
+  EXPECT_EQ(k.calls[1], "offsets 1");
+  EXPECT_EQ(k.calls[2], "watermarks 2");
+  EXPECT_EQ(k.lastFallback.size(), 4u) << "every partition of every topic, for groups that answer none";
+  const auto& g = c.groups.at("explicit");
+  ASSERT_EQ(g.partitions.size(), 2u);
+  EXPECT_EQ(g.partitions[0].committed, 50);
+  EXPECT_EQ(g.partitions[0].watermarks.high, 100);
+  EXPECT_EQ(g.partitions[1].committed, -1) << "partition 1 has no commit: reported, lag -1";
+  EXPECT_FALSE(g.members.has_value()) << "unknown, not 0";
+  ASSERT_EQ(c.topics.size(), 1u);
+  EXPECT_EQ(c.topics[0].topic, "orders");
+}
+
+TEST(KafkaCycle, PatternDiscoveryAndItsAbsence) {
+  ScriptedKafka k;
+  k.membersSupported = true;
+  auto cfg = cluster();
+  cfg.groupPattern = "^orders-";
+  k.offsets["orders-a"] = {{{{"payments", 0}, 3}}, ""};
+  KafkaCycle c = collectKafka(cfg, k);
+  EXPECT_EQ(c.groups.size(), 3u);  // explicit, orders-a, orders-b
+  EXPECT_FALSE(c.groups.count("billing"));
+  EXPECT_EQ(c.groups.at("orders-a").members, 3);
+  // Brokers without ListConsumerGroups (the mock cluster): the explicit
+  // groups are still measured and the discovery failure is reported.
+  k.listSupported = false;
+  c = collectKafka(cfg, k);
+  EXPECT_EQ(c.groups.size(), 1u);
+  ASSERT_EQ(c.otherErrors.size(), 1u);
+  EXPECT_EQ(c.otherErrors[0].first, "discovery");
+}
+
+TEST(KafkaCycle, TopicFilterAndFailures) {
+  ScriptedKafka k;
+  auto cfg = cluster();
+  cfg.groups = {"g1", "g2"};
+  cfg.topics = {"orders", "gone"};
+  k.offsets["g1"] = {{{{"orders", 1}, 7}, {{"payments", 0}, 1}}, ""};
+  k.offsets["g2"] = {{}, "COORDINATOR_NOT_AVAILABLE"};
+  KafkaCycle c = collectKafka(cfg, k);
+  ASSERT_TRUE(c.clusterOk);
+  EXPECT_EQ(k.lastFallback, (std::vector<TopicPartition>{{"orders", 0}, {"orders", 1}})) << "only the filter's topics";
+  const auto& g1 = c.groups.at("g1");
+  ASSERT_EQ(g1.partitions.size(), 2u) << "payments is filtered out, gone does not exist";
+  EXPECT_EQ(g1.partitions[1].committed, 7);
+  EXPECT_EQ(c.groupErrors.at("g2"), "COORDINATOR_NOT_AVAILABLE");
+  EXPECT_FALSE(c.groups.count("g2"));
+  k.metadataFails = true;
+  c = collectKafka(cfg, k);
+  EXPECT_FALSE(c.clusterOk);
+  EXPECT_NE(c.clusterError.find("All broker connections are down"), std::string::npos);
+  EXPECT_TRUE(c.groups.empty());
+}
+
+namespace {
+class ScriptedSqs : public SqsApi {
+ public:
+  std::atomic<int>* attributeCalls;
+  explicit ScriptedSqs(std::atomic<int>* n) : attributeCalls(n) {}
+  std::string getQueueUrl(const std::string& name) override {
+    if (name == "missing") throw SqsError("QueueDoesNotExist", 400, "The specified queue does not exist.");
+    return "https://sqs.eu-west-1.amazonaws.com/123/" + name;
+  }
+  std::vector<std::string> listQueues(const std::string& prefix) override {
+    std::vector<std::string> out;
+    for (int i = 0; i < 3; ++i) out.push_back("https://sqs.eu-west-1.amazonaws.com/123/" + prefix + std::to_string(i));
+    return out;
+  }
+  QueueDepth getQueueAttributes(const std::string& url) override {
+    ++*attributeCalls;
+    if (url.find("batch-1") != std::string::npos) throw SqsError("InternalFailure", 500, "boom");
+    return {static_cast<int64_t>(url.size()), 1, 2};
+  }
+};
+}  // namespace
+
+TEST(SqsCycle, NamesUrlsPrefixesAndPerQueueFailures) {
+  SqsConfig cfg;
+  cfg.queues = {"orders", "https://sqs.eu-west-1.amazonaws.com/123/jobs", "missing"};
+  cfg.queueNamePrefixes = {"batch-"};
+  cfg.concurrency = 4;
+  std::atomic<int> calls{0};
+  SqsCollector collector(cfg, "eu-west-1", [&] { return std::make_unique<ScriptedSqs>(&calls); });
+  SqsCycle c = collector.collect();
+  std::set<std::string> names;
+  for (const auto& q : c.queues) names.insert(q.name);
+  EXPECT_EQ(names, (std::set<std::string>{"orders", "jobs", "batch-0", "batch-2"}));
+  EXPECT_EQ(c.queueErrors.size(), 2u);
+  EXPECT_NE(c.queueErrors.at("missing").find("QueueDoesNotExist"), std::string::npos);
+  EXPECT_NE(c.queueErrors.at("batch-1").find("InternalFailure"), std::string::npos);
+  EXPECT_EQ(calls.load(), 5);
+  for (const auto& q : c.queues) EXPECT_EQ(q.region, "eu-west-1");
+  EXPECT_EQ(queueNameFromUrl("https://sqs.us-east-1.amazonaws.com/123/orders.fifo/"), "orders.fifo");
+}
