@@ -10,6 +10,8 @@
 #include "adapter/config_reloader.h"
 #include "adapter/options.h"
 #include "adapter/prometheus_provider.h"
+#include "adapter/queue_feed_provider.h"
+#include "adapter/queue_stats_feed.h"
 #include "adapter/relister.h"
 #include "adapter/resource_metrics_provider.h"
 #include "adapter/rules_cli.h"
@@ -38,7 +40,9 @@ int serve(const adapter::AdapterOptions& o) {
   std::unique_ptr<adapter::HttpPrometheusClient> backend;
   std::shared_ptr<apiservice::TlsCredentials> tls;
   std::unique_ptr<adapter::ClusterConnection> cluster;
+  std::unique_ptr<adapter::QueueStatsFeed> feed;
   try {
+    if (!o.queueStats.address.empty()) feed = std::make_unique<adapter::QueueStatsFeed>(o.queueStats, log);
     backend = std::make_unique<adapter::HttpPrometheusClient>(o.prometheus);
     if (!o.standalone) cluster = std::make_unique<adapter::ClusterConnection>(o.kubernetes, clock, log);
     std::string cert = o.tlsCertFile, key = o.tlsPrivateKeyFile;
@@ -70,23 +74,34 @@ int serve(const adapter::AdapterOptions& o) {
   }
   adapter::ObjectLister* objects = cluster ? &cluster->objects() : nullptr;
   adapter::PrometheusProvider provider(state, instrumented, clock, log, objects);
+  std::unique_ptr<adapter::QueueFeedProvider> feedProvider;
+  if (feed) feedProvider = std::make_unique<adapter::QueueFeedProvider>(
+        provider, *feed, o.queueStats.address, o.queueStats.maxAge, clock);
+  const apiservice::MetricsProvider& metricsProvider =
+      feedProvider ? static_cast<const apiservice::MetricsProvider&>(*feedProvider) : provider;
   adapter::PrometheusResourceMetrics resourceMetrics(state, instrumented, clock, log, objects);
   apiservice::RouterHooks hooks{[&] { return state.ready(); }, [&] { return metrics.text(); },
                                 [&](const std::string& route, int code, double secs) {
                                   metrics.observeRequest(route, code, secs);
                                 }};
   apiservice::AccessControl access;
-  if (cluster) {
-    metrics.onCollect([&cluster](adapter::SelfMetrics& m) {
+  metrics.onCollect([&cluster, &feed](adapter::SelfMetrics& m) {
+    if (cluster) {
       for (const auto& [resource, n] : cluster->objects().cachedObjectsByResource())
         m.setCachedObjects(resource, n);
       m.setReviewsSent(cluster->authenticator().reviewsSent(), cluster->authorizer().reviewsSent());
-    });
+    }
+    if (feed) {
+      auto data = feed->current();
+      m.setQueueStatsFeed(feed->status(), data ? data->receivedAtMs / 1000.0 : 0);
+    }
+  });
+  if (cluster) {
     access.authenticator = &cluster->authenticator();
     access.authorizer = &cluster->authorizer();
     access.alwaysAllowPaths = o.kubernetes.alwaysAllowPaths;
   }
-  apiservice::Router router({&provider, &resourceMetrics}, hooks, kVersion, access, clock, &log);
+  apiservice::Router router({&metricsProvider, &resourceMetrics}, hooks, kVersion, access, clock, &log);
   apiservice::HttpsServer server(
       o.server, tls, [&](const apiservice::HttpRequest& r) { return router.handle(r); }, log);
   try {
@@ -99,7 +114,8 @@ int serve(const adapter::AdapterOptions& o) {
   log.info("serving custom.metrics.k8s.io, external.metrics.k8s.io and metrics.k8s.io",
            {{"address", o.server.bindAddress + ":" + std::to_string(server.port())},
             {"prometheus", o.prometheus.url},
-            {"standalone", o.standalone ? "true" : "false"}});
+            {"standalone", o.standalone ? "true" : "false"},
+            {"queueStats", o.queueStats.address}});
 
   // Config, certificate and CA files are checked for changes every 2
   // seconds, and the rules recompiled when discovery finds new resources.
@@ -125,6 +141,7 @@ int serve(const adapter::AdapterOptions& o) {
   }
   server.shutdown(o.shutdownGracePeriod);
   relister.stop();
+  feed.reset();
   cluster.reset();
   log.info("stopped");
   return 0;

@@ -46,7 +46,7 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
   std::string discoveryInterval = "1m", tokenTtl = "10s", allowedTtl = "10s", deniedTtl = "10s",
               allowPaths = "/healthz,/readyz,/livez", allowedNames,
               userHeaders = "X-Remote-User", groupHeaders = "X-Remote-Group",
-              extraPrefixes = "X-Remote-Extra-", uidHeaders;
+              extraPrefixes = "X-Remote-Extra-", uidHeaders, queueStatsMaxAge = "2m";
   po::options_description desc(
       "metrics-adapter: Kubernetes custom and external metrics from Prometheus.\n\nFlags");
   // clang-format off
@@ -66,6 +66,11 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
     ("prometheus-header", po::value(&headers)->composing(), "Extra header Key=Value on every Prometheus request (repeatable), e.g. X-Scope-OrgID=tenant.")
     ("metrics-relist-interval", po::value(&relistInterval)->default_value("10m"), "How often to rediscover available metrics (one /api/v1/series call per distinct seriesQuery).")
     ("metrics-max-age", po::value(&maxAge), "How far back discovery looks for series; defaults to --metrics-relist-interval.")
+    ("queue-stats-address", po::value(&o.queueStats.address), "queue-stats' gRPC address (host:port): serve its Kafka lag and SQS depth as external metrics straight from its feed.")
+    ("queue-stats-ca-file", po::value(&o.queueStats.caFile), "CA bundle to verify queue-stats' certificate; set: the feed uses TLS.")
+    ("queue-stats-client-cert", po::value(&o.queueStats.certFile), "Client certificate for queue-stats (mTLS; implies TLS).")
+    ("queue-stats-client-key", po::value(&o.queueStats.keyFile), "Client key for queue-stats (mTLS).")
+    ("queue-stats-max-age", po::value(&queueStatsMaxAge)->default_value(queueStatsMaxAge), "Feed values measured longer ago than this are an error (503), never served as current.")
     ("secure-port", po::value(&port)->default_value(6443), "HTTPS port (0 picks a free one).")
     ("bind-address", po::value(&bindAddress), "Address to listen on (default 0.0.0.0; 127.0.0.1 with --standalone).")
     ("tls-cert-file", po::value(&o.tlsCertFile), "Serving certificate (PEM); reloaded when it changes.")
@@ -139,6 +144,14 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
     throw std::invalid_argument("--log-format must be text or json");
   if (o.tlsCertFile.empty() != o.tlsPrivateKeyFile.empty()) {
     throw std::invalid_argument("--tls-cert-file and --tls-private-key-file go together");
+  }
+  o.queueStats.maxAge = parseDurationFlag("queue-stats-max-age", queueStatsMaxAge);
+  if (o.queueStats.certFile.empty() != o.queueStats.keyFile.empty()) {
+    throw std::invalid_argument("--queue-stats-client-cert and --queue-stats-client-key go together");
+  }
+  if (o.queueStats.address.empty() &&
+      (!o.queueStats.caFile.empty() || !o.queueStats.certFile.empty())) {
+    throw std::invalid_argument("--queue-stats-ca-file and --queue-stats-client-cert need --queue-stats-address");
   }
   if (o.server.threads < 1) throw std::invalid_argument("--server-threads must be at least 1");
   k.discoveryInterval = parseDurationFlag("discovery-interval", discoveryInterval);

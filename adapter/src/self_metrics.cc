@@ -11,6 +11,11 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
 namespace {
+// Counters mirror totals kept elsewhere: only the increase is added.
+void raiseTo(prometheus::Counter& c, uint64_t total) {
+  double delta = static_cast<double>(total) - c.Value();
+  if (delta > 0) c.Increment(delta);
+}
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
@@ -90,7 +95,31 @@ SelfMetrics::SelfMetrics()
               .Name("metrics_adapter_access_reviews_total")
               .Help("SubjectAccessReviews sent to kube-apiserver (authorization cache misses).")
               .Register(*registry_)
-              .Add({})) {}
+              .Add({})),
+      feedConnected_(BuildGauge()
+                         .Name("metrics_adapter_queue_stats_feed_connected")
+                         .Help("1 while the queue-stats feed stream is open.")
+                         .Register(*registry_)),
+      feedLastUpdate_(BuildGauge()
+                          .Name("metrics_adapter_queue_stats_feed_last_update_timestamp_seconds")
+                          .Help("When the last queue-stats snapshot arrived.")
+                          .Register(*registry_)),
+      feedUpdates_(BuildCounter()
+                       .Name("metrics_adapter_queue_stats_feed_updates_total")
+                       .Help("Snapshots received from queue-stats.")
+                       .Register(*registry_)),
+      feedReconnects_(BuildCounter()
+                          .Name("metrics_adapter_queue_stats_feed_reconnects_total")
+                          .Help("Times the queue-stats feed stream ended and was reopened.")
+                          .Register(*registry_)) {}
+
+void SelfMetrics::setQueueStatsFeed(const FeedStatus& status, double lastUpdateUnixSeconds) {
+  std::lock_guard<std::mutex> lock(reviewsMu_);
+  feedConnected_.Add({}).Set(status.connected ? 1 : 0);
+  feedLastUpdate_.Add({}).Set(lastUpdateUnixSeconds);
+  raiseTo(feedUpdates_.Add({}), status.updates);
+  raiseTo(feedReconnects_.Add({}), status.reconnects);
+}
 
 std::string SelfMetrics::text() const {
   if (collectHook_) collectHook_(const_cast<SelfMetrics&>(*this));
@@ -103,12 +132,8 @@ void SelfMetrics::setCachedObjects(const std::string& resource, size_t objects) 
 
 void SelfMetrics::setReviewsSent(uint64_t tokenReviews, uint64_t accessReviews) {
   std::lock_guard<std::mutex> lock(reviewsMu_);
-  auto raise = [](prometheus::Counter& c, uint64_t total) {
-    double delta = static_cast<double>(total) - c.Value();
-    if (delta > 0) c.Increment(delta);
-  };
-  raise(tokenReviews_, tokenReviews);
-  raise(accessReviews_, accessReviews);
+  raiseTo(tokenReviews_, tokenReviews);
+  raiseTo(accessReviews_, accessReviews);
 }
 
 void SelfMetrics::observeRequest(const std::string& route, int code, double seconds) {

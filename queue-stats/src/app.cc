@@ -25,6 +25,13 @@ int64_t App::intervalMs() const {
   return cfg_.intervalMs;
 }
 
+std::map<std::string, std::string> App::kafkaClusters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, std::string> out;
+  for (const auto& c : cfg_.kafka) out[c.name] = c.bootstrapServers;
+  return out;
+}
+
 void App::configure(const QueueStatsConfig& cfg) {
   // Build everything new first: a failure leaves the running setup alone.
   std::map<std::string, std::shared_ptr<Cluster>> clusters;

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "queue_stats/app.h"
+#include "queue_stats/grpc_services.h"
 #include "queue_stats/http_server.h"
 
 namespace {
@@ -24,6 +25,8 @@ int64_t nowMs() {
 int main(int argc, char** argv) {
   namespace po = boost::program_options;
   std::string config, listen = ":9308", logFormat = "text";
+  queue_stats::GrpcOptions grpcOpts;
+  grpcOpts.listen = ":9309";
   int verbosity = 0;
   po::options_description desc("queue-stats: Kafka consumer lag and SQS queue depth for autoscaling.\n\nFlags");
   // clang-format off
@@ -32,6 +35,12 @@ int main(int argc, char** argv) {
     ("version", "Print the version.")
     ("config", po::value(&config), "Config file (YAML); reloaded on SIGHUP, a broken one keeps the old.")
     ("listen", po::value(&listen)->default_value(listen), "Address for /metrics, /healthz and /readyz (host:port or :port).")
+    ("grpc-listen", po::value(&grpcOpts.listen)->default_value(grpcOpts.listen),
+     "Address for the gRPC feed (queuestats.v1.QueueStats) and KEDA's external scaler; empty: off.")
+    ("grpc-tls-cert-file", po::value(&grpcOpts.certFile), "Serve gRPC over TLS with this certificate (PEM).")
+    ("grpc-tls-private-key-file", po::value(&grpcOpts.keyFile), "Private key for --grpc-tls-cert-file.")
+    ("grpc-client-ca-file", po::value(&grpcOpts.clientCaFile),
+     "Require gRPC clients to present a certificate signed by this CA (needs --grpc-tls-cert-file).")
     ("v", po::value(&verbosity)->default_value(0), "Log verbosity (1: per-cycle details, 2: librdkafka's info logs).")
     ("log-format", po::value(&logFormat)->default_value(logFormat), "text or json.");
   // clang-format on
@@ -61,6 +70,14 @@ int main(int argc, char** argv) {
   }
   if (logFormat != "text" && logFormat != "json") {
     std::cerr << "error: --log-format must be text or json\n";
+    return 2;
+  }
+  if (grpcOpts.certFile.empty() != grpcOpts.keyFile.empty()) {
+    std::cerr << "error: --grpc-tls-cert-file and --grpc-tls-private-key-file go together\n";
+    return 2;
+  }
+  if (!grpcOpts.clientCaFile.empty() && grpcOpts.certFile.empty()) {
+    std::cerr << "error: --grpc-client-ca-file needs --grpc-tls-cert-file\n";
     return 2;
   }
   queue_stats::Log log(std::cerr, verbosity, logFormat == "json");
@@ -112,6 +129,24 @@ int main(int argc, char** argv) {
     log.error(e.what());
     return 1;
   }
+  std::unique_ptr<queue_stats::GrpcServer> grpc;
+  if (!grpcOpts.listen.empty()) {
+    queue_stats::ScalerContext ctx;
+    ctx.clusterServers = [&app] { return app.kafkaClusters(); };
+    // A value older than three missed cycles is not current any more.
+    ctx.maxAgeMs = [&app] { return 3 * app.intervalMs() + 10000; };
+    ctx.nowMs = nowMs;
+    try {
+      grpc = std::make_unique<queue_stats::GrpcServer>(grpcOpts, app.store(), std::move(ctx));
+    } catch (const std::exception& e) {
+      log.error(e.what());
+      return 1;
+    }
+    log.info("serving gRPC", {{"address", grpcOpts.listen.substr(0, grpcOpts.listen.rfind(':')) + ":" +
+                                              std::to_string(grpc->port())},
+                              {"tls", grpcOpts.certFile.empty() ? "false" : "true"},
+                              {"clientCertificates", grpcOpts.clientCaFile.empty() ? "false" : "true"}});
+  }
   log.info("serving metrics", {{"address", listen.substr(0, listen.rfind(':')) + ":" + std::to_string(http->port())},
                                {"config", config}});
   while (true) {
@@ -138,6 +173,7 @@ int main(int argc, char** argv) {
     }
     if (stop) break;
   }
+  if (grpc) grpc->shutdown();
   log.info("stopped");
   curl_global_cleanup();
   return 0;

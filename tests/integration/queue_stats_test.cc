@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "queue_peers.h"
+#include "queue_stats_process.h"
 #include "test_support.h"
 
 using namespace testsupport;
@@ -15,58 +16,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// queue-stats as a child process with a clean AWS environment plus `env`.
-class QueueStats {
- public:
-  QueueStats(const TempDir& dir, const std::string& config, const std::vector<std::string>& env = {},
-             const std::string& name = "queue-stats") {
-    std::vector<std::string> argv{"env"};
-    for (const char* v : {"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                          "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                          "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_REGION", "AWS_DEFAULT_REGION"}) {
-      argv.push_back("-u");
-      argv.push_back(v);
-    }
-    argv.push_back("HOME=" + dir.path().string());  // no ~/.aws of the machine
-    argv.push_back("AWS_EC2_METADATA_DISABLED=true");
-    argv.insert(argv.end(), env.begin(), env.end());
-    argv.insert(argv.end(), {binary("queue-stats"), "--config", config, "--listen", "127.0.0.1:0", "--v", "1"});
-    proc_ = std::make_unique<ChildProcess>(argv, dir.file(name + ".log"));
-    if (!proc_->waitForLog("serving metrics", 30s)) throw std::runtime_error("queue-stats did not start: " + proc_->log());
-    std::smatch m;
-    std::string log = proc_->log();
-    std::regex_search(log, m, std::regex("address=127.0.0.1:([0-9]+)"));
-    port_ = std::stoi(m[1]);
-  }
-  std::string metrics() const { return httpRequestPlain(port_, "GET", "/metrics").body; }
-  int status(const std::string& path) const { return httpRequestPlain(port_, "GET", path).status; }
-  ChildProcess& process() { return *proc_; }
-  // Waits until a scrape satisfies `pred`; returns the last scrape.
-  std::string waitFor(const std::function<bool(const std::string&)>& pred, std::chrono::seconds t = 20s) const {
-    auto deadline = std::chrono::steady_clock::now() + t;
-    std::string m;
-    while (std::chrono::steady_clock::now() < deadline) {
-      m = metrics();
-      if (pred(m)) return m;
-      std::this_thread::sleep_for(200ms);
-    }
-    return m;
-  }
-
- private:
-  std::unique_ptr<ChildProcess> proc_;
-  int port_ = 0;
-};
+using QueueStats = QueueStatsProcess;
 
 bool has(const std::string& text, const std::string& line) { return text.find(line + "\n") != std::string::npos; }
 bool mentions(const std::string& text, const std::string& s) { return text.find(s) != std::string::npos; }
 
-// A series' value, or nullopt when the series is absent.
-std::optional<double> value(const std::string& text, const std::string& series) {
-  auto p = text.find(series + " ");
-  if (p == std::string::npos) return std::nullopt;
-  return std::stod(text.substr(p + series.size() + 1));
-}
+std::optional<double> value(const std::string& text, const std::string& series) { return seriesValue(text, series); }
 
 }  // namespace
 

@@ -350,6 +350,7 @@ AdapterProcess::AdapterProcess(const std::vector<std::string>& args, const TempD
   }
   std::smatch m;
   std::string log = proc_->log();
+  log = log.substr(log.find("serving custom.metrics"));  // other lines name other addresses
   if (!std::regex_search(log, m, std::regex("address(=|\":\")[^ \"]*:([0-9]+)"))) {
     throw std::runtime_error("no address in log: " + log);
   }

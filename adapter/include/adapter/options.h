@@ -9,6 +9,7 @@
 
 #include "adapter/authentication_source.h"
 #include "adapter/prometheus_client.h"
+#include "adapter/queue_stats_feed.h"
 #include "adapter/relister.h"
 #include "apiservice/https_server.h"
 #include "apiservice/logger.h"
@@ -37,6 +38,7 @@ struct AdapterOptions {
   KubernetesOptions kubernetes;
   PrometheusClientOptions prometheus;
   RelistOptions relist;
+  QueueStatsFeedOptions queueStats;
   apiservice::ServerOptions server;
   bool bindAddressSet = false;
   std::string tlsCertFile;

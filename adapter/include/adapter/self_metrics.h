@@ -13,6 +13,7 @@
 #include <string>
 
 #include "adapter/prometheus_client.h"
+#include "adapter/queue_stats_feed.h"
 
 namespace adapter {
 
@@ -31,6 +32,7 @@ class SelfMetrics {
   void setCachedObjects(const std::string& resource, size_t objects);
   // Totals so far (kept as counters: only the increase is added).
   void setReviewsSent(uint64_t tokenReviews, uint64_t accessReviews);
+  void setQueueStatsFeed(const FeedStatus& status, double lastUpdateUnixSeconds);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -49,6 +51,10 @@ class SelfMetrics {
   prometheus::Family<prometheus::Gauge>& cachedObjects_;
   prometheus::Counter& tokenReviews_;
   prometheus::Counter& accessReviews_;
+  prometheus::Family<prometheus::Gauge>& feedConnected_;
+  prometheus::Family<prometheus::Gauge>& feedLastUpdate_;
+  prometheus::Family<prometheus::Counter>& feedUpdates_;
+  prometheus::Family<prometheus::Counter>& feedReconnects_;
   std::function<void(SelfMetrics&)> collectHook_;
   std::mutex reviewsMu_;  // scrapes may run concurrently
 };

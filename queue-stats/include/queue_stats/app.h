@@ -36,6 +36,8 @@ class App {
   const CollectionMetrics& metrics() const { return metrics_; }
   bool ready() const { return cycles_.load() > 0; }
   int64_t intervalMs() const;
+  // Configured Kafka clusters: name -> bootstrapServers.
+  std::map<std::string, std::string> kafkaClusters() const;
 
  private:
   struct Cluster {

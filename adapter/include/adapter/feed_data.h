@@ -1,0 +1,40 @@
+// queue-stats' snapshots as external-metric series: the names served and
+// the labels, as queue-stats' Prometheus exposition has them (so a rule
+// written against the scraped series selects the same way).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace queuestats::v1 {
+class Snapshot;
+}  // namespace queuestats::v1
+
+namespace adapter {
+
+// One external-metric series from the feed.
+struct FeedSeries {
+  std::map<std::string, std::string> labels;
+  double value = 0;
+  int64_t collectedAtMs = 0;  // when queue-stats measured it
+};
+
+// The feed's metrics by name.
+struct FeedData {
+  std::map<std::string, std::vector<FeedSeries>> metrics;
+  uint64_t version = 0;
+  int64_t receivedAtMs = 0;
+};
+
+// The metric names the feed serves (listed in discovery while the feed is
+// configured, whether or not data has arrived).
+const std::vector<std::string>& feedMetricNames();
+
+// A snapshot as external-metric series: per group and topic the lag and
+// committed-offset sums, per partition the lag (only where the group
+// committed), the members when known, and the three SQS counts per queue.
+FeedData feedDataFromSnapshot(const queuestats::v1::Snapshot& snap);
+
+}  // namespace adapter
