@@ -8,6 +8,8 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libre2-dev prometheus-cpp-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc librdkafka-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev
+  # the Helm chart's test renderer: Go's text/template with Sprig, as Helm
+  golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
   prometheus curl jq
 )
 missing=()

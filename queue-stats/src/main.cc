@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     ("help,h", "Print this help.")
     ("version", "Print the version.")
     ("config", po::value(&config), "Config file (YAML); reloaded on SIGHUP, a broken one keeps the old.")
+    ("check-config", "Validate --config, print what is wrong (file:line:column) and exit: 0 valid, 1 not.")
     ("listen", po::value(&listen)->default_value(listen), "Address for /metrics, /healthz and /readyz (host:port or :port).")
     ("grpc-listen", po::value(&grpcOpts.listen)->default_value(grpcOpts.listen),
      "Address for the gRPC feed (queuestats.v1.QueueStats) and KEDA's external scaler; empty: off.")
@@ -67,6 +68,18 @@ int main(int argc, char** argv) {
   if (config.empty()) {
     std::cerr << "error: --config is required\n";
     return 2;
+  }
+  if (vm.count("check-config")) {
+    try {
+      queue_stats::loadConfigFile(config);
+      std::cout << config << ": ok\n";
+      return 0;
+    } catch (const queue_stats::ConfigError& e) {
+      for (const auto& p : e.problems()) std::cerr << p << "\n";
+    } catch (const std::exception& e) {
+      std::cerr << e.what() << "\n";
+    }
+    return 1;
   }
   if (logFormat != "text" && logFormat != "json") {
     std::cerr << "error: --log-format must be text or json\n";

@@ -33,10 +33,12 @@ std::string binary(const char* name) {
   if (n == "metrics-adapter") return MA_ADAPTER_BIN;
   if (n == "demo-exporter") return MA_EXPORTER_BIN;
   if (n == "queue-stats") return MA_QUEUE_STATS_BIN;
+  if (n == "chart-render") return MA_CHART_RENDER_BIN;
   throw std::runtime_error("unknown binary " + n);
 }
 
 std::string dataDir() { return MA_TEST_DATA_DIR; }
+std::string sourceDir() { return MA_SOURCE_DIR; }
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "ma-test-XXXXXX").string();

@@ -133,5 +133,6 @@ class AdapterProcess {
 
 std::string binary(const char* name);  // path of a built binary
 std::string dataDir();                 // tests/data
+std::string sourceDir();               // the repository
 
 }  // namespace testsupport

@@ -1,0 +1,148 @@
+{{/* Names, labels and the rules config shared by the templates. */}}
+
+{{- define "metrics-adapter.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "metrics-adapter.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "metrics-adapter.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride -}}
+{{- end -}}
+
+{{- define "metrics-adapter.queueStatsName" -}}
+{{- printf "%s-queue-stats" (include "metrics-adapter.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "metrics-adapter.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "metrics-adapter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: metrics-adapter
+{{- with .Values.customLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "metrics-adapter.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "metrics-adapter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: adapter
+{{- end -}}
+
+{{- define "metrics-adapter.queueStatsSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "metrics-adapter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: queue-stats
+{{- end -}}
+
+{{- define "metrics-adapter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "metrics-adapter.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "metrics-adapter.queueStatsServiceAccountName" -}}
+{{- if .Values.queueStats.serviceAccount.create -}}
+{{- default (include "metrics-adapter.queueStatsName" .) .Values.queueStats.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.queueStats.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "metrics-adapter.image" -}}
+{{- printf "%s:%s" .repository (default $.appVersion .tag) -}}
+{{- end -}}
+
+{{/* The default rules: cAdvisor's container series per pod and namespace,
+     and application series, counters as per-second rates. */}}
+{{- define "metrics-adapter.defaultRules" -}}
+- seriesQuery: '{__name__=~"^container_.*",container!="POD",namespace!="",pod!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  name:
+    matches: ^container_(.*)_seconds_total$
+    as: ""
+  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>,container!="POD"}[5m])) by (<<.GroupBy>>)
+- seriesQuery: '{__name__=~"^container_.*",container!="POD",namespace!="",pod!=""}'
+  seriesFilters:
+    - isNot: ^container_.*_seconds_total$
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  name:
+    matches: ^container_(.*)_total$
+    as: ""
+  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>,container!="POD"}[5m])) by (<<.GroupBy>>)
+- seriesQuery: '{__name__=~"^container_.*",container!="POD",namespace!="",pod!=""}'
+  seriesFilters:
+    - isNot: ^container_.*_total$
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  name:
+    matches: ^container_(.*)$
+    as: ""
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>,container!="POD"}) by (<<.GroupBy>>)
+- seriesQuery: '{namespace!="",__name__!~"^container_.*"}'
+  seriesFilters:
+    - isNot: .*_total$
+  resources:
+    template: <<.Resource>>
+  name:
+    matches: ""
+    as: ""
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+- seriesQuery: '{namespace!="",__name__!~"^container_.*"}'
+  seriesFilters:
+    - isNot: .*_seconds_total
+  resources:
+    template: <<.Resource>>
+  name:
+    matches: ^(.*)_total$
+    as: "${1}_per_second"
+  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[5m])) by (<<.GroupBy>>)
+- seriesQuery: '{namespace!="",__name__!~"^container_.*"}'
+  resources:
+    template: <<.Resource>>
+  name:
+    matches: ^(.*)_seconds_total$
+    as: "${1}_per_second"
+  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[5m])) by (<<.GroupBy>>)
+{{- end -}}
+
+{{/* Whether anything serves each API group. */}}
+{{- define "metrics-adapter.servesCustom" -}}
+{{- if or .Values.rules.existing .Values.rules.default .Values.rules.custom }}true{{ end -}}
+{{- end -}}
+{{- define "metrics-adapter.servesExternal" -}}
+{{- if or .Values.rules.existing .Values.rules.external .Values.queueStats.enabled }}true{{ end -}}
+{{- end -}}
+{{- define "metrics-adapter.servesResource" -}}
+{{- if or .Values.rules.resource }}true{{ end -}}
+{{- end -}}
+
+{{/* A resource name's plural, for RBAC (rules may name "pod" or "pods"). */}}
+{{- define "metrics-adapter.plural" -}}
+{{- $r := lower . -}}
+{{- if hasSuffix "ss" $r -}}{{ $r }}es
+{{- else if hasSuffix "s" $r -}}{{ $r }}
+{{- else if or (hasSuffix "x" $r) (hasSuffix "ch" $r) (hasSuffix "sh" $r) -}}{{ $r }}es
+{{- else if regexMatch "[^aeiou]y$" $r -}}{{ trimSuffix "y" $r }}ies
+{{- else -}}{{ $r }}s
+{{- end -}}
+{{- end -}}
