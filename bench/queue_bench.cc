@@ -48,7 +48,7 @@ struct Run {
 Run start(const TempDir& dir, const std::string& config, const std::vector<std::string>& env, const std::string& name) {
   std::vector<std::string> argv{"env", "HOME=" + dir.path().string(), "AWS_EC2_METADATA_DISABLED=true"};
   argv.insert(argv.end(), env.begin(), env.end());
-  argv.insert(argv.end(), {binary("queue-stats"), "--config", config, "--listen", "127.0.0.1:0", "--v", "1"});
+  argv.insert(argv.end(), {binary("queue-stats"), "--config", config, "--listen", "127.0.0.1:0", "--grpc-listen", "", "--v", "1"});
   Run r;
   r.proc = std::make_unique<ChildProcess>(argv, dir.file(name + ".log"));
   if (!r.proc->waitForLog("serving metrics", 30s)) throw std::runtime_error(r.proc->log());

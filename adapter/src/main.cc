@@ -11,7 +11,7 @@
 #include "adapter/options.h"
 #include "adapter/prometheus_provider.h"
 #include "adapter/queue_feed_provider.h"
-#include "adapter/queue_stats_feed.h"
+#include "adapter/feed_source.h"
 #include "adapter/relister.h"
 #include "adapter/resource_metrics_provider.h"
 #include "adapter/rules_cli.h"
@@ -40,9 +40,9 @@ int serve(const adapter::AdapterOptions& o) {
   std::unique_ptr<adapter::HttpPrometheusClient> backend;
   std::shared_ptr<apiservice::TlsCredentials> tls;
   std::unique_ptr<adapter::ClusterConnection> cluster;
-  std::unique_ptr<adapter::QueueStatsFeed> feed;
+  std::unique_ptr<adapter::FeedSource> feed;
   try {
-    if (!o.queueStats.address.empty()) feed = std::make_unique<adapter::QueueStatsFeed>(o.queueStats, log);
+    if (!o.queueStats.address.empty()) feed = adapter::loadQueueStatsFeed(o.queueStats, log);
     backend = std::make_unique<adapter::HttpPrometheusClient>(o.prometheus);
     if (!o.standalone) cluster = std::make_unique<adapter::ClusterConnection>(o.kubernetes, clock, log);
     std::string cert = o.tlsCertFile, key = o.tlsPrivateKeyFile;

@@ -35,8 +35,8 @@ struct QueueStatsFeed::Channel {
   std::unique_ptr<pb::QueueStats::Stub> stub;
 };
 
-QueueStatsFeed::QueueStatsFeed(QueueStatsFeedOptions opts, apiservice::Logger& log)
-    : opts_(std::move(opts)), log_(log), channel_(std::make_unique<Channel>()) {
+QueueStatsFeed::QueueStatsFeed(QueueStatsFeedOptions opts, FeedLog log)
+    : opts_(std::move(opts)), log_(std::move(log)), channel_(std::make_unique<Channel>()) {
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
   if (!opts_.caFile.empty() || !opts_.certFile.empty()) {
     grpc::SslCredentialsOptions ssl;
@@ -105,7 +105,7 @@ void QueueStatsFeed::run() {
         ++status_.updates;
       }
       if (!announced) {
-        log_.info("queue-stats feed connected", {{"address", opts_.address}});
+        log_(false, "queue-stats feed connected", "");
         announced = true;
       }
       backoff = milliseconds(500);
@@ -119,11 +119,20 @@ void QueueStatsFeed::run() {
     status_.lastError = st.ok() ? "the stream ended" : st.error_message();
     // Values already received stay, and age into errors after --queue-stats-max-age.
     auto wait = milliseconds(std::uniform_int_distribution<int64_t>(backoff.count() / 2, backoff.count())(rng));
-    log_.warning("queue-stats feed disconnected; reconnecting",
-              {{"address", opts_.address}, {"error", status_.lastError}, {"retryIn", std::to_string(wait.count()) + "ms"}});
+    log_(true, "queue-stats feed disconnected; reconnecting in " + std::to_string(wait.count()) + "ms", status_.lastError);
     cv_.wait_for(lock, wait, [this] { return stopping_; });
     if (stopping_) return;
     backoff = std::min(backoff * 2, maxBackoff);
+  }
+}
+
+extern "C" FeedSource* ma_queue_stats_feed_create(const QueueStatsFeedOptions* opts, const FeedLog* log,
+                                                  std::string* error) {
+  try {
+    return new QueueStatsFeed(*opts, *log);
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return nullptr;
   }
 }
 

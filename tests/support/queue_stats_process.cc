@@ -39,9 +39,19 @@ QueueStatsProcess::QueueStatsProcess(const TempDir& dir, const std::string& conf
   grpcPort_ = portAfter(proc_->log(), "serving gRPC");
 }
 
-std::string QueueStatsProcess::metrics() const { return httpRequestPlain(metricsPort_, "GET", "/metrics").body; }
+HttpsResult QueueStatsProcess::get(const std::string& path) const {
+  try {
+    return httpRequestPlain(metricsPort_, "GET", path);
+  } catch (const std::exception& e) {
+    // Say whether queue-stats is gone (a crash) or just not answering.
+    throw std::runtime_error("GET " + path + " from queue-stats: " + e.what() +
+                             (proc_->running() ? " (still running)" : " (it exited)") + "; its log:\n" + proc_->log());
+  }
+}
 
-int QueueStatsProcess::status(const std::string& path) const { return httpRequestPlain(metricsPort_, "GET", path).status; }
+std::string QueueStatsProcess::metrics() const { return get("/metrics").body; }
+
+int QueueStatsProcess::status(const std::string& path) const { return get(path).status; }
 
 std::string QueueStatsProcess::waitFor(const std::function<bool(const std::string&)>& pred, std::chrono::seconds t) const {
   auto deadline = std::chrono::steady_clock::now() + t;

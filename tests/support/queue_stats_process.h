@@ -32,6 +32,7 @@ class QueueStatsProcess {
                       std::chrono::seconds t = std::chrono::seconds(20)) const;
 
  private:
+  HttpsResult get(const std::string& path) const;
   std::unique_ptr<ChildProcess> proc_;
   int metricsPort_ = 0;
   int grpcPort_ = 0;

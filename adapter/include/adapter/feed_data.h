@@ -14,6 +14,18 @@ class Snapshot;
 
 namespace adapter {
 
+namespace feedmetric {
+
+inline constexpr const char* kLagSum = "kafka_consumergroup_lag_sum";
+inline constexpr const char* kLag = "kafka_consumergroup_lag";
+inline constexpr const char* kOffsetSum = "kafka_consumergroup_current_offset_sum";
+inline constexpr const char* kMembers = "kafka_consumergroup_members";
+inline constexpr const char* kVisible = "aws_sqs_approximate_number_of_messages_visible";
+inline constexpr const char* kNotVisible = "aws_sqs_approximate_number_of_messages_not_visible";
+inline constexpr const char* kDelayed = "aws_sqs_approximate_number_of_messages_delayed";
+
+}  // namespace feedmetric
+
 // One external-metric series from the feed.
 struct FeedSeries {
   std::map<std::string, std::string> labels;

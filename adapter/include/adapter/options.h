@@ -9,7 +9,7 @@
 
 #include "adapter/authentication_source.h"
 #include "adapter/prometheus_client.h"
-#include "adapter/queue_stats_feed.h"
+#include "adapter/feed_source.h"
 #include "adapter/relister.h"
 #include "apiservice/https_server.h"
 #include "apiservice/logger.h"

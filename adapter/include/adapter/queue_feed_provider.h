@@ -4,7 +4,7 @@
 #pragma once
 
 #include "adapter/clock.h"
-#include "adapter/queue_stats_feed.h"
+#include "adapter/feed_source.h"
 #include "apiservice/metrics_provider.h"
 
 namespace adapter {

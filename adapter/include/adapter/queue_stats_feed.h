@@ -1,6 +1,6 @@
 // The adapter's subscription to queue-stats' gRPC feed (queuestats.v1
-// Watch): keeps the latest snapshot as external-metric series, reconnects
-// with backoff, and says how old each value is so stale ones are refused.
+// Watch): keeps the latest snapshot as external-metric series and
+// reconnects with backoff. Built into the feed module (feed_source.h).
 #pragma once
 
 #include <chrono>
@@ -12,8 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "adapter/feed_data.h"
-#include "apiservice/logger.h"
+#include "adapter/feed_source.h"
 
 namespace grpc {
 class ClientContext;
@@ -21,35 +20,11 @@ class ClientContext;
 
 namespace adapter {
 
-struct QueueStatsFeedOptions {
-  std::string address;  // host:port; empty: no feed
-  std::string caFile;   // TLS when set: verify queue-stats' certificate
-  std::string certFile;  // client certificate (mTLS)
-  std::string keyFile;
-  std::chrono::milliseconds maxAge{std::chrono::minutes(2)};
-};
-
-struct FeedStatus {
-  bool connected = false;
-  uint64_t reconnects = 0;
-  uint64_t updates = 0;
-  std::string lastError;  // why the last stream ended (empty: none yet)
-};
-
-// Where the provider reads feed data from (a fake in unit tests).
-class FeedSource {
- public:
-  virtual ~FeedSource() = default;
-  // Null until the first snapshot arrives.
-  virtual std::shared_ptr<const FeedData> current() const = 0;
-  virtual FeedStatus status() const = 0;
-};
-
 class QueueStatsFeed final : public FeedSource {
  public:
   // Starts the subscription thread. Throws std::runtime_error when the TLS
   // files cannot be read.
-  QueueStatsFeed(QueueStatsFeedOptions opts, apiservice::Logger& log);
+  QueueStatsFeed(QueueStatsFeedOptions opts, FeedLog log);
   ~QueueStatsFeed();
   QueueStatsFeed(const QueueStatsFeed&) = delete;
   QueueStatsFeed& operator=(const QueueStatsFeed&) = delete;
@@ -62,7 +37,7 @@ class QueueStatsFeed final : public FeedSource {
  private:
   void run();
   QueueStatsFeedOptions opts_;
-  apiservice::Logger& log_;
+  FeedLog log_;
   std::unique_ptr<Channel> channel_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -72,5 +47,9 @@ class QueueStatsFeed final : public FeedSource {
   FeedStatus status_;
   std::thread thread_;
 };
+
+// The module's entry point, looked up by loadQueueStatsFeed.
+extern "C" FeedSource* ma_queue_stats_feed_create(const QueueStatsFeedOptions* opts, const FeedLog* log,
+                                                  std::string* error);
 
 }  // namespace adapter

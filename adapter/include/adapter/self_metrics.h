@@ -13,7 +13,7 @@
 #include <string>
 
 #include "adapter/prometheus_client.h"
-#include "adapter/queue_stats_feed.h"
+#include "adapter/feed_source.h"
 
 namespace adapter {
 

@@ -3,6 +3,9 @@
 // data answered as 503, never as a value.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "adapter/feed_source.h"
 #include "adapter/queue_feed_provider.h"
 #include "apiservice/status.h"
 #include "fake_clock.h"
@@ -168,4 +171,20 @@ TEST(QueueFeedProvider, NoDataAndStaleDataAre503) {
   EXPECT_NE(message.find("the feed from queue-stats:9309 is down: Socket closed"), std::string::npos) << message;
   // A stale series outside the selector does not matter.
   EXPECT_TRUE(f.get("kafka_consumergroup_lag_sum", "consumergroup=other").empty());
+}
+
+TEST(QueueStatsFeedModule, AMissingModuleIsAClearError) {
+  // The test binary's folder holds no feed module (the adapter's does).
+  std::ostringstream out;
+  apiservice::Logger log(out, 0, apiservice::Logger::Format::Text);
+  QueueStatsFeedOptions opts;
+  opts.address = "127.0.0.1:9309";
+  try {
+    loadQueueStatsFeed(opts, log);
+    FAIL() << "loaded a module that is not there";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--queue-stats-address needs the feed module"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("metrics-adapter-queue-feed.so"), std::string::npos) << e.what();
+  }
 }
