@@ -34,7 +34,8 @@ long rssKb(pid_t pid) {
 
 // 20 namespaces: 18 with 10 deployments of 50 pods, "big" with one of
 // 1,000 pods. Pod names as a ReplicaSet makes them.
-std::vector<std::pair<std::string, std::string>> makePods(FakeApiServer& api, const std::string& prefix,
+std::vector<std::pair<std::string, std::string>> makePods(FakeApiServer& api,
+                                                          const std::string& prefix,
                                                           unsigned seed) {
   std::mt19937 rng(seed);
   const std::string alphabet = "bcdfghjklmnpqrstvwxz2456789";
@@ -47,7 +48,8 @@ std::vector<std::pair<std::string, std::string>> makePods(FakeApiServer& api, co
   auto add = [&](const std::string& ns, const std::string& app, int n) {
     for (int i = 0; i < n; ++i) {
       std::string name = prefix + app + "-7d9f8c6b5-" + suffix();
-      api.upsert("pods", FakeApiServer::pod(ns, name, {{"app", app}, {"pod-template-hash", "7d9f8c6b5"}}));
+      api.upsert("pods",
+                 FakeApiServer::pod(ns, name, {{"app", app}, {"pod-template-hash", "7d9f8c6b5"}}));
       made.emplace_back(ns, name);
     }
   };
@@ -64,7 +66,8 @@ std::string vectorFor(const std::vector<std::pair<std::string, std::string>>& po
     if (pns != ns || name.find(app + "-7d9f8c6b5-") == std::string::npos) continue;
     result.push_back({{"metric", {{"pod", name}}}, {"value", {1700000000.0, "12.5"}}});
   }
-  return json{{"status", "success"}, {"data", {{"resultType", "vector"}, {"result", result}}}}.dump();
+  return json{{"status", "success"}, {"data", {{"resultType", "vector"}, {"result", result}}}}
+      .dump();
 }
 
 json loadgen(const std::vector<std::string>& args, const TempDir& dir) {
@@ -79,9 +82,12 @@ json loadgen(const std::vector<std::string>& args, const TempDir& dir) {
 }
 
 double cached(int port, const KeyPair& proxy) {
-  auto r = httpsRequest(port, "/metrics", {{"X-Remote-User", "bench"}, {"X-Remote-Group", "system:masters"}}, &proxy);
+  auto r = httpsRequest(port, "/metrics",
+                        {{"X-Remote-User", "bench"}, {"X-Remote-Group", "system:masters"}}, &proxy);
   std::smatch m;
-  if (std::regex_search(r.body, m, std::regex(R"(metrics_adapter_object_cache_objects\{resource="pods"\} ([0-9.e+]+))")))
+  if (std::regex_search(
+          r.body, m,
+          std::regex(R"(metrics_adapter_object_cache_objects\{resource="pods"\} ([0-9.e+]+))")))
     return std::stod(m[1]);
   return 0;
 }
@@ -103,12 +109,16 @@ int main(int argc, char** argv) {
   std::string small = vectorFor(pods, "ns-3", "dep-7"), large = vectorFor(pods, "big", "bulk");
   FakeBackend prom([&](const FakeRequest& r) -> FakeResponse {
     if (r.target.rfind("/api/v1/series", 0) == 0)
-      return {200, R"({"status":"success","data":[{"__name__":"http_requests","namespace":"ns-0","pod":"x"}]})", 0ms};
+      return {
+          200,
+          R"({"status":"success","data":[{"__name__":"http_requests","namespace":"ns-0","pod":"x"}]})",
+          0ms};
     std::string q = r.target + r.body;
     return {200, q.find("big") != std::string::npos ? large : small, 0ms};
   });
   writeFile(dir.file("config.yaml"),
-            "rules:\n- seriesQuery: 'http_requests{namespace!=\"\",pod!=\"\"}'\n  resources:\n    overrides:\n"
+            "rules:\n- seriesQuery: 'http_requests{namespace!=\"\",pod!=\"\"}'\n  resources:\n    "
+            "overrides:\n"
             "      namespace: {resource: namespace}\n      pod: {resource: pod}\n"
             "  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n");
   std::string kc = api.writeKubeconfig(dir, "adapter", FakeApiServer::kAdapterToken);
@@ -127,11 +137,16 @@ int main(int argc, char** argv) {
   long rssBefore = rssKb(adapter.process().pid());
 
   const std::string base = "https://127.0.0.1:" + std::to_string(adapter.port());
-  const std::string smallPath = "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns-3/pods/%2A/http_requests?labelSelector=app%3Ddep-7";
-  const std::string largePath = "/apis/custom.metrics.k8s.io/v1beta2/namespaces/big/pods/%2A/http_requests?labelSelector=app%3Dbulk";
+  const std::string smallPath =
+      "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns-3/pods/%2A/"
+      "http_requests?labelSelector=app%3Ddep-7";
+  const std::string largePath =
+      "/apis/custom.metrics.k8s.io/v1beta2/namespaces/big/pods/%2A/"
+      "http_requests?labelSelector=app%3Dbulk";
   std::vector<std::pair<std::string, std::string>> asHpa{
       {"X-Remote-User", "system:serviceaccount:kube-system:horizontal-pod-autoscaler"},
-      {"X-Remote-Group", "system:serviceaccounts"}, {"X-Remote-Group", "system:authenticated"}};
+      {"X-Remote-Group", "system:serviceaccounts"},
+      {"X-Remote-Group", "system:authenticated"}};
   auto first = httpsRequest(adapter.port(), smallPath, asHpa, &proxy);
   if (first.status != 200) {
     std::cerr << "first request failed: " << first.status << " " << first.body << "\n";
@@ -153,10 +168,10 @@ int main(int argc, char** argv) {
   long rssDoubled = rssKb(adapter.process().pid());
   double cachedNow = cached(adapter.port(), proxy);
 
-
   auto small1 = json::parse(httpsRequest(adapter.port(), smallPath, asHpa, &proxy).body);
   auto large1 = json::parse(httpsRequest(adapter.port(), largePath, asHpa, &proxy).body);
-  std::vector<std::string> certArgs{"--cert", dir.file("proxy.crt"), "--key", dir.file("proxy.key")};
+  std::vector<std::string> certArgs{"--cert", dir.file("proxy.crt"), "--key",
+                                    dir.file("proxy.key")};
   for (const auto& [k, v] : asHpa) {
     certArgs.push_back("--header");
     certArgs.push_back(k + ": " + v);
@@ -171,9 +186,12 @@ int main(int argc, char** argv) {
   int reviewsBefore = api.accessReviews();
   for (auto [what, path, body, n] :
        {std::tuple{"50 of 500 pods in a namespace", smallPath, small, small1["items"].size()},
-        std::tuple{"1,000 of 1,000 pods (one Deployment)", largePath, large, large1["items"].size()}}) {
+        std::tuple{"1,000 of 1,000 pods (one Deployment)", largePath, large,
+                   large1["items"].size()}}) {
     std::string q = std::string(what).find("1,000") != std::string::npos ? "big" : "ns-3";
-    json direct = loadgen({"--url", prom.url() + "/api/v1/query?query=" + q, "--concurrency", conc, "--seconds", secs}, dir);
+    json direct = loadgen({"--url", prom.url() + "/api/v1/query?query=" + q, "--concurrency", conc,
+                           "--seconds", secs},
+                          dir);
     std::vector<std::string> args{"--url", base + path, "--concurrency", conc, "--seconds", secs};
     args.insert(args.end(), certArgs.begin(), certArgs.end());
     json viaAdapter = loadgen(args, dir);
@@ -182,41 +200,59 @@ int main(int argc, char** argv) {
   int reviewsDuring = api.accessReviews() - reviewsBefore;
   json fixed;
   {
-    std::vector<std::string> args{"--url", base + smallPath, "--concurrency", "16", "--seconds", secs, "--rate", "1000"};
+    std::vector<std::string> args{"--url", base + smallPath, "--concurrency", "16", "--seconds",
+                                  secs,    "--rate",         "1000"};
     args.insert(args.end(), certArgs.begin(), certArgs.end());
     fixed = loadgen(args, dir);
   }
-  json fixedDirect = loadgen({"--url", prom.url() + "/api/v1/query?query=ns-3", "--concurrency", "16", "--seconds", secs, "--rate", "1000"}, dir);
+  json fixedDirect = loadgen({"--url", prom.url() + "/api/v1/query?query=ns-3", "--concurrency",
+                              "16", "--seconds", secs, "--rate", "1000"},
+                             dir);
 
   unsigned cores = std::thread::hardware_concurrency();
-  std::printf("## Kubernetes mode (%u cores): label-selector requests with 10,000 pods cached\n\n", cores);
-  std::printf("Requests as kube-aggregator sends them (front-proxy certificate, X-Remote-User/Group; "
-              "authorization cached), concurrency %d, %.0f s each; the backend answers from memory.\n\n",
-              concurrency, seconds);
-  std::printf("| selection | pods answered | backend direct req/s | backend p99 ms | adapter req/s | adapter p50 ms | adapter p99 ms | adapter p99 minus backend p99 ms |\n|---|---|---|---|---|---|---|---|\n");
+  std::printf("## Kubernetes mode (%u cores): label-selector requests with 10,000 pods cached\n\n",
+              cores);
+  std::printf(
+      "Requests as kube-aggregator sends them (front-proxy certificate, X-Remote-User/Group; "
+      "authorization cached), concurrency %d, %.0f s each; the backend answers from memory.\n\n",
+      concurrency, seconds);
+  std::printf(
+      "| selection | pods answered | backend direct req/s | backend p99 ms | adapter req/s | "
+      "adapter p50 ms | adapter p99 ms | adapter p99 minus backend p99 ms "
+      "|\n|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : rows) {
     std::printf("| %s | %zu | %.0f | %.2f | %.0f | %.2f | %.2f | %.2f |\n", r.what.c_str(), r.pods,
-                r.direct["rps"].get<double>(), r.direct["p99_ms"].get<double>(), r.adapter["rps"].get<double>(),
-                r.adapter["p50_ms"].get<double>(), r.adapter["p99_ms"].get<double>(),
+                r.direct["rps"].get<double>(), r.direct["p99_ms"].get<double>(),
+                r.adapter["rps"].get<double>(), r.adapter["p50_ms"].get<double>(),
+                r.adapter["p99_ms"].get<double>(),
                 r.adapter["p99_ms"].get<double>() - r.direct["p99_ms"].get<double>());
   }
-  std::printf("\nAt a fixed 1,000 req/s (16 connections, 50-pod selection): adapter %.0f req/s, p50 %.2f ms, "
-              "p99 %.2f ms; backend alone p99 %.2f ms.\n\n",
-              fixed["rps"].get<double>(), fixed["p50_ms"].get<double>(), fixed["p99_ms"].get<double>(),
-              fixedDirect["p99_ms"].get<double>());
+  std::printf(
+      "\nAt a fixed 1,000 req/s (16 connections, 50-pod selection): adapter %.0f req/s, p50 %.2f "
+      "ms, "
+      "p99 %.2f ms; backend alone p99 %.2f ms.\n\n",
+      fixed["rps"].get<double>(), fixed["p50_ms"].get<double>(), fixed["p99_ms"].get<double>(),
+      fixedDirect["p99_ms"].get<double>());
   std::printf("| object cache | value |\n|---|---|\n");
   std::printf("| RSS before the pod cache | %.1f MB |\n", rssBefore / 1024.0);
   std::printf("| RSS with 10,000 pods cached (after the LIST) | %.1f MB |\n", rssCached / 1024.0);
-  std::printf("| RSS with %.0f pods cached (10,000 more by watch) | %.1f MB |\n", cachedNow, rssDoubled / 1024.0);
+  std::printf("| RSS with %.0f pods cached (10,000 more by watch) | %.1f MB |\n", cachedNow,
+              rssDoubled / 1024.0);
   std::printf("| memory per cached pod (growth over the 10,000 watched in) | %.0f bytes |\n",
               (rssDoubled - rssCached) * 1024.0 / 10000.0);
-  std::printf("| memory per cached pod (all 10,000 listed, upper bound incl. LIST buffers) | %.0f bytes |\n",
-              (rssCached - rssBefore) * 1024.0 / 10000.0);
-  std::printf("| SubjectAccessReviews sent during %zu warm requests (one per request kind per 10 s TTL) | %d |\n",
-              static_cast<size_t>(rows[0].adapter["requests"].get<double>() + rows[1].adapter["requests"].get<double>()),
-              reviewsDuring);
-  std::printf("| pod LIST pages read by the adapter in the whole run (one LIST, 500 per page) | %d |\n",
-              api.listCount("pods"));
+  std::printf(
+      "| memory per cached pod (all 10,000 listed, upper bound incl. LIST buffers) | %.0f bytes "
+      "|\n",
+      (rssCached - rssBefore) * 1024.0 / 10000.0);
+  std::printf(
+      "| SubjectAccessReviews sent during %zu warm requests (one per request kind per 10 s TTL) | "
+      "%d |\n",
+      static_cast<size_t>(rows[0].adapter["requests"].get<double>() +
+                          rows[1].adapter["requests"].get<double>()),
+      reviewsDuring);
+  std::printf(
+      "| pod LIST pages read by the adapter in the whole run (one LIST, 500 per page) | %d |\n",
+      api.listCount("pods"));
   int errors = 0;
   for (const auto& r : rows) errors += r.adapter["errors"].get<int>();
   return errors ? 1 : 0;

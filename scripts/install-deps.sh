@@ -3,7 +3,7 @@
 # packages. Safe to run again: it only installs what is missing.
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libboost-dev libboost-program-options-dev libssl-dev
   nlohmann-json3-dev libyaml-cpp-dev libre2-dev prometheus-cpp-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc librdkafka-dev libcurl4-openssl-dev

@@ -86,8 +86,8 @@ void AuthenticationSource::applyConfigMapData(const std::map<std::string, std::s
     auto& rh = next.requestHeader;
     if (auto it = data.find("requestheader-client-ca-file");
         it != data.end() && !it->second.empty()) {
-      rh.clientCA = apiservice::CertificatePool::fromPem(
-          it->second, source + " requestheader-client-ca-file");
+      rh.clientCA = apiservice::CertificatePool::fromPem(it->second,
+                                                         source + " requestheader-client-ca-file");
     } else {
       rh.clientCA = nullptr;
     }

@@ -25,7 +25,8 @@ ClusterConnection::ClusterConnection(const KubernetesOptions& opts, const Clock&
   accessReviews_ = std::make_unique<KubeReviewTransport>(*authz_);
 
   mapper_ = std::make_shared<DiscoveryResourceMapper>(builtinResourceTable());
-  discovery_ = std::make_unique<DiscoveryRefresher>(*lister_, *mapper_, log, opts.discoveryInterval);
+  discovery_ =
+      std::make_unique<DiscoveryRefresher>(*lister_, *mapper_, log, opts.discoveryInterval);
   objects_ = std::make_unique<WatchingObjectLister>(*lister_, log);
 
   authenticator_ = std::make_unique<apiservice::DelegatingAuthenticator>(
@@ -59,9 +60,10 @@ void ClusterConnection::start() {
     log_.warning("first API discovery failed; using the built-in resource table until it succeeds");
   discovery_->start();
   if (authConfigMap_ && !authConfigMap_->waitSynced(std::chrono::seconds(10))) {
-    log_.warning("the authentication ConfigMap is not loaded yet; requests relying on it get 401 "
-                 "until it is",
-                 {{"error", authConfigMap_->lastError()}});
+    log_.warning(
+        "the authentication ConfigMap is not loaded yet; requests relying on it get 401 "
+        "until it is",
+        {{"error", authConfigMap_->lastError()}});
   }
 }
 

@@ -53,7 +53,9 @@ bool ConfigReloader::reload(bool force) {
   return accept(content, "reloaded config");
 }
 
-bool ConfigReloader::recompile() { return accept(lastContent_, "recompiled config for new API resources"); }
+bool ConfigReloader::recompile() {
+  return accept(lastContent_, "recompiled config for new API resources");
+}
 
 bool ConfigReloader::accept(const std::string& content, const char* what) {
   try {

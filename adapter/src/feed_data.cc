@@ -3,8 +3,9 @@
 namespace adapter {
 
 const std::vector<std::string>& feedMetricNames() {
-  static const std::vector<std::string> names{feedmetric::kDelayed, feedmetric::kNotVisible, feedmetric::kVisible,  feedmetric::kLag,
-                                              feedmetric::kLagSum,  feedmetric::kMembers,    feedmetric::kOffsetSum};
+  static const std::vector<std::string> names{
+      feedmetric::kDelayed, feedmetric::kNotVisible, feedmetric::kVisible,  feedmetric::kLag,
+      feedmetric::kLagSum,  feedmetric::kMembers,    feedmetric::kOffsetSum};
   return names;
 }
 

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <vector>
 
 #include "adapter/feed_source.h"
 
@@ -10,31 +11,46 @@ namespace adapter {
 
 namespace {
 
-// The module sits next to the binary (as the build and the image lay them out).
-std::string modulePath() {
+constexpr const char* kModule = "metrics-adapter-queue-feed.so";
+
+// Where the build leaves the module (next to the binary) or where
+// `cmake --install` puts it (<prefix>/lib/metrics-adapter/).
+std::vector<std::filesystem::path> moduleCandidates() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   std::filesystem::path dir = ec ? std::filesystem::current_path() : exe.parent_path();
-  return (dir / "metrics-adapter-queue-feed.so").string();
+  return {dir / kModule, dir.parent_path() / "lib" / "metrics-adapter" / kModule};
 }
 
 using CreateFn = FeedSource* (*)(const QueueStatsFeedOptions*, const FeedLog*, std::string*);
 
 }  // namespace
 
-std::unique_ptr<FeedSource> loadQueueStatsFeed(const QueueStatsFeedOptions& opts, apiservice::Logger& log) {
-  const std::string path = modulePath();
+std::unique_ptr<FeedSource> loadQueueStatsFeed(const QueueStatsFeedOptions& opts,
+                                               apiservice::Logger& log) {
+  const auto candidates = moduleCandidates();
+  std::string path = candidates.front().string();
+  for (const auto& c : candidates)
+    if (std::filesystem::exists(c)) {
+      path = c.string();
+      break;
+    }
   // Never unloaded: the feed's thread and objects live until exit.
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* why = dlerror();
-    throw std::runtime_error("--queue-stats-address needs the feed module " + path + ", which cannot be loaded: " +
-                             (why ? why : "unknown error"));
+    throw std::runtime_error("--queue-stats-address needs the feed module " + std::string(kModule) +
+                             " (looked for " + candidates[0].string() + " and " +
+                             candidates[1].string() +
+                             "), which cannot be loaded: " + (why ? why : "unknown error"));
   }
   auto create = reinterpret_cast<CreateFn>(dlsym(handle, "ma_queue_stats_feed_create"));
-  if (!create) throw std::runtime_error(path + " is not metrics-adapter's feed module (no ma_queue_stats_feed_create)");
+  if (!create)
+    throw std::runtime_error(
+        path + " is not metrics-adapter's feed module (no ma_queue_stats_feed_create)");
   const std::string address = opts.address;
-  FeedLog feedLog = [&log, address](bool warning, const std::string& message, const std::string& error) {
+  FeedLog feedLog = [&log, address](bool warning, const std::string& message,
+                                    const std::string& error) {
     if (warning)
       log.warning(message, {{"address", address}, {"error", error}});
     else

@@ -32,8 +32,9 @@ FeedData feedDataFromSnapshot(const pb::Snapshot& snap) {
     if (t.members() >= 0) members[{t.cluster(), t.group()}] = {t.members(), at};
   }
   for (const auto& [key, m] : members)
-    d.metrics[kMembers].push_back(
-        {{{"cluster", key.first}, {"consumergroup", key.second}}, static_cast<double>(m.first), m.second});
+    d.metrics[kMembers].push_back({{{"cluster", key.first}, {"consumergroup", key.second}},
+                                   static_cast<double>(m.first),
+                                   m.second});
   for (const auto& q : snap.sqs()) {
     std::map<std::string, std::string> labels{
         {"queue_name", q.name()}, {"queue_url", q.url()}, {"region", q.region()}};

@@ -283,9 +283,9 @@ int HttpClient::stream(const ClientRequest& req,
           failed = true;
           throw HttpClientError("reading the response from " + url_.host + ":" + url_.port +
                                 " failed: " +
-                                (e == beast::error::timeout              ? "timed out"
+                                (e == beast::error::timeout            ? "timed out"
                                  : e == asio::error::operation_aborted ? "cancelled"
-                                                                         : e.message()));
+                                                                       : e.message()));
         }
         size_t produced = len - parser.get().body().size;
         if (produced > 0) return produced;

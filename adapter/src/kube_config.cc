@@ -86,9 +86,10 @@ KubeConnection parseKubeconfig(const std::string& text, const std::string& path,
   if (!userName.empty()) {
     const YAML::Node user = named(root["users"], "user", userName, path);
     if (user["exec"] || user["auth-provider"]) {
-      throw KubeConfigError(path + ": user \"" + userName +
-                            "\" uses an exec or auth-provider plugin, which is not supported; use a "
-                            "token, tokenFile or client certificate");
+      throw KubeConfigError(
+          path + ": user \"" + userName +
+          "\" uses an exec or auth-provider plugin, which is not supported; use a "
+          "token, tokenFile or client certificate");
     }
     c.tls.certFile = resolve(scalar(user, "client-certificate"));
     c.tls.keyFile = resolve(scalar(user, "client-key"));

@@ -76,7 +76,8 @@ std::vector<rules::ResourceInfo> parseApiResourceList(const std::string& body,
                                                       const std::string& version) {
   json j = json::parse(body, nullptr, false);
   if (!j.is_object() || !j.contains("resources") || !j["resources"].is_array())
-    throw KubeError("malformed APIResourceList for " + (group.empty() ? version : group + "/" + version));
+    throw KubeError("malformed APIResourceList for " +
+                    (group.empty() ? version : group + "/" + version));
   std::vector<rules::ResourceInfo> out;
   for (const auto& r : j["resources"]) {
     if (!r.is_object()) continue;
@@ -115,7 +116,8 @@ std::vector<rules::ResourceInfo> discoverResources(KubeApi& api,
   // The core group first: a bare "pods" means core pods.
   std::vector<std::string> coreVersions = parseApiVersions(fetch("/api"));
   if (!coreVersions.empty()) {
-    auto core = parseApiResourceList(fetch("/api/" + coreVersions.front()), "", coreVersions.front());
+    auto core =
+        parseApiResourceList(fetch("/api/" + coreVersions.front()), "", coreVersions.front());
     out.insert(out.end(), core.begin(), core.end());
   }
   // Then groups in the order /apis lists them (kube-apiserver's priority).
@@ -125,7 +127,8 @@ std::vector<rules::ResourceInfo> discoverResources(KubeApi& api,
         g.group == "metrics.k8s.io")
       continue;
     try {
-      auto res = parseApiResourceList(fetch("/apis/" + g.group + "/" + g.version), g.group, g.version);
+      auto res =
+          parseApiResourceList(fetch("/apis/" + g.group + "/" + g.version), g.group, g.version);
       out.insert(out.end(), res.begin(), res.end());
     } catch (const KubeError& e) {
       log.warning("discovery of an API group failed; keeping what was known of it",
@@ -138,8 +141,7 @@ std::vector<rules::ResourceInfo> discoverResources(KubeApi& api,
 }
 
 DiscoveryRefresher::DiscoveryRefresher(KubeApi& api, DiscoveryResourceMapper& mapper,
-                                       apiservice::Logger& log,
-                                       std::chrono::milliseconds interval)
+                                       apiservice::Logger& log, std::chrono::milliseconds interval)
     : api_(api), mapper_(mapper), log_(log), interval_(interval) {}
 
 DiscoveryRefresher::~DiscoveryRefresher() { stop(); }
@@ -166,7 +168,9 @@ void DiscoveryRefresher::start() {
   thread_ = std::thread([this] {
     while (true) {
       std::unique_lock<std::mutex> lock(mu_);
-      auto wait = succeeded_ ? interval_ : std::min<std::chrono::milliseconds>(interval_, std::chrono::seconds(5));
+      auto wait = succeeded_
+                      ? interval_
+                      : std::min<std::chrono::milliseconds>(interval_, std::chrono::seconds(5));
       if (cv_.wait_for(lock, wait, [&] { return stopping_; })) return;
       lock.unlock();
       refreshOnce();

@@ -46,9 +46,12 @@ class ObjectSax : public json::json_sax_t {
     // rel: 0 in the object itself, 1 in metadata/status/data, 2 in labels.
     if (rel == 0 && slot == "kind") objectKind_ = v;
     if (rel == 1 && parent == "metadata") {
-      if (slot == "name") obj_.name = v;
-      else if (slot == "namespace") obj_.ns = v;
-      else if (slot == "resourceVersion") obj_.resourceVersion = v;
+      if (slot == "name")
+        obj_.name = v;
+      else if (slot == "namespace")
+        obj_.ns = v;
+      else if (slot == "resourceVersion")
+        obj_.resourceVersion = v;
     } else if (rel == 2 && parent == "labels" && frames_[frames_.size() - 2].name == "metadata") {
       obj_.labels.emplace_back(std::string(slot), v);
     } else if (rel == 1 && parent == "status" && slot == "phase") {
@@ -100,7 +103,7 @@ class ObjectSax : public json::json_sax_t {
   struct Frame {
     std::string name;  // the key (or "[]") this container sits under
     bool array;
-    std::string key;   // the member being read, for objects
+    std::string key;  // the member being read, for objects
   };
   std::string_view currentSlot() const {
     if (frames_.empty()) return "";
@@ -206,12 +209,18 @@ WatchEvent parseWatchEvent(std::string_view line, bool keepData) {
   if (!json::sax_parse(line, &sax, json::input_format_t::json, true))
     throw KubeError("malformed watch event");
   const std::string& t = sax.type();
-  if (t == "ADDED") ev.type = WatchEvent::Type::Added;
-  else if (t == "MODIFIED") ev.type = WatchEvent::Type::Modified;
-  else if (t == "DELETED") ev.type = WatchEvent::Type::Deleted;
-  else if (t == "BOOKMARK") ev.type = WatchEvent::Type::Bookmark;
-  else if (t == "ERROR") ev.type = WatchEvent::Type::Error;
-  else throw KubeError("watch event of unknown type \"" + t + "\"");
+  if (t == "ADDED")
+    ev.type = WatchEvent::Type::Added;
+  else if (t == "MODIFIED")
+    ev.type = WatchEvent::Type::Modified;
+  else if (t == "DELETED")
+    ev.type = WatchEvent::Type::Deleted;
+  else if (t == "BOOKMARK")
+    ev.type = WatchEvent::Type::Bookmark;
+  else if (t == "ERROR")
+    ev.type = WatchEvent::Type::Error;
+  else
+    throw KubeError("watch event of unknown type \"" + t + "\"");
   if (ev.type == WatchEvent::Type::Error) {
     ev.status = sax.status();
   } else if (!got) {

@@ -8,10 +8,10 @@
 #include "adapter/clock.h"
 #include "adapter/cluster_connection.h"
 #include "adapter/config_reloader.h"
+#include "adapter/feed_source.h"
 #include "adapter/options.h"
 #include "adapter/prometheus_provider.h"
 #include "adapter/queue_feed_provider.h"
-#include "adapter/feed_source.h"
 #include "adapter/relister.h"
 #include "adapter/resource_metrics_provider.h"
 #include "adapter/rules_cli.h"
@@ -44,7 +44,8 @@ int serve(const adapter::AdapterOptions& o) {
   try {
     if (!o.queueStats.address.empty()) feed = adapter::loadQueueStatsFeed(o.queueStats, log);
     backend = std::make_unique<adapter::HttpPrometheusClient>(o.prometheus);
-    if (!o.standalone) cluster = std::make_unique<adapter::ClusterConnection>(o.kubernetes, clock, log);
+    if (!o.standalone)
+      cluster = std::make_unique<adapter::ClusterConnection>(o.kubernetes, clock, log);
     std::string cert = o.tlsCertFile, key = o.tlsPrivateKeyFile;
     if (cert.empty()) {
       char host[256] = "localhost";
@@ -75,7 +76,8 @@ int serve(const adapter::AdapterOptions& o) {
   adapter::ObjectLister* objects = cluster ? &cluster->objects() : nullptr;
   adapter::PrometheusProvider provider(state, instrumented, clock, log, objects);
   std::unique_ptr<adapter::QueueFeedProvider> feedProvider;
-  if (feed) feedProvider = std::make_unique<adapter::QueueFeedProvider>(
+  if (feed)
+    feedProvider = std::make_unique<adapter::QueueFeedProvider>(
         provider, *feed, o.queueStats.address, o.queueStats.maxAge, clock);
   const apiservice::MetricsProvider& metricsProvider =
       feedProvider ? static_cast<const apiservice::MetricsProvider&>(*feedProvider) : provider;
@@ -101,7 +103,8 @@ int serve(const adapter::AdapterOptions& o) {
     access.authorizer = &cluster->authorizer();
     access.alwaysAllowPaths = o.kubernetes.alwaysAllowPaths;
   }
-  apiservice::Router router({&metricsProvider, &resourceMetrics}, hooks, kVersion, access, clock, &log);
+  apiservice::Router router({&metricsProvider, &resourceMetrics}, hooks, kVersion, access, clock,
+                            &log);
   apiservice::HttpsServer server(
       o.server, tls, [&](const apiservice::HttpRequest& r) { return router.handle(r); }, log);
   try {

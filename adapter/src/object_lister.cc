@@ -8,13 +8,13 @@ namespace adapter {
 using apiservice::StatusError;
 
 std::string collectionPath(const rules::ResourceInfo& r, const std::string& ns) {
-  std::string p = r.gr.group.empty() ? "/api/" + r.version : "/apis/" + r.gr.group + "/" + r.version;
+  std::string p =
+      r.gr.group.empty() ? "/api/" + r.version : "/apis/" + r.gr.group + "/" + r.version;
   if (!ns.empty() && r.namespaced) p += "/namespaces/" + ns;
   return p + "/" + r.gr.resource;
 }
 
-WatchingObjectLister::WatchingObjectLister(KubeApi& api, apiservice::Logger& log,
-                                           WatchOptions opts)
+WatchingObjectLister::WatchingObjectLister(KubeApi& api, apiservice::Logger& log, WatchOptions opts)
     : api_(api), log_(log), opts_(opts) {}
 
 WatchingObjectLister::~WatchingObjectLister() {
@@ -75,7 +75,8 @@ bool keep(const KubeObject& o, const ObjectQuery& q) {
 }  // namespace
 
 std::vector<std::string> WatchingObjectLister::names(const ObjectQuery& q) {
-  if (Cache* c = synced(*q.resource)) return c->store.names(q.resource->namespaced ? q.ns : "", q.selector, q.runningPodsOnly);
+  if (Cache* c = synced(*q.resource))
+    return c->store.names(q.resource->namespaced ? q.ns : "", q.selector, q.runningPodsOnly);
   std::vector<std::string> out;
   for (auto& o : listDirect(q))
     if (keep(o, q)) out.push_back(std::move(o.name));

@@ -44,9 +44,9 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
   KubernetesOptions& k = o.kubernetes;
   AuthenticationFlags& an = k.authentication;
   std::string discoveryInterval = "1m", tokenTtl = "10s", allowedTtl = "10s", deniedTtl = "10s",
-              allowPaths = "/healthz,/readyz,/livez", allowedNames,
-              userHeaders = "X-Remote-User", groupHeaders = "X-Remote-Group",
-              extraPrefixes = "X-Remote-Extra-", uidHeaders, queueStatsMaxAge = "2m";
+              allowPaths = "/healthz,/readyz,/livez", allowedNames, userHeaders = "X-Remote-User",
+              groupHeaders = "X-Remote-Group", extraPrefixes = "X-Remote-Extra-", uidHeaders,
+              queueStatsMaxAge = "2m";
   po::options_description desc(
       "metrics-adapter: Kubernetes custom and external metrics from Prometheus.\n\nFlags");
   // clang-format off
@@ -147,16 +147,19 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
   }
   o.queueStats.maxAge = parseDurationFlag("queue-stats-max-age", queueStatsMaxAge);
   if (o.queueStats.certFile.empty() != o.queueStats.keyFile.empty()) {
-    throw std::invalid_argument("--queue-stats-client-cert and --queue-stats-client-key go together");
+    throw std::invalid_argument(
+        "--queue-stats-client-cert and --queue-stats-client-key go together");
   }
   if (o.queueStats.address.empty() &&
       (!o.queueStats.caFile.empty() || !o.queueStats.certFile.empty())) {
-    throw std::invalid_argument("--queue-stats-ca-file and --queue-stats-client-cert need --queue-stats-address");
+    throw std::invalid_argument(
+        "--queue-stats-ca-file and --queue-stats-client-cert need --queue-stats-address");
   }
   if (o.server.threads < 1) throw std::invalid_argument("--server-threads must be at least 1");
   k.discoveryInterval = parseDurationFlag("discovery-interval", discoveryInterval);
   k.tokenCacheTtl = parseDurationFlag("authentication-token-webhook-cache-ttl", tokenTtl);
-  k.authorizedCacheTtl = parseDurationFlag("authorization-webhook-cache-authorized-ttl", allowedTtl);
+  k.authorizedCacheTtl =
+      parseDurationFlag("authorization-webhook-cache-authorized-ttl", allowedTtl);
   k.unauthorizedCacheTtl =
       parseDurationFlag("authorization-webhook-cache-unauthorized-ttl", deniedTtl);
   k.alwaysAllowPaths = splitList(allowPaths);

@@ -54,7 +54,8 @@ std::vector<apiservice::ExternalMetricValue> QueueFeedProvider::getExternalMetri
       std::string what;
       for (const auto& [k, v] : s.labels) what += (what.empty() ? "" : ",") + k + "=" + v;
       throw StatusError::unavailable(
-          req.metric + "{" + what + "} was measured " + std::to_string((now - s.collectedAtMs) / 1000) +
+          req.metric + "{" + what + "} was measured " +
+          std::to_string((now - s.collectedAtMs) / 1000) +
           " s ago, older than --queue-stats-max-age (" + std::to_string(maxAge / 1000) + " s); " +
           (st.connected ? "queue-stats is not collecting it"
                         : "the feed from " + address + " is down: " + st.lastError));

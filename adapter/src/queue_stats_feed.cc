@@ -118,16 +118,19 @@ void QueueStatsFeed::run() {
     ++status_.reconnects;
     status_.lastError = st.ok() ? "the stream ended" : st.error_message();
     // Values already received stay, and age into errors after --queue-stats-max-age.
-    auto wait = milliseconds(std::uniform_int_distribution<int64_t>(backoff.count() / 2, backoff.count())(rng));
-    log_(true, "queue-stats feed disconnected; reconnecting in " + std::to_string(wait.count()) + "ms", status_.lastError);
+    auto wait = milliseconds(
+        std::uniform_int_distribution<int64_t>(backoff.count() / 2, backoff.count())(rng));
+    log_(true,
+         "queue-stats feed disconnected; reconnecting in " + std::to_string(wait.count()) + "ms",
+         status_.lastError);
     cv_.wait_for(lock, wait, [this] { return stopping_; });
     if (stopping_) return;
     backoff = std::min(backoff * 2, maxBackoff);
   }
 }
 
-extern "C" FeedSource* ma_queue_stats_feed_create(const QueueStatsFeedOptions* opts, const FeedLog* log,
-                                                  std::string* error) {
+extern "C" FeedSource* ma_queue_stats_feed_create(const QueueStatsFeedOptions* opts,
+                                                  const FeedLog* log, std::string* error) {
   try {
     return new QueueStatsFeed(*opts, *log);
   } catch (const std::exception& e) {

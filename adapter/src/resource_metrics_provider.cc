@@ -61,10 +61,9 @@ ByObject collect(PrometheusApi& backend, const Clock& clock, apiservice::Logger&
   const rules::GroupResource& gr = pods ? kPods : kNodes;
   rules::CustomQuery built;
   try {
-    built = rules::buildObjectQuery(pods ? q.containerQuery : q.nodeQuery, q.resources, "", gr, ns,
-                                    names, {},
-                                    pods ? std::vector<std::string>{q.containerLabel}
-                                         : std::vector<std::string>{});
+    built = rules::buildObjectQuery(
+        pods ? q.containerQuery : q.nodeQuery, q.resources, "", gr, ns, names, {},
+        pods ? std::vector<std::string>{q.containerLabel} : std::vector<std::string>{});
   } catch (const std::exception& e) {
     throw StatusError::internal(std::string("resourceRules: cannot build the query: ") + e.what());
   }
@@ -86,7 +85,8 @@ ByObject collect(PrometheusApi& backend, const Clock& clock, apiservice::Logger&
     out[obj->second][container] = Reading{s.value, s.timestampMs};
   }
   if (dropped)
-    log.v(2, "dropped NaN, infinite or negative resource samples", {{"count", std::to_string(dropped)}});
+    log.v(2, "dropped NaN, infinite or negative resource samples",
+          {{"count", std::to_string(dropped)}});
   return out;
 }
 
@@ -111,7 +111,8 @@ std::vector<apiservice::NodeMetricsItem> PrometheusResourceMetrics::nodeMetrics(
     if (names.empty()) return {};
   } else {
     if (!labelSelector.empty())
-      throw StatusError::badRequest("labelSelector on nodes needs a Kubernetes connection (--standalone)");
+      throw StatusError::badRequest(
+          "labelSelector on nodes needs a Kubernetes connection (--standalone)");
     if (!name.empty()) names.push_back(name);
   }
   ByObject cpu = collect(backend_, clock_, log_, rr.cpu, false, "", names);
@@ -149,9 +150,11 @@ std::vector<apiservice::PodMetricsItem> PrometheusResourceMetrics::podMetrics(
     }
   } else {
     if (!labelSelector.empty())
-      throw StatusError::badRequest("labelSelector on pods needs a Kubernetes connection (--standalone)");
+      throw StatusError::badRequest(
+          "labelSelector on pods needs a Kubernetes connection (--standalone)");
     if (ns.empty())
-      throw StatusError::badRequest("listing pod metrics across namespaces needs a Kubernetes connection (--standalone)");
+      throw StatusError::badRequest(
+          "listing pod metrics across namespaces needs a Kubernetes connection (--standalone)");
     byNs[ns];  // every pod with series
   }
   std::vector<apiservice::PodMetricsItem> out;

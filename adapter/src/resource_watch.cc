@@ -46,8 +46,9 @@ std::string ResourceWatch::listAll() {
   std::vector<KubeObject> all;
   std::string cont, rv;
   do {
-    std::string path = target_.listPath + query("limit=" + std::to_string(opts_.pageSize) +
-                                                (cont.empty() ? "" : "&continue=" + formEncode(cont)));
+    std::string path =
+        target_.listPath + query("limit=" + std::to_string(opts_.pageSize) +
+                                 (cont.empty() ? "" : "&continue=" + formEncode(cont)));
     ListPage page;
     int status = api_.stream(path, std::chrono::seconds(60), &cancel_,
                              [&](int st, HttpClient::BodyReader& read) {
@@ -67,9 +68,8 @@ std::string ResourceWatch::listAll() {
     lastError_.clear();
   }
   cv_.notify_all();
-  log_.v(1, "listed objects", {{"resource", target_.what},
-                               {"objects", std::to_string(n)},
-                               {"resourceVersion", rv}});
+  log_.v(1, "listed objects",
+         {{"resource", target_.what}, {"objects", std::to_string(n)}, {"resourceVersion", rv}});
   return rv;
 }
 

@@ -18,7 +18,7 @@ void raiseTo(prometheus::Counter& c, uint64_t total) {
 }
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-}
+}  // namespace
 
 SelfMetrics::SelfMetrics()
     : registry_(std::make_shared<prometheus::Registry>()),

@@ -32,7 +32,6 @@ Json apiGroup(const std::string& group) {
   return j;
 }
 
-
 }  // namespace
 
 std::string rfc3339(int64_t unixMillis) {
@@ -56,13 +55,27 @@ void appendString(std::string& out, std::string_view s) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -76,7 +89,8 @@ void appendString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void appendField(std::string& out, std::string_view key, std::string_view value, bool comma = true) {
+void appendField(std::string& out, std::string_view key, std::string_view value,
+                 bool comma = true) {
   if (comma) out += ',';
   appendString(out, key);
   out += ':';
@@ -268,9 +282,9 @@ std::string resourceMetricsResourceListJson() {
   j["kind"] = "APIResourceList";
   j["apiVersion"] = "v1";
   j["groupVersion"] = std::string(kResourceGroup) + "/v1beta1";
-  j["resources"] = Json::array(
-      {resourceEntry("nodes", false, "NodeMetrics", Json::array({"get", "list"})),
-       resourceEntry("pods", true, "PodMetrics", Json::array({"get", "list"}))});
+  j["resources"] =
+      Json::array({resourceEntry("nodes", false, "NodeMetrics", Json::array({"get", "list"})),
+                   resourceEntry("pods", true, "PodMetrics", Json::array({"get", "list"}))});
   return dump(j);
 }
 

@@ -112,9 +112,8 @@ std::optional<UserInfo> DelegatingAuthenticator::fromRequestHeaders(
     errors.push_back("front-proxy: " + v.error);
     return std::nullopt;
   }
-  if (!cfg.allowedNames.empty() &&
-      std::find(cfg.allowedNames.begin(), cfg.allowedNames.end(), v.client->commonName) ==
-          cfg.allowedNames.end()) {
+  if (!cfg.allowedNames.empty() && std::find(cfg.allowedNames.begin(), cfg.allowedNames.end(),
+                                             v.client->commonName) == cfg.allowedNames.end()) {
     errors.push_back("front-proxy: certificate CN \"" + v.client->commonName +
                      "\" is not in --requestheader-allowed-names");
     return std::nullopt;

@@ -1,13 +1,13 @@
 #include "apiservice/https_server.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <optional>
 
 #include "apiservice/status.h"
@@ -89,7 +89,8 @@ class Session : public std::enable_shared_from_this<Session> {
     auto der = [](X509* x) {
       unsigned char* buf = nullptr;
       int n = i2d_X509(x, &buf);
-      std::string out = n > 0 ? std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(n)) : "";
+      std::string out =
+          n > 0 ? std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(n)) : "";
       OPENSSL_free(buf);
       return out;
     };

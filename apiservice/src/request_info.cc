@@ -35,11 +35,16 @@ RequestAttributes requestAttributes(std::string_view method, std::string_view ta
   a.resourceRequest = true;
   std::vector<std::string> rest(parts.begin() + static_cast<long>(i), parts.end());
 
-  if (lower == "get" || lower == "head") a.verb = "get";
-  else if (lower == "post") a.verb = "create";
-  else if (lower == "put") a.verb = "update";
-  else if (lower == "patch") a.verb = "patch";
-  else if (lower == "delete") a.verb = "delete";
+  if (lower == "get" || lower == "head")
+    a.verb = "get";
+  else if (lower == "post")
+    a.verb = "create";
+  else if (lower == "put")
+    a.verb = "update";
+  else if (lower == "patch")
+    a.verb = "patch";
+  else if (lower == "delete")
+    a.verb = "delete";
 
   // namespaces/{ns}/... scopes the rest, except the namespace object's own
   // subresources (status, finalize).

@@ -219,7 +219,8 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
     throw StatusError::notFound("version " + version + " of " + group + " is not served here");
   }
   if (seg.size() == 3) {
-    if (custom) return json(customResourceListJson(version, providers_.metrics->listCustomMetrics()));
+    if (custom)
+      return json(customResourceListJson(version, providers_.metrics->listCustomMetrics()));
     if (external) return json(externalResourceListJson(providers_.metrics->listExternalMetrics()));
     return json(resourceMetricsResourceListJson());
   }
@@ -266,8 +267,9 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
 HttpResponse Router::routeResourceMetrics(const std::vector<std::string>& rest,
                                           const std::map<std::string, std::string>& query) const {
   if (auto f = query.find("fieldSelector"); f != query.end() && !f->second.empty()) {
-    throw StatusError::badRequest("fieldSelector is not supported by this metrics.k8s.io server; "
-                                  "use labelSelector or request one object by name");
+    throw StatusError::badRequest(
+        "fieldSelector is not supported by this metrics.k8s.io server; "
+        "use labelSelector or request one object by name");
   }
   std::string selector;
   if (auto it = query.find("labelSelector"); it != query.end()) selector = it->second;

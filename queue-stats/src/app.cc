@@ -11,7 +11,9 @@ bool sameCluster(const KafkaClusterConfig& a, const KafkaClusterConfig& b) {
   auto key = [](const KafkaClusterConfig& c) {
     std::string k = c.bootstrapServers + "|" + std::to_string(c.timeoutMs);
     if (c.sasl) k += "|" + c.sasl->mechanism + "|" + c.sasl->username + "|" + c.sasl->passwordFile;
-    if (c.tls) k += "|" + c.tls->caFile + "|" + c.tls->certFile + "|" + c.tls->keyFile + (c.tls->insecureSkipVerify ? "!" : "");
+    if (c.tls)
+      k += "|" + c.tls->caFile + "|" + c.tls->certFile + "|" + c.tls->keyFile +
+           (c.tls->insecureSkipVerify ? "!" : "");
     return k;
   };
   return key(a) == key(b);
@@ -41,8 +43,9 @@ void App::configure(const QueueStatsConfig& cfg) {
       auto next = std::make_shared<Cluster>();
       next->cfg = c;
       auto old = clusters_.find(c.name);
-      next->client = old != clusters_.end() && sameCluster(old->second->cfg, c) ? old->second->client
-                                                                                 : seams_.kafka(c);
+      next->client = old != clusters_.end() && sameCluster(old->second->cfg, c)
+                         ? old->second->client
+                         : seams_.kafka(c);
       clusters[c.name] = std::move(next);
     }
   }
@@ -55,25 +58,34 @@ void App::configure(const QueueStatsConfig& cfg) {
     std::string region = cfg.sqs->region;
     if (region.empty()) region = creds->profileRegion().value_or("");
     if (region.empty())
-      throw std::runtime_error("sqs.region is not set, and neither AWS_REGION, AWS_DEFAULT_REGION nor the profile give one");
+      throw std::runtime_error(
+          "sqs.region is not set, and neither AWS_REGION, AWS_DEFAULT_REGION nor the profile give "
+          "one");
     creds = std::make_unique<DefaultCredentialsChain>(seams_.aws, *credHttp, region);
     SqsConfig sc = *cfg.sqs;
     auto* chain = creds.get();
     auto makeHttp = seams_.http;
-    sqs = std::make_shared<SqsCollector>(sc, region, [makeHttp, chain, region, sc]() -> std::unique_ptr<SqsApi> {
-      // Each worker owns its connection; the client keeps the transport alive.
-      struct Owned final : SqsApi {
-        std::unique_ptr<HttpTransport> http;
-        std::unique_ptr<HttpSqsClient> client;
-        std::string getQueueUrl(const std::string& n) override { return client->getQueueUrl(n); }
-        std::vector<std::string> listQueues(const std::string& p) override { return client->listQueues(p); }
-        QueueDepth getQueueAttributes(const std::string& u) override { return client->getQueueAttributes(u); }
-      };
-      auto o = std::make_unique<Owned>();
-      o->http = makeHttp(sc.caFile);
-      o->client = std::make_unique<HttpSqsClient>(*o->http, *chain, region, sc.endpoint);
-      return o;
-    });
+    sqs = std::make_shared<SqsCollector>(
+        sc, region, [makeHttp, chain, region, sc]() -> std::unique_ptr<SqsApi> {
+          // Each worker owns its connection; the client keeps the transport alive.
+          struct Owned final : SqsApi {
+            std::unique_ptr<HttpTransport> http;
+            std::unique_ptr<HttpSqsClient> client;
+            std::string getQueueUrl(const std::string& n) override {
+              return client->getQueueUrl(n);
+            }
+            std::vector<std::string> listQueues(const std::string& p) override {
+              return client->listQueues(p);
+            }
+            QueueDepth getQueueAttributes(const std::string& u) override {
+              return client->getQueueAttributes(u);
+            }
+          };
+          auto o = std::make_unique<Owned>();
+          o->http = makeHttp(sc.caFile);
+          o->client = std::make_unique<HttpSqsClient>(*o->http, *chain, region, sc.endpoint);
+          return o;
+        });
   }
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, c] : clusters_)
@@ -95,17 +107,20 @@ void App::runCycle() {
       metrics_.observe("kafka", c->cfg.name, cycle.seconds);
       size_t partitions = 0;
       for (const auto& [g, gs] : cycle.groups) partitions += gs.partitions.size();
-      log_.v(1, "kafka cycle finished", {{"cluster", c->cfg.name},
-                                         {"groups", std::to_string(cycle.groups.size())},
-                                         {"partitions", std::to_string(partitions)},
-                                         {"seconds", std::to_string(cycle.seconds)}});
+      log_.v(1, "kafka cycle finished",
+             {{"cluster", c->cfg.name},
+              {"groups", std::to_string(cycle.groups.size())},
+              {"partitions", std::to_string(partitions)},
+              {"seconds", std::to_string(cycle.seconds)}});
       if (!cycle.clusterOk)
         log_.warn("kafka collection failed; its series are withdrawn until the next success",
                   {{"cluster", c->cfg.name}, {"error", cycle.clusterError}});
       for (const auto& [g, err] : cycle.groupErrors)
-        log_.warn("kafka group collection failed", {{"cluster", c->cfg.name}, {"group", g}, {"error", err}});
+        log_.warn("kafka group collection failed",
+                  {{"cluster", c->cfg.name}, {"group", g}, {"error", err}});
       for (const auto& [t, err] : cycle.otherErrors)
-        log_.v(1, "kafka collection problem", {{"cluster", c->cfg.name}, {"what", t}, {"error", err}});
+        log_.v(1, "kafka collection problem",
+               {{"cluster", c->cfg.name}, {"what", t}, {"error", err}});
       store_.publish(cycle, seams_.nowMs());
     }));
   }
@@ -113,10 +128,13 @@ void App::runCycle() {
     work.push_back(std::async(std::launch::async, [this, sqs = sqs_] {
       SqsCycle cycle = sqs->collect();
       metrics_.observe("sqs", "sqs", cycle.seconds);
-      log_.v(1, "sqs cycle finished", {{"queues", std::to_string(cycle.queues.size())},
-                                       {"seconds", std::to_string(cycle.seconds)}});
-      for (const auto& [q, err] : cycle.queueErrors) log_.warn("sqs queue collection failed", {{"queue", q}, {"error", err}});
-      for (const auto& [t, err] : cycle.otherErrors) log_.warn("sqs collection problem", {{"what", t}, {"error", err}});
+      log_.v(1, "sqs cycle finished",
+             {{"queues", std::to_string(cycle.queues.size())},
+              {"seconds", std::to_string(cycle.seconds)}});
+      for (const auto& [q, err] : cycle.queueErrors)
+        log_.warn("sqs queue collection failed", {{"queue", q}, {"error", err}});
+      for (const auto& [t, err] : cycle.otherErrors)
+        log_.warn("sqs collection problem", {{"what", t}, {"error", err}});
       store_.publish(cycle, seams_.nowMs());
     }));
   }

@@ -59,9 +59,9 @@ AwsEnvironment AwsEnvironment::process() {
     return ss.str();
   };
   e.nowUnix = [] {
-    return static_cast<int64_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
   };
   return e;
 }
@@ -69,7 +69,8 @@ AwsEnvironment AwsEnvironment::process() {
 std::optional<int64_t> parseIsoTime(const std::string& s) {
   std::tm tm{};
   int y, mo, d, h, mi, sec;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) return std::nullopt;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6)
+    return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
@@ -129,7 +130,8 @@ AwsCredentials parseStsCredentials(const std::string& xml) {
 
 AwsCredentials parseJsonCredentials(const std::string& body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_object()) throw CredentialsError("the credentials endpoint answered with malformed JSON");
+  if (!j.is_object())
+    throw CredentialsError("the credentials endpoint answered with malformed JSON");
   auto str = [&](const char* k) {
     auto it = j.find(k);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -150,13 +152,15 @@ AwsCredentials parseJsonCredentials(const std::string& body) {
   return c;
 }
 
-DefaultCredentialsChain::DefaultCredentialsChain(AwsEnvironment env, HttpTransport& http, std::string region)
+DefaultCredentialsChain::DefaultCredentialsChain(AwsEnvironment env, HttpTransport& http,
+                                                 std::string region)
     : env_(std::move(env)), http_(http), region_(std::move(region)) {}
 
 AwsCredentials DefaultCredentialsChain::get() {
   std::lock_guard<std::mutex> lock(mu_);
   int64_t now = env_.nowUnix();
-  if (cached_ && (cached_->expiresAtUnix == 0 || cached_->expiresAtUnix - now > kRefreshMarginSeconds))
+  if (cached_ &&
+      (cached_->expiresAtUnix == 0 || cached_->expiresAtUnix - now > kRefreshMarginSeconds))
     return *cached_;
   try {
     cached_ = resolve();
@@ -175,13 +179,15 @@ AwsCredentials DefaultCredentialsChain::resolve() {
   if (auto file = env_.getenv("AWS_WEB_IDENTITY_TOKEN_FILE")) {
     auto role = env_.getenv("AWS_ROLE_ARN");
     if (!role) throw CredentialsError("AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not");
-    return *fromWebIdentity(*role, *file, env_.getenv("AWS_ROLE_SESSION_NAME").value_or("queue-stats"));
+    return *fromWebIdentity(*role, *file,
+                            env_.getenv("AWS_ROLE_SESSION_NAME").value_or("queue-stats"));
   }
   if (auto c = fromContainer()) return *c;
   if (auto c = fromInstanceMetadata()) return *c;
   throw CredentialsError(
       "no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile in "
-      "~/.aws/credentials, IRSA (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE), container credentials, "
+      "~/.aws/credentials, IRSA (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE), container "
+      "credentials, "
       "or run on EC2 with an instance role");
 }
 
@@ -194,7 +200,8 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromEnvironment() {
   return c;
 }
 
-std::map<std::string, std::string> DefaultCredentialsChain::profileSection(const std::string& profile) const {
+std::map<std::string, std::string> DefaultCredentialsChain::profileSection(
+    const std::string& profile) const {
   std::map<std::string, std::string> merged;
   std::string home = env_.getenv("HOME").value_or("");
   // The config file names sections "profile X" (except "default").
@@ -205,7 +212,8 @@ std::map<std::string, std::string> DefaultCredentialsChain::profileSection(const
     if (it != ini.end()) merged = it->second;
   }
   // The credentials file wins for the keys it has.
-  if (auto text = env_.readFile(env_.getenv("AWS_SHARED_CREDENTIALS_FILE").value_or(home + "/.aws/credentials"))) {
+  if (auto text = env_.readFile(
+          env_.getenv("AWS_SHARED_CREDENTIALS_FILE").value_or(home + "/.aws/credentials"))) {
     auto ini = parseIni(*text);
     if (auto it = ini.find(profile); it != ini.end())
       for (const auto& [k, v] : it->second) merged[k] = v;
@@ -217,24 +225,29 @@ std::optional<std::string> DefaultCredentialsChain::profileRegion() const {
   if (auto r = env_.getenv("AWS_REGION")) return r;
   if (auto r = env_.getenv("AWS_DEFAULT_REGION")) return r;
   auto section = profileSection(env_.getenv("AWS_PROFILE").value_or("default"));
-  if (auto it = section.find("region"); it != section.end() && !it->second.empty()) return it->second;
+  if (auto it = section.find("region"); it != section.end() && !it->second.empty())
+    return it->second;
   return std::nullopt;
 }
 
-std::optional<AwsCredentials> DefaultCredentialsChain::fromProfile(const std::string& profile, int depth) {
-  if (depth > 4) throw CredentialsError("profile " + profile + ": source_profile chain is too long");
+std::optional<AwsCredentials> DefaultCredentialsChain::fromProfile(const std::string& profile,
+                                                                   int depth) {
+  if (depth > 4)
+    throw CredentialsError("profile " + profile + ": source_profile chain is too long");
   auto p = profileSection(profile);
   if (p.empty()) {
     if (env_.getenv("AWS_PROFILE") && depth == 0)
-      throw CredentialsError("AWS_PROFILE=" + profile + " names no profile in the AWS config or credentials file");
+      throw CredentialsError("AWS_PROFILE=" + profile +
+                             " names no profile in the AWS config or credentials file");
     return std::nullopt;
   }
   if (p.count("aws_access_key_id") || p.count("aws_secret_access_key")) {
     if (!p.count("aws_access_key_id") || !p.count("aws_secret_access_key"))
-      throw CredentialsError("profile " + profile + ": aws_access_key_id and aws_secret_access_key go together");
+      throw CredentialsError("profile " + profile +
+                             ": aws_access_key_id and aws_secret_access_key go together");
     if (!p.count("role_arn")) {
-      return AwsCredentials{p["aws_access_key_id"], p["aws_secret_access_key"], p["aws_session_token"], 0,
-                            "profile " + profile};
+      return AwsCredentials{p["aws_access_key_id"], p["aws_secret_access_key"],
+                            p["aws_session_token"], 0, "profile " + profile};
     }
   }
   if (!p.count("role_arn")) return std::nullopt;
@@ -242,17 +255,25 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromProfile(const std::st
   if (p.count("web_identity_token_file"))
     return fromWebIdentity(p["role_arn"], p["web_identity_token_file"], session);
   if (!p.count("source_profile"))
-    throw CredentialsError("profile " + profile + ": role_arn needs source_profile or web_identity_token_file");
+    throw CredentialsError("profile " + profile +
+                           ": role_arn needs source_profile or web_identity_token_file");
   auto source = fromProfile(p["source_profile"], depth + 1);
-  if (!source) throw CredentialsError("profile " + profile + ": source_profile " + p["source_profile"] + " has no credentials");
+  if (!source)
+    throw CredentialsError("profile " + profile + ": source_profile " + p["source_profile"] +
+                           " has no credentials");
   // STS AssumeRole, signed with the source profile's credentials.
   std::string body = "Action=AssumeRole&Version=2011-06-15&RoleArn=" + formEncode(p["role_arn"]) +
                      "&RoleSessionName=" + formEncode(session);
   std::string endpoint = stsEndpoint();
   std::string host = endpoint.substr(endpoint.find("//") + 2);
   host = host.substr(0, host.find('/'));
-  SignableRequest sreq{"POST", "/", "", {{"Host", host}, {"Content-Type", "application/x-www-form-urlencoded"}}, body};
-  Signature sig = signRequest(sreq, *source, {region_.empty() ? "us-east-1" : region_, "sts", env_.nowUnix()});
+  SignableRequest sreq{"POST",
+                       "/",
+                       "",
+                       {{"Host", host}, {"Content-Type", "application/x-www-form-urlencoded"}},
+                       body};
+  Signature sig =
+      signRequest(sreq, *source, {region_.empty() ? "us-east-1" : region_, "sts", env_.nowUnix()});
   HttpRequestSpec req{"POST", endpoint + "/", sreq.headers, body, std::chrono::seconds(10)};
   for (auto& h : sig.headers) req.headers.push_back(h);
   HttpReply r;
@@ -261,7 +282,9 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromProfile(const std::st
   } catch (const TransportError& e) {
     throw CredentialsError(std::string("STS AssumeRole: ") + e.what());
   }
-  if (r.status != 200) throw CredentialsError("STS AssumeRole answered HTTP " + std::to_string(r.status) + ": " + xmlTag(r.body, "Message"));
+  if (r.status != 200)
+    throw CredentialsError("STS AssumeRole answered HTTP " + std::to_string(r.status) + ": " +
+                           xmlTag(r.body, "Message"));
   AwsCredentials c = parseStsCredentials(r.body);
   c.source = "profile " + profile + " (assumed role)";
   return c;
@@ -273,15 +296,19 @@ std::string DefaultCredentialsChain::stsEndpoint() const {
   return "https://sts." + (region_.empty() ? std::string("us-east-1") : region_) + ".amazonaws.com";
 }
 
-std::optional<AwsCredentials> DefaultCredentialsChain::fromWebIdentity(const std::string& roleArn,
-                                                                       const std::string& tokenFile,
-                                                                       const std::string& sessionName) {
+std::optional<AwsCredentials> DefaultCredentialsChain::fromWebIdentity(
+    const std::string& roleArn, const std::string& tokenFile, const std::string& sessionName) {
   // Read at every refresh: the kubelet rotates the projected token.
   auto token = env_.readFile(tokenFile);
   if (!token) throw CredentialsError("cannot read the web identity token " + tokenFile);
-  std::string body = "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=" + formEncode(roleArn) +
-                     "&RoleSessionName=" + formEncode(sessionName) + "&WebIdentityToken=" + formEncode(trim(*token));
-  HttpRequestSpec req{"POST", stsEndpoint() + "/", {{"Content-Type", "application/x-www-form-urlencoded"}}, body,
+  std::string body =
+      "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=" + formEncode(roleArn) +
+      "&RoleSessionName=" + formEncode(sessionName) +
+      "&WebIdentityToken=" + formEncode(trim(*token));
+  HttpRequestSpec req{"POST",
+                      stsEndpoint() + "/",
+                      {{"Content-Type", "application/x-www-form-urlencoded"}},
+                      body,
                       std::chrono::seconds(10)};
   HttpReply r;
   try {
@@ -291,7 +318,8 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromWebIdentity(const std
   }
   if (r.status != 200) {
     throw CredentialsError("STS AssumeRoleWithWebIdentity for " + roleArn + " answered HTTP " +
-                           std::to_string(r.status) + ": " + xmlTag(r.body, "Code") + " " + xmlTag(r.body, "Message"));
+                           std::to_string(r.status) + ": " + xmlTag(r.body, "Code") + " " +
+                           xmlTag(r.body, "Message"));
   }
   AwsCredentials c = parseStsCredentials(r.body);
   c.source = "web identity (" + roleArn + ")";
@@ -300,9 +328,12 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromWebIdentity(const std
 
 std::optional<AwsCredentials> DefaultCredentialsChain::fromContainer() {
   std::string url;
-  if (auto rel = env_.getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) url = "http://169.254.170.2" + *rel;
-  else if (auto full = env_.getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")) url = *full;
-  else return std::nullopt;
+  if (auto rel = env_.getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"))
+    url = "http://169.254.170.2" + *rel;
+  else if (auto full = env_.getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"))
+    url = *full;
+  else
+    return std::nullopt;
   HttpRequestSpec req{"GET", url, {}, "", std::chrono::seconds(5)};
   // EKS Pod Identity: the token file is rotated, so read it every time.
   if (auto file = env_.getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
@@ -318,7 +349,9 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromContainer() {
   } catch (const TransportError& e) {
     throw CredentialsError(std::string("container credentials: ") + e.what());
   }
-  if (r.status != 200) throw CredentialsError("container credentials endpoint answered HTTP " + std::to_string(r.status));
+  if (r.status != 200)
+    throw CredentialsError("container credentials endpoint answered HTTP " +
+                           std::to_string(r.status));
   AwsCredentials c = parseJsonCredentials(r.body);
   c.source = "container credentials";
   return c;
@@ -326,7 +359,8 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromContainer() {
 
 std::optional<AwsCredentials> DefaultCredentialsChain::fromInstanceMetadata() {
   if (env_.getenv("AWS_EC2_METADATA_DISABLED").value_or("") == "true") return std::nullopt;
-  std::string base = env_.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT").value_or("http://169.254.169.254");
+  std::string base =
+      env_.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT").value_or("http://169.254.169.254");
   while (!base.empty() && base.back() == '/') base.pop_back();
   auto call = [&](HttpRequestSpec req) -> std::optional<HttpReply> {
     try {
@@ -336,16 +370,24 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromInstanceMetadata() {
     }
   };
   // IMDSv2: a session token first.
-  auto tok = call({"PUT", base + "/latest/api/token", {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}}, "",
+  auto tok = call({"PUT",
+                   base + "/latest/api/token",
+                   {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}},
+                   "",
                    std::chrono::seconds(1)});
   if (!tok) return std::nullopt;
-  if (tok->status != 200) throw CredentialsError("IMDSv2 token request answered HTTP " + std::to_string(tok->status));
+  if (tok->status != 200)
+    throw CredentialsError("IMDSv2 token request answered HTTP " + std::to_string(tok->status));
   std::vector<std::pair<std::string, std::string>> h{{"X-aws-ec2-metadata-token", trim(tok->body)}};
-  auto roles = call({"GET", base + "/latest/meta-data/iam/security-credentials/", h, "", std::chrono::seconds(2)});
-  if (!roles || roles->status != 200) throw CredentialsError("the instance has no IAM role (instance metadata)");
+  auto roles = call({"GET", base + "/latest/meta-data/iam/security-credentials/", h, "",
+                     std::chrono::seconds(2)});
+  if (!roles || roles->status != 200)
+    throw CredentialsError("the instance has no IAM role (instance metadata)");
   std::string role = trim(roles->body.substr(0, roles->body.find('\n')));
-  auto creds = call({"GET", base + "/latest/meta-data/iam/security-credentials/" + role, h, "", std::chrono::seconds(2)});
-  if (!creds || creds->status != 200) throw CredentialsError("instance metadata credentials for " + role + " unavailable");
+  auto creds = call({"GET", base + "/latest/meta-data/iam/security-credentials/" + role, h, "",
+                     std::chrono::seconds(2)});
+  if (!creds || creds->status != 200)
+    throw CredentialsError("instance metadata credentials for " + role + " unavailable");
   AwsCredentials c = parseJsonCredentials(creds->body);
   c.source = "instance metadata (" + role + ")";
   return c;

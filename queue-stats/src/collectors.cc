@@ -41,7 +41,8 @@ KafkaCycle collectKafka(const KafkaClusterConfig& cfg, KafkaClient& client) {
     // topics, or every topic.
     std::vector<TopicPartition> fallback;
     for (const auto& [t, n] : topics)
-      if (cfg.topics.empty() || std::find(cfg.topics.begin(), cfg.topics.end(), t) != cfg.topics.end())
+      if (cfg.topics.empty() ||
+          std::find(cfg.topics.begin(), cfg.topics.end(), t) != cfg.topics.end())
         for (int p = 0; p < n; ++p) fallback.emplace_back(t, p);
     offsets = client.committedOffsets(groupList, fallback);
     // The topics to report: the filter, or every topic a group committed on.
@@ -98,7 +99,8 @@ KafkaCycle collectKafka(const KafkaClusterConfig& cfg, KafkaClient& client) {
       if (it == topics.end()) continue;
       for (int p = 0; p < it->second; ++p) {
         GroupPartition gp{t, p, -1, marks[{t, p}]};
-        if (auto off = go.committed.find({t, p}); off != go.committed.end()) gp.committed = off->second;
+        if (auto off = go.committed.find({t, p}); off != go.committed.end())
+          gp.committed = off->second;
         gs.partitions.push_back(gp);
       }
     }
@@ -114,7 +116,8 @@ std::string queueNameFromUrl(const std::string& url) {
   return u.substr(u.rfind('/') + 1);
 }
 
-SqsCollector::SqsCollector(SqsConfig cfg, std::string region, std::function<std::unique_ptr<SqsApi>()> makeApi)
+SqsCollector::SqsCollector(SqsConfig cfg, std::string region,
+                           std::function<std::unique_ptr<SqsApi>()> makeApi)
     : cfg_(std::move(cfg)), region_(std::move(region)), makeApi_(std::move(makeApi)) {}
 
 std::vector<std::string> SqsCollector::queueUrls(SqsApi& api, SqsCycle& cycle) {
@@ -159,14 +162,16 @@ SqsCycle SqsCollector::collect() {
     for (size_t i; (i = next++) < urls.size();) {
       try {
         QueueDepth d = api.getQueueAttributes(urls[i]);
-        results[i] = SqsQueueStats{region_, queueNameFromUrl(urls[i]), urls[i], d.visible, d.notVisible, d.delayed};
+        results[i] = SqsQueueStats{
+            region_, queueNameFromUrl(urls[i]), urls[i], d.visible, d.notVisible, d.delayed};
       } catch (const SqsError& e) {
         errors[i] = e.what();
       }
     }
   };
   std::vector<std::thread> threads;
-  for (size_t w = 1; w < std::min(workers, urls.size()); ++w) threads.emplace_back(work, std::ref(*apis_[w]));
+  for (size_t w = 1; w < std::min(workers, urls.size()); ++w)
+    threads.emplace_back(work, std::ref(*apis_[w]));
   work(*apis_[0]);
   for (auto& t : threads) t.join();
   for (size_t i = 0; i < urls.size(); ++i) {

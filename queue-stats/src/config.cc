@@ -65,22 +65,26 @@ class Loader {
     keys(root, "", {"interval", "kafka", "sqs"}, [&](const std::string& k, const YAML::Node& v) {
       if (k == "interval") {
         auto ms = parseDuration(scalar(v, "interval"));
-        if (!ms || *ms < 1000) fail(v.Mark(), "interval", "expected a duration of at least 1s, e.g. 15s");
-        else cfg.intervalMs = *ms;
+        if (!ms || *ms < 1000)
+          fail(v.Mark(), "interval", "expected a duration of at least 1s, e.g. 15s");
+        else
+          cfg.intervalMs = *ms;
       } else if (k == "kafka") {
         if (!v.IsSequence()) return fail(v.Mark(), "kafka", "expected a list of clusters");
         std::set<std::string> names;
         for (size_t i = 0; i < v.size(); ++i) {
           auto c = cluster(v[i], "kafka[" + std::to_string(i) + "]");
           if (!c.name.empty() && !names.insert(c.name).second)
-            fail(v[i].Mark(), "kafka[" + std::to_string(i) + "].name", "duplicate cluster name \"" + c.name + "\"");
+            fail(v[i].Mark(), "kafka[" + std::to_string(i) + "].name",
+                 "duplicate cluster name \"" + c.name + "\"");
           cfg.kafka.push_back(std::move(c));
         }
       } else {
         cfg.sqs = sqs(v);
       }
     });
-    if (cfg.kafka.empty() && !cfg.sqs) fail(root.Mark(), "", "nothing to collect: add kafka clusters or sqs");
+    if (cfg.kafka.empty() && !cfg.sqs)
+      fail(root.Mark(), "", "nothing to collect: add kafka clusters or sqs");
     if (!problems_.empty()) throw ConfigError(problems_);
     return cfg;
   }
@@ -127,7 +131,8 @@ class Loader {
       fail(n.Mark(), ctx, "expected a list of strings");
       return out;
     }
-    for (size_t i = 0; i < n.size(); ++i) out.push_back(scalar(n[i], ctx + "[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < n.size(); ++i)
+      out.push_back(scalar(n[i], ctx + "[" + std::to_string(i) + "]"));
     return out;
   }
 
@@ -137,26 +142,36 @@ class Loader {
       fail(n.Mark(), ctx, "expected a cluster mapping (name, bootstrapServers, groups, ...)");
       return c;
     }
-    keys(n, ctx, {"name", "bootstrapServers", "groups", "groupPattern", "topics", "sasl", "tls", "timeout"},
+    keys(n, ctx,
+         {"name", "bootstrapServers", "groups", "groupPattern", "topics", "sasl", "tls", "timeout"},
          [&](const std::string& k, const YAML::Node& v) {
            std::string at = ctx + "." + k;
-           if (k == "name") c.name = scalar(v, at);
-           else if (k == "bootstrapServers") c.bootstrapServers = scalar(v, at);
-           else if (k == "groups") c.groups = list(v, at);
-           else if (k == "topics") c.topics = list(v, at);
+           if (k == "name")
+             c.name = scalar(v, at);
+           else if (k == "bootstrapServers")
+             c.bootstrapServers = scalar(v, at);
+           else if (k == "groups")
+             c.groups = list(v, at);
+           else if (k == "topics")
+             c.topics = list(v, at);
            else if (k == "groupPattern") {
              c.groupPattern = scalar(v, at);
              RE2 re(c.groupPattern, RE2::Quiet);
              if (!re.ok()) fail(v.Mark(), at, "invalid RE2 regex: " + re.error());
            } else if (k == "timeout") {
              auto ms = parseDuration(scalar(v, at));
-             if (!ms || *ms <= 0) fail(v.Mark(), at, "expected a duration such as 10s");
-             else c.timeoutMs = *ms;
-           } else if (k == "sasl") c.sasl = sasl(v, at);
-           else c.tls = tls(v, at);
+             if (!ms || *ms <= 0)
+               fail(v.Mark(), at, "expected a duration such as 10s");
+             else
+               c.timeoutMs = *ms;
+           } else if (k == "sasl")
+             c.sasl = sasl(v, at);
+           else
+             c.tls = tls(v, at);
          });
     if (c.name.empty()) fail(n.Mark(), ctx, "name is required (it becomes the cluster label)");
-    if (c.bootstrapServers.empty()) fail(n.Mark(), ctx, "bootstrapServers is required (host:port,...)");
+    if (c.bootstrapServers.empty())
+      fail(n.Mark(), ctx, "bootstrapServers is required (host:port,...)");
     if (c.groups.empty() && c.groupPattern.empty())
       fail(n.Mark(), ctx, "groups or groupPattern is required: which consumer groups to measure");
     return c;
@@ -168,13 +183,17 @@ class Loader {
       fail(n.Mark(), ctx, "expected {mechanism, username, passwordFile}");
       return s;
     }
-    keys(n, ctx, {"mechanism", "username", "passwordFile"}, [&](const std::string& k, const YAML::Node& v) {
-      (k == "mechanism" ? s.mechanism : k == "username" ? s.username : s.passwordFile) = scalar(v, ctx + "." + k);
-    });
+    keys(n, ctx, {"mechanism", "username", "passwordFile"},
+         [&](const std::string& k, const YAML::Node& v) {
+           (k == "mechanism"  ? s.mechanism
+            : k == "username" ? s.username
+                              : s.passwordFile) = scalar(v, ctx + "." + k);
+         });
     if (s.mechanism != "PLAIN" && s.mechanism != "SCRAM-SHA-256" && s.mechanism != "SCRAM-SHA-512")
       fail(n.Mark(), ctx + ".mechanism", "expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
     if (s.username.empty()) fail(n.Mark(), ctx, "username is required");
-    if (s.passwordFile.empty()) fail(n.Mark(), ctx, "passwordFile is required (the password never goes in the config)");
+    if (s.passwordFile.empty())
+      fail(n.Mark(), ctx, "passwordFile is required (the password never goes in the config)");
     return s;
   }
 
@@ -184,15 +203,22 @@ class Loader {
       fail(n.Mark(), ctx, "expected {caFile, certFile, keyFile, insecureSkipVerify}");
       return t;
     }
-    keys(n, ctx, {"caFile", "certFile", "keyFile", "insecureSkipVerify"}, [&](const std::string& k, const YAML::Node& v) {
-      std::string s = scalar(v, ctx + "." + k);
-      if (k == "caFile") t.caFile = s;
-      else if (k == "certFile") t.certFile = s;
-      else if (k == "keyFile") t.keyFile = s;
-      else if (s == "true" || s == "false") t.insecureSkipVerify = s == "true";
-      else fail(v.Mark(), ctx + "." + k, "expected true or false");
-    });
-    if (t.certFile.empty() != t.keyFile.empty()) fail(n.Mark(), ctx, "certFile and keyFile go together");
+    keys(n, ctx, {"caFile", "certFile", "keyFile", "insecureSkipVerify"},
+         [&](const std::string& k, const YAML::Node& v) {
+           std::string s = scalar(v, ctx + "." + k);
+           if (k == "caFile")
+             t.caFile = s;
+           else if (k == "certFile")
+             t.certFile = s;
+           else if (k == "keyFile")
+             t.keyFile = s;
+           else if (s == "true" || s == "false")
+             t.insecureSkipVerify = s == "true";
+           else
+             fail(v.Mark(), ctx + "." + k, "expected true or false");
+         });
+    if (t.certFile.empty() != t.keyFile.empty())
+      fail(n.Mark(), ctx, "certFile and keyFile go together");
     return t;
   }
 
@@ -205,21 +231,29 @@ class Loader {
     keys(n, "sqs", {"region", "endpoint", "queues", "queueNamePrefixes", "concurrency", "caFile"},
          [&](const std::string& k, const YAML::Node& v) {
            std::string at = "sqs." + k;
-           if (k == "region") s.region = scalar(v, at);
-           else if (k == "endpoint") s.endpoint = scalar(v, at);
-           else if (k == "caFile") s.caFile = scalar(v, at);
-           else if (k == "queues") s.queues = list(v, at);
-           else if (k == "queueNamePrefixes") s.queueNamePrefixes = list(v, at);
+           if (k == "region")
+             s.region = scalar(v, at);
+           else if (k == "endpoint")
+             s.endpoint = scalar(v, at);
+           else if (k == "caFile")
+             s.caFile = scalar(v, at);
+           else if (k == "queues")
+             s.queues = list(v, at);
+           else if (k == "queueNamePrefixes")
+             s.queueNamePrefixes = list(v, at);
            else {
              std::string c = scalar(v, at);
-             if (c.empty() || c.find_first_not_of("0123456789") != std::string::npos || std::stoi(c) < 1 || std::stoi(c) > 256)
+             if (c.empty() || c.find_first_not_of("0123456789") != std::string::npos ||
+                 std::stoi(c) < 1 || std::stoi(c) > 256)
                fail(v.Mark(), at, "expected a number from 1 to 256");
-             else s.concurrency = std::stoi(c);
+             else
+               s.concurrency = std::stoi(c);
            }
          });
     if (s.queues.empty() && s.queueNamePrefixes.empty())
       fail(n.Mark(), "sqs", "queues or queueNamePrefixes is required: which queues to measure");
-    if (!s.endpoint.empty() && s.endpoint.rfind("http://", 0) != 0 && s.endpoint.rfind("https://", 0) != 0)
+    if (!s.endpoint.empty() && s.endpoint.rfind("http://", 0) != 0 &&
+        s.endpoint.rfind("https://", 0) != 0)
       fail(n.Mark(), "sqs.endpoint", "expected an http:// or https:// URL");
     return s;
   }

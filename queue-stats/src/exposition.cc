@@ -14,12 +14,16 @@ CollectionMetrics::CollectionMetrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       durations_(prometheus::BuildHistogram()
                      .Name("queue_stats_collection_duration_seconds")
-                     .Help("Duration of a collection cycle, by source (kafka, sqs) and target (cluster or sqs).")
+                     .Help("Duration of a collection cycle, by source (kafka, sqs) and target "
+                           "(cluster or sqs).")
                      .Register(*registry_)) {}
 
-void CollectionMetrics::observe(const std::string& source, const std::string& target, double seconds) {
-  durations_.Add({{"source", source}, {"target", target}},
-                 prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})
+void CollectionMetrics::observe(const std::string& source, const std::string& target,
+                                double seconds) {
+  durations_
+      .Add({{"source", source}, {"target", target}},
+           prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+                                                   60})
       .Observe(seconds);
 }
 
@@ -41,13 +45,15 @@ class TextWriter {
     headerDone_ = false;
   }
 
-  void series(std::initializer_list<std::pair<const char*, std::string_view>> labels, int64_t value) {
+  void series(std::initializer_list<std::pair<const char*, std::string_view>> labels,
+              int64_t value) {
     sample(labels);
     out_ += std::to_string(value);
     out_ += '\n';
   }
   // Milliseconds written as seconds.
-  void seriesSeconds(std::initializer_list<std::pair<const char*, std::string_view>> labels, int64_t ms) {
+  void seriesSeconds(std::initializer_list<std::pair<const char*, std::string_view>> labels,
+                     int64_t ms) {
     sample(labels);
     out_ += std::to_string(ms / 1000);
     if (ms % 1000) {
@@ -81,10 +87,14 @@ class TextWriter {
       out_ += k;
       out_ += "=\"";
       for (char c : v) {
-        if (c == '\\') out_ += "\\\\";
-        else if (c == '"') out_ += "\\\"";
-        else if (c == '\n') out_ += "\\n";
-        else out_ += c;
+        if (c == '\\')
+          out_ += "\\\\";
+        else if (c == '"')
+          out_ += "\\\"";
+        else if (c == '\n')
+          out_ += "\\n";
+        else
+          out_ += c;
       }
       out_ += '"';
     }
@@ -108,23 +118,29 @@ std::string renderMetrics(const StatsStore& store, const CollectionMetrics& metr
   TextWriter w(out);
   w.family("kafka_topic_partitions", "Number of partitions for this Topic", "gauge");
   for (const auto& [key, t] : snap->topics)
-    w.series({{"cluster", t.cluster}, {"topic", t.stats.topic}}, static_cast<int64_t>(t.stats.partitions.size()));
+    w.series({{"cluster", t.cluster}, {"topic", t.stats.topic}},
+             static_cast<int64_t>(t.stats.partitions.size()));
   for (int which = 0; which < 2; ++which) {
     if (which == 0)
-      w.family("kafka_topic_partition_current_offset", "Current Offset of a Broker at Topic/Partition", "gauge");
+      w.family("kafka_topic_partition_current_offset",
+               "Current Offset of a Broker at Topic/Partition", "gauge");
     else
-      w.family("kafka_topic_partition_oldest_offset", "Oldest Offset of a Broker at Topic/Partition", "gauge");
+      w.family("kafka_topic_partition_oldest_offset",
+               "Oldest Offset of a Broker at Topic/Partition", "gauge");
     for (const auto& [key, t] : snap->topics)
       for (size_t p = 0; p < t.stats.partitions.size(); ++p)
-        w.series({{"cluster", t.cluster}, {"partition", std::to_string(p)}, {"topic", t.stats.topic}},
-                 which == 0 ? t.stats.partitions[p].high : t.stats.partitions[p].low);
+        w.series(
+            {{"cluster", t.cluster}, {"partition", std::to_string(p)}, {"topic", t.stats.topic}},
+            which == 0 ? t.stats.partitions[p].high : t.stats.partitions[p].low);
   }
   // Per partition: the committed offset (-1: none), the lag (-1: none),
   // and messages retention deleted unread (only when there are some).
   auto perPartition = [&](int what) {
     for (const auto& [key, g] : snap->groups)
       for (const auto& p : g.stats.partitions) {
-        int64_t v = what == 0 ? (p.committed < 0 ? -1 : p.committed) : what == 1 ? consumerLag(p) : expiredMessages(p);
+        int64_t v = what == 0   ? (p.committed < 0 ? -1 : p.committed)
+                    : what == 1 ? consumerLag(p)
+                                : expiredMessages(p);
         if (what == 2 && v <= 0) continue;
         w.series({{"cluster", g.cluster},
                   {"consumergroup", g.stats.group},
@@ -145,7 +161,9 @@ std::string renderMetrics(const StatsStore& store, const CollectionMetrics& metr
         s.second = true;
       }
       for (const auto& [topic, s] : sums)
-        if (s.second) w.series({{"cluster", g.cluster}, {"consumergroup", g.stats.group}, {"topic", topic}}, s.first);
+        if (s.second)
+          w.series({{"cluster", g.cluster}, {"consumergroup", g.stats.group}, {"topic", topic}},
+                   s.first);
     }
   };
   w.family("kafka_consumergroup_current_offset",
@@ -155,19 +173,24 @@ std::string renderMetrics(const StatsStore& store, const CollectionMetrics& metr
            "Current Offset of a ConsumerGroup at Topic for all partitions with a commit", "gauge");
   perTopic(false);
   w.family("kafka_consumergroup_lag",
-           "Current Approximate Lag of a ConsumerGroup at Topic/Partition (-1: nothing committed)", "gauge");
+           "Current Approximate Lag of a ConsumerGroup at Topic/Partition (-1: nothing committed)",
+           "gauge");
   perPartition(1);
   w.family("kafka_consumergroup_lag_sum",
-           "Current Approximate Lag of a ConsumerGroup at Topic for all partitions with a commit", "gauge");
+           "Current Approximate Lag of a ConsumerGroup at Topic for all partitions with a commit",
+           "gauge");
   perTopic(true);
   w.family("kafka_consumergroup_members", "Amount of members in a consumer group", "gauge");
   for (const auto& [key, g] : snap->groups)
-    if (g.stats.members) w.series({{"cluster", g.cluster}, {"consumergroup", g.stats.group}}, *g.stats.members);
+    if (g.stats.members)
+      w.series({{"cluster", g.cluster}, {"consumergroup", g.stats.group}}, *g.stats.members);
   w.family("kafka_consumergroup_expired_messages",
-           "Messages deleted by retention before the ConsumerGroup read them, at Topic/Partition", "gauge");
+           "Messages deleted by retention before the ConsumerGroup read them, at Topic/Partition",
+           "gauge");
   perPartition(2);
   const std::pair<const char*, const char*> sqsFamilies[] = {
-      {"aws_sqs_approximate_number_of_messages_visible", "Messages available for retrieval (ApproximateNumberOfMessages)"},
+      {"aws_sqs_approximate_number_of_messages_visible",
+       "Messages available for retrieval (ApproximateNumberOfMessages)"},
       {"aws_sqs_approximate_number_of_messages_not_visible",
        "Messages in flight: received, not yet deleted (ApproximateNumberOfMessagesNotVisible)"},
       {"aws_sqs_approximate_number_of_messages_delayed",
@@ -175,17 +198,23 @@ std::string renderMetrics(const StatsStore& store, const CollectionMetrics& metr
   for (int i = 0; i < 3; ++i) {
     w.family(sqsFamilies[i].first, sqsFamilies[i].second, "gauge");
     for (const auto& [url, q] : snap->queues)
-      w.series({{"queue_name", q.stats.name}, {"queue_url", q.stats.url}, {"region", q.stats.region}},
-               i == 0 ? q.stats.visible : i == 1 ? q.stats.notVisible : q.stats.delayed);
+      w.series(
+          {{"queue_name", q.stats.name}, {"queue_url", q.stats.url}, {"region", q.stats.region}},
+          i == 0   ? q.stats.visible
+          : i == 1 ? q.stats.notVisible
+                   : q.stats.delayed);
   }
   auto health = store.health();
   w.family("queue_stats_collection_errors_total",
-           "Failed collections by source and target (a cluster, cluster/group or queue).", "counter");
+           "Failed collections by source and target (a cluster, cluster/group or queue).",
+           "counter");
   for (const auto& [key, h] : health)
     w.series({{"source", key.first}, {"target", key.second}}, static_cast<int64_t>(h.errors));
-  w.family("queue_stats_last_success_timestamp_seconds", "When the target was last collected successfully.", "gauge");
+  w.family("queue_stats_last_success_timestamp_seconds",
+           "When the target was last collected successfully.", "gauge");
   for (const auto& [key, h] : health)
-    if (h.lastSuccessMs) w.seriesSeconds({{"source", key.first}, {"target", key.second}}, h.lastSuccessMs);
+    if (h.lastSuccessMs)
+      w.seriesSeconds({{"source", key.first}, {"target", key.second}}, h.lastSuccessMs);
   out += prometheus::TextSerializer().Serialize(metrics.registry()->Collect());
   return out;
 }

@@ -51,7 +51,9 @@ class Changes {
   bool stopping_ = false;
 };
 
-bool matches(const std::string& want, const std::string& have) { return want.empty() || want == have; }
+bool matches(const std::string& want, const std::string& have) {
+  return want.empty() || want == have;
+}
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -63,9 +65,12 @@ std::string readFile(const std::string& path) {
 
 grpc::Status toStatus(const ScalerError& e) {
   switch (e.code()) {
-    case ScalerError::Code::InvalidArgument: return {grpc::StatusCode::INVALID_ARGUMENT, e.what()};
-    case ScalerError::Code::NotFound: return {grpc::StatusCode::NOT_FOUND, e.what()};
-    case ScalerError::Code::Unavailable: break;
+    case ScalerError::Code::InvalidArgument:
+      return {grpc::StatusCode::INVALID_ARGUMENT, e.what()};
+    case ScalerError::Code::NotFound:
+      return {grpc::StatusCode::NOT_FOUND, e.what()};
+    case ScalerError::Code::Unavailable:
+      break;
   }
   return {grpc::StatusCode::UNAVAILABLE, e.what()};
 }
@@ -81,7 +86,8 @@ class FeedService final : public pb::QueueStats::Service {
     toProto(*store_.snapshot(), *f, *out);
     return grpc::Status::OK;
   }
-  grpc::Status Watch(grpc::ServerContext* ctx, const pb::Filter* f, grpc::ServerWriter<pb::Snapshot>* w) override {
+  grpc::Status Watch(grpc::ServerContext* ctx, const pb::Filter* f,
+                     grpc::ServerWriter<pb::Snapshot>* w) override {
     uint64_t seen = 0, sent = 0;
     while (!ctx->IsCancelled() && !changes_.stopping()) {
       auto snap = store_.snapshot();
@@ -109,7 +115,9 @@ class ScalerService final : public externalscaler::ExternalScaler::Service {
   ScalerResult evaluate(const externalscaler::ScaledObjectRef& ref) {
     ScalerQuery q = parseScalerMetadata(metadataOf(ref));
     auto snap = store_.snapshot();
-    if (snap->version == 0) throw ScalerError(ScalerError::Code::Unavailable, "queue-stats has not finished its first collection");
+    if (snap->version == 0)
+      throw ScalerError(ScalerError::Code::Unavailable,
+                        "queue-stats has not finished its first collection");
     return evaluateScaler(q, *snap, ctx_.clusterServers(), ctx_.nowMs(), ctx_.maxAgeMs());
   }
 
@@ -244,15 +252,17 @@ struct GrpcServer::Impl {
   std::unique_ptr<grpc::Server> server;
 };
 
-GrpcServer::GrpcServer(const GrpcOptions& opts, StatsStore& store, ScalerContext ctx) : impl_(std::make_unique<Impl>()) {
+GrpcServer::GrpcServer(const GrpcOptions& opts, StatsStore& store, ScalerContext ctx)
+    : impl_(std::make_unique<Impl>()) {
   impl_->feed = std::make_unique<FeedService>(store, impl_->changes);
   impl_->scaler = std::make_unique<ScalerService>(store, impl_->changes, std::move(ctx));
-  store.subscribe([impl = impl_.get()](std::shared_ptr<const StatsSnapshot>) { impl->changes.notify(); });
+  store.subscribe(
+      [impl = impl_.get()](std::shared_ptr<const StatsSnapshot>) { impl->changes.notify(); });
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   if (!opts.certFile.empty()) {
-    grpc::SslServerCredentialsOptions ssl(opts.clientCaFile.empty()
-                                              ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    grpc::SslServerCredentialsOptions ssl(
+        opts.clientCaFile.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                  : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
     if (!opts.clientCaFile.empty()) ssl.pem_root_certs = readFile(opts.clientCaFile);
     ssl.pem_key_cert_pairs.push_back({readFile(opts.keyFile), readFile(opts.certFile)});
     creds = grpc::SslServerCredentials(ssl);
@@ -264,7 +274,8 @@ GrpcServer::GrpcServer(const GrpcOptions& opts, StatsStore& store, ScalerContext
   b.RegisterService(impl_->feed.get());
   b.RegisterService(impl_->scaler.get());
   impl_->server = b.BuildAndStart();
-  if (!impl_->server || port_ == 0) throw std::runtime_error("cannot listen for gRPC on " + opts.listen);
+  if (!impl_->server || port_ == 0)
+    throw std::runtime_error("cannot listen for gRPC on " + opts.listen);
 }
 
 GrpcServer::~GrpcServer() { shutdown(); }

@@ -15,12 +15,15 @@ using tcp = asio::ip::tcp;
 
 std::pair<std::string, int> parseListenAddress(const std::string& listen) {
   auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::invalid_argument("expected host:port or :port, got \"" + listen + "\"");
+  if (colon == std::string::npos)
+    throw std::invalid_argument("expected host:port or :port, got \"" + listen + "\"");
   std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   std::string port = listen.substr(colon + 1);
-  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535)
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535)
     throw std::invalid_argument("invalid port in \"" + listen + "\"");
   return {host, std::stoi(port)};
 }
@@ -35,20 +38,23 @@ namespace {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket s, std::shared_ptr<HttpServer::Impl> impl) : stream_(std::move(s)), impl_(std::move(impl)) {}
+  Connection(tcp::socket s, std::shared_ptr<HttpServer::Impl> impl)
+      : stream_(std::move(s)), impl_(std::move(impl)) {}
   void read() {
     req_ = {};
     stream_.expires_after(std::chrono::seconds(60));
-    http::async_read(stream_, buf_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return;
-      self->answer();
-    });
+    http::async_read(stream_, buf_, req_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return;
+                       self->answer();
+                     });
   }
 
  private:
   void answer() {
     std::string target(req_.target());
-    HttpAnswer a = impl_->handler(std::string(req_.method_string()), target.substr(0, target.find('?')));
+    HttpAnswer a =
+        impl_->handler(std::string(req_.method_string()), target.substr(0, target.find('?')));
     res_ = {static_cast<http::status>(a.status), req_.version()};
     res_.set(http::field::content_type, a.contentType);
     res_.body() = req_.method() == http::verb::head ? "" : std::move(a.body);

@@ -11,7 +11,8 @@ size_t collect(char* data, size_t size, size_t n, void* out) {
 }
 }  // namespace
 
-CurlTransport::CurlTransport(std::string caFile) : curl_(curl_easy_init()), caFile_(std::move(caFile)) {
+CurlTransport::CurlTransport(std::string caFile)
+    : curl_(curl_easy_init()), caFile_(std::move(caFile)) {
   if (!curl_) throw TransportError("cannot initialise libcurl");
 }
 
@@ -22,7 +23,8 @@ HttpReply CurlTransport::send(const HttpRequestSpec& req) {
   curl_easy_reset(c);  // keeps the connection cache
   HttpReply reply;
   curl_slist* headers = nullptr;
-  for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  for (const auto& [k, v] : req.headers)
+    headers = curl_slist_append(headers, (k + ": " + v).c_str());
   // libcurl would add "Expect: 100-continue" to POSTs; AWS does not need it.
   headers = curl_slist_append(headers, "Expect:");
   curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
@@ -33,7 +35,8 @@ HttpReply CurlTransport::send(const HttpRequestSpec& req) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
   }
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(req.timeout.count(), 3000)));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<int64_t>(req.timeout.count(), 3000)));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);

@@ -22,7 +22,10 @@ void Log::write(const char* level, const std::string& msg, const Fields& fields)
     line = std::string(ts) + " " + level + " " + msg;
     for (const auto& [k, v] : fields) {
       bool quote = v.empty() || v.find_first_of(" \"=") != std::string::npos;
-      line += " " + k + "=" + (quote ? nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : v);
+      line +=
+          " " + k + "=" +
+          (quote ? nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                 : v);
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

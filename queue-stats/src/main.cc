@@ -16,7 +16,8 @@ namespace {
 constexpr const char* kVersion = "v0.1.0";
 
 int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -28,7 +29,8 @@ int main(int argc, char** argv) {
   queue_stats::GrpcOptions grpcOpts;
   grpcOpts.listen = ":9309";
   int verbosity = 0;
-  po::options_description desc("queue-stats: Kafka consumer lag and SQS queue depth for autoscaling.\n\nFlags");
+  po::options_description desc(
+      "queue-stats: Kafka consumer lag and SQS queue depth for autoscaling.\n\nFlags");
   // clang-format off
   desc.add_options()
     ("help,h", "Print this help.")
@@ -47,11 +49,12 @@ int main(int argc, char** argv) {
   // clang-format on
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv)
-                  .options(desc)
-                  .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
-                  .run(),
-              vm);
+    po::store(
+        po::command_line_parser(argc, argv)
+            .options(desc)
+            .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+            .run(),
+        vm);
     po::notify(vm);
   } catch (const po::error& e) {
     std::cerr << "error: " << e.what() << "\nRun queue-stats --help for the flags.\n";
@@ -101,11 +104,15 @@ int main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   queue_stats::AppSeams seams;
-  seams.kafka = [&log, verbosity](const queue_stats::KafkaClusterConfig& c) -> std::unique_ptr<queue_stats::KafkaClient> {
-    return queue_stats::makeRdKafkaClient(c, [&log, verbosity, cluster = c.name](int level, const std::string& fac,
-                                                                                 const std::string& msg) {
+  seams.kafka =
+      [&log, verbosity](
+          const queue_stats::KafkaClusterConfig& c) -> std::unique_ptr<queue_stats::KafkaClient> {
+    return queue_stats::makeRdKafkaClient(c, [&log, verbosity, cluster = c.name](
+                                                 int level, const std::string& fac,
+                                                 const std::string& msg) {
       // syslog levels: 0-3 errors, 4 warnings, 5-7 notices and debug.
-      if (level <= 4 || verbosity >= 2) log.v(level <= 4 ? 0 : 2, "librdkafka: " + msg, {{"cluster", cluster}, {"facility", fac}});
+      if (level <= 4 || verbosity >= 2)
+        log.v(level <= 4 ? 0 : 2, "librdkafka: " + msg, {{"cluster", cluster}, {"facility", fac}});
     });
   };
   seams.http = [](const std::string& ca) -> std::unique_ptr<queue_stats::HttpTransport> {
@@ -124,13 +131,18 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<queue_stats::HttpServer> http;
   try {
-    http = std::make_unique<queue_stats::HttpServer>(listen, [&](const std::string& method, const std::string& path) {
+    http = std::make_unique<queue_stats::HttpServer>(listen, [&](const std::string& method,
+                                                                 const std::string& path) {
       queue_stats::HttpAnswer a;
-      if (method != "GET" && method != "HEAD") return queue_stats::HttpAnswer{405, a.contentType, "method not allowed\n"};
-      if (path == "/healthz" || path == "/livez") return queue_stats::HttpAnswer{200, a.contentType, "ok\n"};
+      if (method != "GET" && method != "HEAD")
+        return queue_stats::HttpAnswer{405, a.contentType, "method not allowed\n"};
+      if (path == "/healthz" || path == "/livez")
+        return queue_stats::HttpAnswer{200, a.contentType, "ok\n"};
       if (path == "/readyz")
-        return app.ready() ? queue_stats::HttpAnswer{200, a.contentType, "ok\n"}
-                           : queue_stats::HttpAnswer{503, a.contentType, "not ready: the first collection has not finished\n"};
+        return app.ready()
+                   ? queue_stats::HttpAnswer{200, a.contentType, "ok\n"}
+                   : queue_stats::HttpAnswer{503, a.contentType,
+                                             "not ready: the first collection has not finished\n"};
       if (path == "/metrics") {
         queue_stats::HttpAnswer m{200, "text/plain; version=0.0.4; charset=utf-8",
                                   queue_stats::renderMetrics(app.store(), app.metrics())};
@@ -155,22 +167,26 @@ int main(int argc, char** argv) {
       log.error(e.what());
       return 1;
     }
-    log.info("serving gRPC", {{"address", grpcOpts.listen.substr(0, grpcOpts.listen.rfind(':')) + ":" +
-                                              std::to_string(grpc->port())},
-                              {"tls", grpcOpts.certFile.empty() ? "false" : "true"},
-                              {"clientCertificates", grpcOpts.clientCaFile.empty() ? "false" : "true"}});
+    log.info("serving gRPC",
+             {{"address", grpcOpts.listen.substr(0, grpcOpts.listen.rfind(':')) + ":" +
+                              std::to_string(grpc->port())},
+              {"tls", grpcOpts.certFile.empty() ? "false" : "true"},
+              {"clientCertificates", grpcOpts.clientCaFile.empty() ? "false" : "true"}});
   }
-  log.info("serving metrics", {{"address", listen.substr(0, listen.rfind(':')) + ":" + std::to_string(http->port())},
-                               {"config", config}});
+  log.info("serving metrics",
+           {{"address", listen.substr(0, listen.rfind(':')) + ":" + std::to_string(http->port())},
+            {"config", config}});
   while (true) {
     auto cycleStart = std::chrono::steady_clock::now();
     app.runCycle();
     auto next = cycleStart + std::chrono::milliseconds(app.intervalMs());
     bool stop = false;
     while (!stop) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          next - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
-      timespec wait{static_cast<time_t>(left.count() / 1000), static_cast<long>((left.count() % 1000) * 1000000)};
+      timespec wait{static_cast<time_t>(left.count() / 1000),
+                    static_cast<long>((left.count() % 1000) * 1000000)};
       int sig = sigtimedwait(&signals, nullptr, &wait);
       if (sig == SIGTERM || sig == SIGINT) stop = true;
       if (sig == SIGHUP) {
@@ -178,7 +194,8 @@ int main(int argc, char** argv) {
           app.configure(queue_stats::loadConfigFile(config));
           log.info("reloaded config", {{"config", config}});
         } catch (const queue_stats::ConfigError& e) {
-          for (const auto& p : e.problems()) log.error("config reload rejected; keeping the previous config", {{"problem", p}});
+          for (const auto& p : e.problems())
+            log.error("config reload rejected; keeping the previous config", {{"problem", p}});
         } catch (const std::exception& e) {
           log.error("config reload rejected; keeping the previous config", {{"error", e.what()}});
         }

@@ -14,7 +14,9 @@ namespace {
 
 struct HandleDeleter {
   // Never in a group: nothing to close, and closing can wait forever.
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE); }
+  void operator()(rd_kafka_t* rk) const {
+    rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
 };
 struct QueueDeleter {
   void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
@@ -23,14 +25,16 @@ struct EventDeleter {
   void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
 };
 struct ListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
 };
 using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
 
 bool unsupported(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE || err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION ||
-         err == RD_KAFKA_RESP_ERR_INVALID_REQUEST;
+  return err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
+         err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION || err == RD_KAFKA_RESP_ERR_INVALID_REQUEST;
 }
 
 class RdKafkaClient final : public KafkaClient {
@@ -66,12 +70,14 @@ class RdKafkaClient final : public KafkaClient {
       std::ifstream in(cfg.sasl->passwordFile);
       if (!in) {
         rd_kafka_conf_destroy(conf);
-        throw KafkaError("kafka cluster " + cfg.name + ": cannot read sasl.passwordFile " + cfg.sasl->passwordFile);
+        throw KafkaError("kafka cluster " + cfg.name + ": cannot read sasl.passwordFile " +
+                         cfg.sasl->passwordFile);
       }
       std::stringstream ss;
       ss << in.rdbuf();
       std::string password = ss.str();
-      while (!password.empty() && std::isspace(static_cast<unsigned char>(password.back()))) password.pop_back();
+      while (!password.empty() && std::isspace(static_cast<unsigned char>(password.back())))
+        password.pop_back();
       set("sasl.password", password);
     } else if (tls) {
       set("security.protocol", "SSL");
@@ -83,11 +89,13 @@ class RdKafkaClient final : public KafkaClient {
       if (cfg.tls->insecureSkipVerify) set("enable.ssl.certificate.verification", "false");
     }
     rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-      auto* self = static_cast<RdKafkaClient*>(rd_kafka_opaque(rk));
-      if (self && self->log_) self->log_(level, fac, buf);
-    });
-    std::unique_ptr<rd_kafka_t, HandleDeleter> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
+    rd_kafka_conf_set_log_cb(conf,
+                             [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+                               auto* self = static_cast<RdKafkaClient*>(rd_kafka_opaque(rk));
+                               if (self && self->log_) self->log_(level, fac, buf);
+                             });
+    std::unique_ptr<rd_kafka_t, HandleDeleter> rk(
+        rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
     if (!rk) throw KafkaError("kafka cluster " + cfg.name + ": " + err);
     return rk;
   }
@@ -108,7 +116,8 @@ class RdKafkaClient final : public KafkaClient {
 
   std::map<std::string, int> topics() override {
     const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk_.get(), 1, nullptr, &md, static_cast<int>(cfg_.timeoutMs));
+    rd_kafka_resp_err_t e =
+        rd_kafka_metadata(rk_.get(), 1, nullptr, &md, static_cast<int>(cfg_.timeoutMs));
     if (e) throw KafkaError("metadata request failed: " + std::string(rd_kafka_err2str(e)));
     std::map<std::string, int> out;
     for (int i = 0; i < md->topic_cnt; ++i) {
@@ -120,34 +129,39 @@ class RdKafkaClient final : public KafkaClient {
     return out;
   }
 
-  std::map<TopicPartition, PartitionWatermarks> watermarks(const std::vector<TopicPartition>& parts) override {
+  std::map<TopicPartition, PartitionWatermarks> watermarks(
+      const std::vector<TopicPartition>& parts) override {
     std::map<TopicPartition, PartitionWatermarks> out;
     if (parts.empty()) return out;
     // ListOffsets with timestamp -1 (latest) and -2 (earliest), batched per leader.
     // In chunks: librdkafka matches answers to requests by linear search.
     for (size_t start = 0; start < parts.size(); start += kChunk)
-    for (int64_t which : {int64_t(-1), int64_t(-2)}) {
-      size_t end = std::min(parts.size(), start + kChunk);
-      ListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(end - start)));
-      for (size_t i = start; i < end; ++i)
-        rd_kafka_topic_partition_list_add(list.get(), parts[i].first.c_str(), parts[i].second)->offset = which;
-      rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk_.get(), list.get(), static_cast<int>(cfg_.timeoutMs));
-      if (e) throw KafkaError(std::string("listing partition offsets failed: ") + rd_kafka_err2str(e));
-      for (int i = 0; i < list->cnt; ++i) {
-        const auto& el = list->elems[i];
-        if (el.err)
-          throw KafkaError(std::string("offsets of ") + el.topic + "[" + std::to_string(el.partition) +
-                           "]: " + rd_kafka_err2str(el.err));
-        auto& w = out[{el.topic, el.partition}];
-        (which == -1 ? w.high : w.low) = el.offset;
+      for (int64_t which : {int64_t(-1), int64_t(-2)}) {
+        size_t end = std::min(parts.size(), start + kChunk);
+        ListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(end - start)));
+        for (size_t i = start; i < end; ++i)
+          rd_kafka_topic_partition_list_add(list.get(), parts[i].first.c_str(), parts[i].second)
+              ->offset = which;
+        rd_kafka_resp_err_t e =
+            rd_kafka_offsets_for_times(rk_.get(), list.get(), static_cast<int>(cfg_.timeoutMs));
+        if (e)
+          throw KafkaError(std::string("listing partition offsets failed: ") + rd_kafka_err2str(e));
+        for (int i = 0; i < list->cnt; ++i) {
+          const auto& el = list->elems[i];
+          if (el.err)
+            throw KafkaError(std::string("offsets of ") + el.topic + "[" +
+                             std::to_string(el.partition) + "]: " + rd_kafka_err2str(el.err));
+          auto& w = out[{el.topic, el.partition}];
+          (which == -1 ? w.high : w.low) = el.offset;
+        }
       }
-    }
     return out;
   }
 
   std::vector<std::string> listGroups() override {
     if (!capable(listRetryAt_))
-      throw KafkaUnsupported("ListConsumerGroups failed earlier on these brokers; explicit groups only");
+      throw KafkaUnsupported(
+          "ListConsumerGroups failed earlier on these brokers; explicit groups only");
     try {
       return list();
     } catch (const KafkaError&) {
@@ -159,14 +173,16 @@ class RdKafkaClient final : public KafkaClient {
   std::vector<std::string> list() {
     rd_kafka_t* rk = probe();
     std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
-    rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+    rd_kafka_AdminOptions_t* opts =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
     rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(cfg_.timeoutMs), nullptr, 0);
     rd_kafka_ListConsumerGroups(rk, opts, q.get());
     rd_kafka_AdminOptions_destroy(opts);
     EventPtr ev(rd_kafka_queue_poll(q.get(), static_cast<int>(cfg_.timeoutMs) + 2000));
     if (!ev) throw KafkaError("ListConsumerGroups timed out");
     if (rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
-      std::string msg = std::string("ListConsumerGroups failed: ") + rd_kafka_event_error_string(ev.get());
+      std::string msg =
+          std::string("ListConsumerGroups failed: ") + rd_kafka_event_error_string(ev.get());
       if (unsupported(e)) throw KafkaUnsupported(msg);
       throw KafkaError(msg);
     }
@@ -174,7 +190,8 @@ class RdKafkaClient final : public KafkaClient {
     size_t errCnt = 0;
     const rd_kafka_error_t** errs = rd_kafka_ListConsumerGroups_result_errors(res, &errCnt);
     size_t cnt = 0;
-    const rd_kafka_ConsumerGroupListing_t** groups = rd_kafka_ListConsumerGroups_result_valid(res, &cnt);
+    const rd_kafka_ConsumerGroupListing_t** groups =
+        rd_kafka_ListConsumerGroups_result_valid(res, &cnt);
     if (cnt == 0 && errCnt > 0) {
       std::string msg = std::string("ListConsumerGroups failed: ") + rd_kafka_error_string(errs[0]);
       if (unsupported(rd_kafka_error_code(errs[0]))) throw KafkaUnsupported(msg);
@@ -182,12 +199,14 @@ class RdKafkaClient final : public KafkaClient {
     }
     // Simple (assign-only) consumer groups commit offsets too: keep them.
     std::vector<std::string> out;
-    for (size_t i = 0; i < cnt; ++i) out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
+    for (size_t i = 0; i < cnt; ++i)
+      out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
     return out;
   }
 
-  std::map<std::string, GroupOffsets> committedOffsets(const std::vector<std::string>& groups,
-                                                       const std::vector<TopicPartition>& fallback) override {
+  std::map<std::string, GroupOffsets> committedOffsets(
+      const std::vector<std::string>& groups,
+      const std::vector<TopicPartition>& fallback) override {
     std::map<std::string, GroupOffsets> out;
     if (allPartitionsQuery_ != Support::No) {
       std::vector<Query> all;
@@ -200,7 +219,9 @@ class RdKafkaClient final : public KafkaClient {
     std::vector<std::string> empty;
     for (const auto& g : groups)
       if (out[g].error.empty() && out[g].committed.empty()) empty.push_back(g);
-    if (empty.empty() || fallback.empty()) return out;
+    // Where the brokers answer for all of a group's partitions, an empty
+    // answer is the truth: the group committed nothing.
+    if (empty.empty() || fallback.empty() || allPartitionsQuery_ == Support::Yes) return out;
     // A group that answered nothing: the brokers cannot list a group's
     // partitions (the mock cluster), or it committed nothing yet. Ask for
     // the topics it committed on before, and for every candidate partition
@@ -219,11 +240,13 @@ class RdKafkaClient final : public KafkaClient {
       if (it->second.empty()) continue;  // nothing committed at the last full look
       lists.emplace_back(rd_kafka_topic_partition_list_new(16));
       for (const auto& [t, p] : fallback)
-        if (it->second.count(t)) rd_kafka_topic_partition_list_add(lists.back().get(), t.c_str(), p);
+        if (it->second.count(t))
+          rd_kafka_topic_partition_list_add(lists.back().get(), t.c_str(), p);
       learned.push_back({g, lists.back().get()});
     }
     ListPtr everything(rd_kafka_topic_partition_list_new(static_cast<int>(fallback.size())));
-    for (const auto& [t, p] : fallback) rd_kafka_topic_partition_list_add(everything.get(), t.c_str(), p);
+    for (const auto& [t, p] : fallback)
+      rd_kafka_topic_partition_list_add(everything.get(), t.c_str(), p);
     for (auto& q : full) q.partitions = everything.get();
     auto keep = [&](std::map<std::string, GroupOffsets> answers) {
       for (auto& [g, go] : answers) {
@@ -238,17 +261,20 @@ class RdKafkaClient final : public KafkaClient {
     keep(fetchOffsets(learned));
     // Full answers are big (every candidate partition): a few at a time.
     for (size_t i = 0; i < full.size(); i += kFullInFlight)
-      keep(fetchOffsets(std::vector<Query>(full.begin() + i, full.begin() + std::min(full.size(), i + kFullInFlight))));
+      keep(fetchOffsets(std::vector<Query>(
+          full.begin() + i, full.begin() + std::min(full.size(), i + kFullInFlight))));
     if (allPartitionsQuery_ == Support::Unknown) {
       for (const auto& g : empty)
-        if (!out[g].committed.empty()) allPartitionsQuery_ = Support::No;  // only explicit queries find commits
+        if (!out[g].committed.empty())
+          allPartitionsQuery_ = Support::No;  // only explicit queries find commits
     }
     return out;
   }
 
   std::map<std::string, int> members(const std::vector<std::string>& groups) override {
     if (!capable(describeRetryAt_))
-      throw KafkaUnsupported("DescribeConsumerGroups failed earlier on these brokers; no member counts");
+      throw KafkaUnsupported(
+          "DescribeConsumerGroups failed earlier on these brokers; no member counts");
     try {
       // One group first: where the API is missing, a request for many
       // groups waits for its whole timeout instead of failing at once.
@@ -265,7 +291,7 @@ class RdKafkaClient final : public KafkaClient {
 
  private:
   static constexpr uint64_t kFullRecheck = 20;
-  static constexpr size_t kFullInFlight = 8;
+  static constexpr size_t kFullInFlight = 4;
   // Requests name at most this many partitions: librdkafka matches each
   // answer to its request entry by linear search (quadratic per request).
   static constexpr int kChunk = 500;
@@ -286,37 +312,41 @@ class RdKafkaClient final : public KafkaClient {
     // One request per group (librdkafka's limit) and per chunk of
     // partitions, all in flight at once.
     size_t requests = 0;
-    std::vector<ListPtr> chunks;
+    auto send = [&](const std::string& group, const rd_kafka_topic_partition_list_t* list) {
+      rd_kafka_AdminOptions_t* opts =
+          rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+      rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(cfg_.timeoutMs), nullptr, 0);
+      // librdkafka copies the list: the caller's can go at once.
+      rd_kafka_ListConsumerGroupOffsets_t* req =
+          rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), list);
+      rd_kafka_ListConsumerGroupOffsets(rk_.get(), &req, 1, opts, q.get());
+      rd_kafka_ListConsumerGroupOffsets_destroy(req);
+      rd_kafka_AdminOptions_destroy(opts);
+      ++requests;
+    };
     for (const auto& [g, partitions] : queries) {
       out[g].error = "no answer in time";
-      std::vector<const rd_kafka_topic_partition_list_t*> parts{partitions};
-      if (partitions && partitions->cnt > kChunk) {
-        parts.clear();
-        for (int i = 0; i < partitions->cnt; i += kChunk) {
-          chunks.emplace_back(rd_kafka_topic_partition_list_new(kChunk));
-          for (int k = i; k < std::min(partitions->cnt, i + kChunk); ++k)
-            rd_kafka_topic_partition_list_add(chunks.back().get(), partitions->elems[k].topic,
-                                              partitions->elems[k].partition);
-          parts.push_back(chunks.back().get());
-        }
+      if (!partitions || partitions->cnt <= kChunk) {
+        send(g, partitions);
+        continue;
       }
-      for (const auto* list : parts) {
-        rd_kafka_AdminOptions_t* opts =
-            rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
-        rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(cfg_.timeoutMs), nullptr, 0);
-        rd_kafka_ListConsumerGroupOffsets_t* req = rd_kafka_ListConsumerGroupOffsets_new(g.c_str(), list);
-        rd_kafka_ListConsumerGroupOffsets(rk_.get(), &req, 1, opts, q.get());
-        rd_kafka_ListConsumerGroupOffsets_destroy(req);
-        rd_kafka_AdminOptions_destroy(opts);
-        ++requests;
+      for (int i = 0; i < partitions->cnt; i += kChunk) {
+        ListPtr chunk(rd_kafka_topic_partition_list_new(kChunk));
+        for (int k = i; k < std::min(partitions->cnt, i + kChunk); ++k)
+          rd_kafka_topic_partition_list_add(chunk.get(), partitions->elems[k].topic,
+                                            partitions->elems[k].partition);
+        send(g, chunk.get());
       }
     }
     std::map<std::string, size_t> pending;  // answers still due per group
     for (const auto& [g, partitions] : queries)
-      pending[g] += partitions && partitions->cnt > kChunk ? (partitions->cnt + kChunk - 1) / kChunk : 1;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.timeoutMs + 2000);
+      pending[g] +=
+          partitions && partitions->cnt > kChunk ? (partitions->cnt + kChunk - 1) / kChunk : 1;
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.timeoutMs + 2000);
     for (size_t got = 0; got < requests;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       EventPtr ev(rd_kafka_queue_poll(q.get(), static_cast<int>(left.count())));
       if (!ev) break;
@@ -324,7 +354,8 @@ class RdKafkaClient final : public KafkaClient {
       ++got;
       const auto* res = rd_kafka_event_ListConsumerGroupOffsets_result(ev.get());
       size_t n = 0;
-      const rd_kafka_group_result_t** results = rd_kafka_ListConsumerGroupOffsets_result_groups(res, &n);
+      const rd_kafka_group_result_t** results =
+          rd_kafka_ListConsumerGroupOffsets_result_groups(res, &n);
       for (size_t i = 0; i < n; ++i) {
         std::string g = rd_kafka_group_result_name(results[i]);
         GroupOffsets& go = out[g];
@@ -339,7 +370,8 @@ class RdKafkaClient final : public KafkaClient {
           const auto& el = parts->elems[k];
           if (el.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) continue;  // deleted meanwhile
           if (el.err) {
-            go.error = std::string(el.topic) + "[" + std::to_string(el.partition) + "]: " + rd_kafka_err2str(el.err);
+            go.error = std::string(el.topic) + "[" + std::to_string(el.partition) +
+                       "]: " + rd_kafka_err2str(el.err);
             break;
           }
           if (el.offset >= 0) go.committed[{el.topic, el.partition}] = el.offset;
@@ -348,7 +380,8 @@ class RdKafkaClient final : public KafkaClient {
       if (n == 0) {
         // A request-level failure does not name its group: the first one
         // still waiting takes it.
-        std::string err = rd_kafka_event_error(ev.get()) ? rd_kafka_event_error_string(ev.get()) : "failed";
+        std::string err =
+            rd_kafka_event_error(ev.get()) ? rd_kafka_event_error_string(ev.get()) : "failed";
         for (auto& [g, go] : out)
           if (go.error == "no answer in time") {
             go.error = err;
@@ -366,20 +399,23 @@ class RdKafkaClient final : public KafkaClient {
     std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
     std::vector<const char*> ids;
     for (const auto& g : groups) ids.push_back(g.c_str());
-    rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    rd_kafka_AdminOptions_t* opts =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
     rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(cfg_.timeoutMs), nullptr, 0);
     rd_kafka_DescribeConsumerGroups(rk, ids.data(), ids.size(), opts, q.get());
     rd_kafka_AdminOptions_destroy(opts);
     EventPtr ev(rd_kafka_queue_poll(q.get(), static_cast<int>(cfg_.timeoutMs) + 2000));
     if (!ev) throw KafkaError("DescribeConsumerGroups timed out");
     if (rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
-      std::string msg = std::string("DescribeConsumerGroups failed: ") + rd_kafka_event_error_string(ev.get());
+      std::string msg =
+          std::string("DescribeConsumerGroups failed: ") + rd_kafka_event_error_string(ev.get());
       if (unsupported(e)) throw KafkaUnsupported(msg);
       throw KafkaError(msg);
     }
     const auto* res = rd_kafka_event_DescribeConsumerGroups_result(ev.get());
     size_t n = 0;
-    const rd_kafka_ConsumerGroupDescription_t** descs = rd_kafka_DescribeConsumerGroups_result_groups(res, &n);
+    const rd_kafka_ConsumerGroupDescription_t** descs =
+        rd_kafka_DescribeConsumerGroups_result_groups(res, &n);
     for (size_t i = 0; i < n; ++i) {
       if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(descs[i])) {
         if (unsupported(rd_kafka_error_code(e))) throw KafkaUnsupported(rd_kafka_error_string(e));

@@ -90,9 +90,10 @@ std::string normalize(const std::string& path) {
   }
   std::string result = "/";
   for (size_t k = 0; k < out.size(); ++k) result += (k ? "/" : "") + out[k];
-  bool trailing = !path.empty() && (path.back() == '/' ||
-                                    (path.size() >= 2 && path.compare(path.size() - 2, 2, "/.") == 0) ||
-                                    (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0));
+  bool trailing =
+      !path.empty() &&
+      (path.back() == '/' || (path.size() >= 2 && path.compare(path.size() - 2, 2, "/.") == 0) ||
+       (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0));
   if (trailing && result.size() > 1) result += '/';
   return result;
 }
@@ -125,7 +126,8 @@ std::string uriEncode(const std::string& s, bool keepSlash) {
   static const char* digits = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keepSlash && c == '/')) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keepSlash && c == '/')) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -180,8 +182,9 @@ Signature signRequest(const SignableRequest& req, const AwsCredentials& creds,
   }
   std::string path = percentDecode(req.path.empty() ? "/" : req.path);
   if (opts.normalizePath) path = normalize(path);
-  sig.canonicalRequest = req.method + "\n" + uriEncode(path, true) + "\n" + canonicalQuery(req.query) +
-                         "\n" + headerBlock + "\n" + signedHeaders + "\n" + payloadHash;
+  sig.canonicalRequest = req.method + "\n" + uriEncode(path, true) + "\n" +
+                         canonicalQuery(req.query) + "\n" + headerBlock + "\n" + signedHeaders +
+                         "\n" + payloadHash;
   std::string scope = day + "/" + opts.region + "/" + opts.service + "/aws4_request";
   sig.stringToSign =
       "AWS4-HMAC-SHA256\n" + date + "\n" + scope + "\n" + sha256Hex(sig.canonicalRequest);

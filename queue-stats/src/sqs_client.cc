@@ -9,9 +9,9 @@ using nlohmann::json;
 
 bool SqsError::retryable() const {
   if (status_ == 0 || status_ >= 500) return true;
-  static const char* throttled[] = {"ThrottlingException", "RequestThrottled", "Throttling",
-                                    "RequestLimitExceeded", "TooManyRequestsException",
-                                    "ServiceUnavailable", "InternalError", "InternalFailure"};
+  static const char* throttled[] = {
+      "ThrottlingException",      "RequestThrottled",   "Throttling",    "RequestLimitExceeded",
+      "TooManyRequestsException", "ServiceUnavailable", "InternalError", "InternalFailure"};
   for (const char* t : throttled)
     if (code_ == t) return true;
   return false;
@@ -39,10 +39,12 @@ QueueDepth parseQueueAttributes(const std::string& body) {
   auto count = [&](const char* name) -> int64_t {
     auto it = a.find(name);
     if (it == a.end() || !it->is_string())
-      throw SqsError("MalformedResponse", 200, std::string("GetQueueAttributes answered without ") + name);
+      throw SqsError("MalformedResponse", 200,
+                     std::string("GetQueueAttributes answered without ") + name);
     const std::string& s = it->get_ref<const std::string&>();
     if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
-      throw SqsError("MalformedResponse", 200, std::string(name) + " is not a count: \"" + s + "\"");
+      throw SqsError("MalformedResponse", 200,
+                     std::string(name) + " is not a count: \"" + s + "\"");
     return std::stoll(s);
   };
   return {count("ApproximateNumberOfMessages"), count("ApproximateNumberOfMessagesNotVisible"),
@@ -50,11 +52,13 @@ QueueDepth parseQueueAttributes(const std::string& body) {
 }
 
 HttpSqsClient::HttpSqsClient(HttpTransport& http, CredentialsProvider& creds, std::string region,
-                             std::string endpoint, RetryPolicy retry, std::function<int64_t()> nowUnix)
+                             std::string endpoint, RetryPolicy retry,
+                             std::function<int64_t()> nowUnix)
     : http_(http),
       creds_(creds),
       region_(std::move(region)),
-      endpoint_(endpoint.empty() ? "https://sqs." + region_ + ".amazonaws.com" : std::move(endpoint)),
+      endpoint_(endpoint.empty() ? "https://sqs." + region_ + ".amazonaws.com"
+                                 : std::move(endpoint)),
       retry_(retry),
       now_(nowUnix ? std::move(nowUnix) : AwsEnvironment::process().nowUnix),
       rng_(std::random_device{}()) {
@@ -71,8 +75,12 @@ std::string HttpSqsClient::call(const std::string& action, const std::string& js
     } catch (const CredentialsError& e) {
       throw SqsError("CredentialsError", 0, e.what());
     }
-    SignableRequest sreq{"POST", "/", "", {{"Host", host_}, {"Content-Type", "application/x-amz-json-1.0"},
-                                           {"X-Amz-Target", "AmazonSQS." + action}},
+    SignableRequest sreq{"POST",
+                         "/",
+                         "",
+                         {{"Host", host_},
+                          {"Content-Type", "application/x-amz-json-1.0"},
+                          {"X-Amz-Target", "AmazonSQS." + action}},
                          jsonBody};
     Signature sig = signRequest(sreq, c, {region_, "sqs", now_()});
     HttpRequestSpec req{"POST", endpoint_ + "/", sreq.headers, jsonBody, std::chrono::seconds(10)};
@@ -87,7 +95,8 @@ std::string HttpSqsClient::call(const std::string& action, const std::string& js
     }
     if (!err->retryable() || attempt >= retry_.maxAttempts) throw *err;
     // Full jitter: a random wait up to base * 2^attempt, capped.
-    auto ceiling = std::min<int64_t>(retry_.cap.count(), retry_.base.count() << std::min(attempt, 16));
+    auto ceiling =
+        std::min<int64_t>(retry_.cap.count(), retry_.base.count() << std::min(attempt, 16));
     std::uniform_int_distribution<int64_t> wait(0, ceiling);
     std::this_thread::sleep_for(std::chrono::milliseconds(wait(rng_)));
   }
@@ -107,7 +116,8 @@ std::vector<std::string> HttpSqsClient::listQueues(const std::string& prefix) {
     json body = {{"QueueNamePrefix", prefix}, {"MaxResults", 1000}};
     if (!next.empty()) body["NextToken"] = next;
     json j = json::parse(call("ListQueues", body.dump()), nullptr, false);
-    if (!j.is_object()) throw SqsError("MalformedResponse", 200, "ListQueues answered malformed JSON");
+    if (!j.is_object())
+      throw SqsError("MalformedResponse", 200, "ListQueues answered malformed JSON");
     if (auto urls = j.find("QueueUrls"); urls != j.end() && urls->is_array())
       for (const auto& u : *urls)
         if (u.is_string()) out.push_back(u.get<std::string>());
@@ -115,7 +125,8 @@ std::vector<std::string> HttpSqsClient::listQueues(const std::string& prefix) {
     if (t == j.end() || !t->is_string() || t->get<std::string>().empty()) return out;
     next = t->get<std::string>();
   }
-  throw SqsError("TooManyPages", 200, "ListQueues returned more than 1000 pages for prefix " + prefix);
+  throw SqsError("TooManyPages", 200,
+                 "ListQueues returned more than 1000 pages for prefix " + prefix);
 }
 
 QueueDepth HttpSqsClient::getQueueAttributes(const std::string& queueUrl) {

@@ -9,7 +9,8 @@ void StatsStore::recordError(const std::string& source, const std::string& targe
   h.lastError = error;
 }
 
-void StatsStore::recordSuccess(const std::string& source, const std::string& target, int64_t nowMs) {
+void StatsStore::recordSuccess(const std::string& source, const std::string& target,
+                               int64_t nowMs) {
   auto& h = health_[{source, target}];
   h.lastSuccessMs = nowMs;
   h.lastError.clear();
@@ -24,7 +25,8 @@ void StatsStore::publish(const KafkaCycle& c, int64_t nowMs) {
     // This cycle's values replace the cluster's: what failed or vanished goes.
     std::erase_if(next.groups, [&](const auto& kv) { return kv.first.first == c.cluster; });
     std::erase_if(next.topics, [&](const auto& kv) { return kv.first.first == c.cluster; });
-    for (const auto& [target, err] : c.otherErrors) recordError("kafka", c.cluster + "/" + target, err);
+    for (const auto& [target, err] : c.otherErrors)
+      recordError("kafka", c.cluster + "/" + target, err);
     if (!c.clusterOk) {
       recordError("kafka", c.cluster, c.clusterError);
     } else {

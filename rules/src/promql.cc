@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-
 namespace rules::promql {
 
 std::string quote(std::string_view value) { return goQuote(value); }

@@ -95,19 +95,20 @@ std::optional<CompiledResourceQuery> compileResourceQuery(
     naming.emplace(r.resources, mapper);
     for (const char* res : {"pods", "nodes", "namespaces"}) {
       if (!naming->canNameResource({"", res})) {
-        err(ctx + ".resources", std::string("no label names ") + res +
-                                    " (add an override such as " +
-                                    (std::string(res) == "pods" ? "pod: {resource: pod}" :
-                                     std::string(res) == "nodes" ? "node: {resource: node}"
-                                                                 : "namespace: {resource: namespace}") +
-                                    ")");
+        err(ctx + ".resources",
+            std::string("no label names ") + res + " (add an override such as " +
+                (std::string(res) == "pods"    ? "pod: {resource: pod}"
+                 : std::string(res) == "nodes" ? "node: {resource: node}"
+                                               : "namespace: {resource: namespace}") +
+                ")");
       }
     }
   } catch (const NamingError& e) {
     err(ctx + ".resources", e.what());
   }
   if (r.containerLabel.empty())
-    err(ctx + ".containerLabel", "containerLabel is required (the label naming containers, e.g. container)");
+    err(ctx + ".containerLabel",
+        "containerLabel is required (the label naming containers, e.g. container)");
   std::optional<gotemplate::Template> container, node;
   try {
     container = gotemplate::Template::parse(r.containerQuery);

@@ -48,7 +48,8 @@ class FuzzedKafka : public queue_stats::KafkaClient {
     return {"g" + std::to_string(b_.byte() % 3), "other"};
   }
   std::map<std::string, queue_stats::GroupOffsets> committedOffsets(
-      const std::vector<std::string>& groups, const std::vector<queue_stats::TopicPartition>& fallback) override {
+      const std::vector<std::string>& groups,
+      const std::vector<queue_stats::TopicPartition>& fallback) override {
     std::map<std::string, queue_stats::GroupOffsets> out;
     for (const auto& g : groups) {
       auto& go = out[g];

@@ -13,7 +13,9 @@ namespace {
 class Replay : public apiservice::ReviewTransport {
  public:
   std::string body;
-  apiservice::ReviewReply post(const std::string&, const std::string&) override { return {201, body}; }
+  apiservice::ReviewReply post(const std::string&, const std::string&) override {
+    return {201, body};
+  }
 };
 class Frozen : public apiservice::Clock {
  public:

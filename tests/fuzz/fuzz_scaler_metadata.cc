@@ -28,8 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!line.empty() && line[0] == '@') {
       char topic[32] = {0};
       long long part = 0, committed = 0, low = 0, high = 0;
-      if (std::sscanf(line.c_str() + 1, "%31s %lld %lld %lld %lld", topic, &part, &committed, &low, &high) == 5)
-        group.stats.partitions.push_back({topic, static_cast<int32_t>(part), committed, {low, high}});
+      if (std::sscanf(line.c_str() + 1, "%31s %lld %lld %lld %lld", topic, &part, &committed, &low,
+                      &high) == 5)
+        group.stats.partitions.push_back(
+            {topic, static_cast<int32_t>(part), committed, {low, high}});
       continue;
     }
     auto eq = line.find('=');

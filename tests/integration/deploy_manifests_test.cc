@@ -34,7 +34,8 @@ struct CommandResult {
 CommandResult run(const TempDir& dir, const std::vector<std::string>& argv) {
   static int n = 0;
   std::string base = dir.file("run" + std::to_string(++n));
-  std::vector<std::string> sh{"sh", "-c", "exec \"$0\" \"$@\" > '" + base + ".out' 2> '" + base + ".err'"};
+  std::vector<std::string> sh{"sh", "-c",
+                              "exec \"$0\" \"$@\" > '" + base + ".out' 2> '" + base + ".err'"};
   sh.insert(sh.end(), argv.begin(), argv.end());
   ChildProcess p(sh, base + ".log");
   CommandResult r;
@@ -69,7 +70,8 @@ class Rendered {
   }
   YAML::Node one(const std::string& kind, const std::string& name) const {
     for (const auto& d : docs_)
-      if (d["kind"].as<std::string>() == kind && d["metadata"]["name"].as<std::string>() == name) return d;
+      if (d["kind"].as<std::string>() == kind && d["metadata"]["name"].as<std::string>() == name)
+        return d;
     ADD_FAILURE() << "no " << kind << " " << name;
     return YAML::Node();
   }
@@ -91,7 +93,8 @@ class Rendered {
 
 std::vector<std::string> argsOf(const YAML::Node& deployment) {
   std::vector<std::string> out;
-  for (const auto& a : deployment["spec"]["template"]["spec"]["containers"][0]["args"]) out.push_back(a.as<std::string>());
+  for (const auto& a : deployment["spec"]["template"]["spec"]["containers"][0]["args"])
+    out.push_back(a.as<std::string>());
   return out;
 }
 
@@ -117,7 +120,8 @@ bool verifies(const std::string& caPem, const std::string& leafPem, const std::s
     X509_STORE_add_cert(store, ca);
     X509_STORE_CTX* ctx = X509_STORE_CTX_new();
     X509_STORE_CTX_init(ctx, store, leaf, nullptr);
-    ok = X509_verify_cert(ctx) == 1 && X509_check_host(leaf, host.data(), host.size(), 0, nullptr) == 1;
+    ok = X509_verify_cert(ctx) == 1 &&
+         X509_check_host(leaf, host.data(), host.size(), 0, nullptr) == 1;
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
   }
@@ -131,7 +135,8 @@ class HelmChart : public ::testing::Test {
   // Renders the chart with `values` files (written into the temp dir when
   // given as text) into objects, after checking kubectl parses them as
   // Kubernetes objects.
-  Rendered render(const std::vector<std::string>& valueTexts, const std::string& ns = "monitoring") {
+  Rendered render(const std::vector<std::string>& valueTexts,
+                  const std::string& ns = "monitoring") {
     CommandResult r = renderRaw(valueTexts, ns);
     EXPECT_EQ(r.code, 0) << r.err;
     writeFile(dir_.file("k/rendered.yaml"), r.out);
@@ -140,12 +145,20 @@ class HelmChart : public ::testing::Test {
     EXPECT_EQ(k.code, 0) << "kubectl cannot read the rendered objects: " << k.err;
     return Rendered(documents(r.out));
   }
-  CommandResult renderRaw(const std::vector<std::string>& valueTexts, const std::string& ns = "monitoring") {
+  CommandResult renderRaw(const std::vector<std::string>& valueTexts,
+                          const std::string& ns = "monitoring") {
     std::filesystem::create_directories(dir_.file("k"));
-    std::vector<std::string> argv{binary("chart-render"), "-chart", sourceDir() + "/charts/metrics-adapter", "-name",
-                                  "metrics-adapter", "-namespace", ns};
+    std::vector<std::string> argv{binary("chart-render"),
+                                  "-chart",
+                                  sourceDir() + "/charts/metrics-adapter",
+                                  "-name",
+                                  "metrics-adapter",
+                                  "-namespace",
+                                  ns};
     for (const auto& v : valueTexts) {
-      std::string path = v.find('\n') == std::string::npos ? v : dir_.file("values" + std::to_string(++files_) + ".yaml");
+      std::string path = v.find('\n') == std::string::npos
+                             ? v
+                             : dir_.file("values" + std::to_string(++files_) + ".yaml");
       if (path != v) writeFile(path, v);
       argv.insert(argv.end(), {"-f", path});
     }
@@ -160,8 +173,10 @@ class HelmChart : public ::testing::Test {
   }
   // The ConfigMap's rules pass `metrics-adapter rules check`.
   void expectRulesValid(const Rendered& objects, const std::string& name) {
-    writeFile(dir_.file("rules.yaml"), objects.one("ConfigMap", name)["data"]["config.yaml"].as<std::string>());
-    CommandResult r = run(dir_, {binary("metrics-adapter"), "rules", "check", "--config", dir_.file("rules.yaml")});
+    writeFile(dir_.file("rules.yaml"),
+              objects.one("ConfigMap", name)["data"]["config.yaml"].as<std::string>());
+    CommandResult r = run(
+        dir_, {binary("metrics-adapter"), "rules", "check", "--config", dir_.file("rules.yaml")});
     EXPECT_EQ(r.code, 0) << r.out << r.err;
   }
   static void expectCommonRbac(const Rendered& o, const std::string& sa, const std::string& ns) {
@@ -172,13 +187,16 @@ class HelmChart : public ::testing::Test {
     auto reader = o.one("RoleBinding", "metrics-adapter-auth-reader");
     EXPECT_EQ(reader["metadata"]["namespace"].as<std::string>(), "kube-system");
     EXPECT_EQ(reader["roleRef"]["kind"].as<std::string>(), "Role");
-    EXPECT_EQ(reader["roleRef"]["name"].as<std::string>(), "extension-apiserver-authentication-reader");
+    EXPECT_EQ(reader["roleRef"]["name"].as<std::string>(),
+              "extension-apiserver-authentication-reader");
     auto hpa = o.one("ClusterRoleBinding", "metrics-adapter-hpa-metrics-reader");
     EXPECT_EQ(hpa["subjects"][0]["name"].as<std::string>(), "horizontal-pod-autoscaler");
     for (const auto& rule : o.one("ClusterRole", "metrics-adapter-resource-reader")["rules"]) {
-      for (const auto& r : rule["resources"]) EXPECT_NE(r.as<std::string>(), "secrets") << "never Secrets";
-      for (const auto& v : rule["verbs"]) EXPECT_TRUE(v.as<std::string>() == "get" || v.as<std::string>() == "list" ||
-                                                      v.as<std::string>() == "watch");
+      for (const auto& r : rule["resources"])
+        EXPECT_NE(r.as<std::string>(), "secrets") << "never Secrets";
+      for (const auto& v : rule["verbs"])
+        EXPECT_TRUE(v.as<std::string>() == "get" || v.as<std::string>() == "list" ||
+                    v.as<std::string>() == "watch");
     }
   }
   static std::set<std::string> resourcesFor(const Rendered& o, const std::string& group) {
@@ -196,13 +214,14 @@ class HelmChart : public ::testing::Test {
 
 TEST_F(HelmChart, DefaultValues) {
   Rendered o = render({});
-  EXPECT_EQ(o.kinds(), (std::multiset<std::string>{"APIService", "APIService", "ClusterRole", "ClusterRole",
-                                                   "ClusterRoleBinding", "ClusterRoleBinding", "ClusterRoleBinding",
-                                                   "ConfigMap", "Deployment", "RoleBinding", "Secret", "Service",
-                                                   "ServiceAccount"}));
+  EXPECT_EQ(o.kinds(),
+            (std::multiset<std::string>{"APIService", "APIService", "ClusterRole", "ClusterRole",
+                                        "ClusterRoleBinding", "ClusterRoleBinding",
+                                        "ClusterRoleBinding", "ConfigMap", "Deployment",
+                                        "RoleBinding", "Secret", "Service", "ServiceAccount"}));
   // Only the custom metrics APIs: the default rules have no external or resource rules.
-  EXPECT_EQ(o.names("APIService"),
-            (std::set<std::string>{"v1beta1.custom.metrics.k8s.io", "v1beta2.custom.metrics.k8s.io"}));
+  EXPECT_EQ(o.names("APIService"), (std::set<std::string>{"v1beta1.custom.metrics.k8s.io",
+                                                          "v1beta2.custom.metrics.k8s.io"}));
   auto v2 = o.one("APIService", "v1beta2.custom.metrics.k8s.io");
   EXPECT_EQ(v2["spec"]["service"]["name"].as<std::string>(), "metrics-adapter");
   EXPECT_EQ(v2["spec"]["service"]["namespace"].as<std::string>(), "monitoring");
@@ -214,8 +233,11 @@ TEST_F(HelmChart, DefaultValues) {
   auto secret = o.one("Secret", "metrics-adapter-tls");
   std::string ca = b64decode(v2["spec"]["caBundle"].as<std::string>());
   EXPECT_EQ(ca, b64decode(secret["data"]["ca.crt"].as<std::string>()));
-  EXPECT_TRUE(verifies(ca, b64decode(secret["data"]["tls.crt"].as<std::string>()), "metrics-adapter.monitoring.svc"));
-  EXPECT_EQ(b64decode(o.one("APIService", "v1beta1.custom.metrics.k8s.io")["spec"]["caBundle"].as<std::string>()), ca);
+  EXPECT_TRUE(verifies(ca, b64decode(secret["data"]["tls.crt"].as<std::string>()),
+                       "metrics-adapter.monitoring.svc"));
+  EXPECT_EQ(b64decode(o.one("APIService", "v1beta1.custom.metrics.k8s.io")["spec"]["caBundle"]
+                          .as<std::string>()),
+            ca);
 
   auto deploy = o.one("Deployment", "metrics-adapter");
   auto args = argsOf(deploy);
@@ -228,7 +250,8 @@ TEST_F(HelmChart, DefaultValues) {
   EXPECT_EQ(c["livenessProbe"]["httpGet"]["path"].as<std::string>(), "/healthz");
   EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/readyz");
   EXPECT_EQ(c["readinessProbe"]["httpGet"]["scheme"].as<std::string>(), "HTTPS");
-  EXPECT_EQ(c["ports"][0]["name"].as<std::string>(), c["readinessProbe"]["httpGet"]["port"].as<std::string>());
+  EXPECT_EQ(c["ports"][0]["name"].as<std::string>(),
+            c["readinessProbe"]["httpGet"]["port"].as<std::string>());
   EXPECT_EQ(c["ports"][0]["containerPort"].as<int>(), 6443);
   EXPECT_TRUE(c["securityContext"]["readOnlyRootFilesystem"].as<bool>());
   EXPECT_TRUE(pod["securityContext"]["runAsNonRoot"].as<bool>());
@@ -237,11 +260,13 @@ TEST_F(HelmChart, DefaultValues) {
   EXPECT_EQ(pod["volumes"][1]["secret"]["secretName"].as<std::string>(), "metrics-adapter-tls");
   auto svc = o.one("Service", "metrics-adapter");
   for (const auto& kv : svc["spec"]["selector"])
-    EXPECT_EQ(deploy["spec"]["template"]["metadata"]["labels"][kv.first.as<std::string>()].as<std::string>(),
+    EXPECT_EQ(deploy["spec"]["template"]["metadata"]["labels"][kv.first.as<std::string>()]
+                  .as<std::string>(),
               kv.second.as<std::string>());
   EXPECT_EQ(svc["spec"]["ports"][0]["targetPort"].as<std::string>(), "https");
   expectCommonRbac(o, "metrics-adapter", "monitoring");
-  EXPECT_EQ(resourcesFor(o, ""), (std::set<std::string>{"namespaces", "pods", "nodes", "services"}));
+  EXPECT_EQ(resourcesFor(o, ""),
+            (std::set<std::string>{"namespaces", "pods", "nodes", "services"}));
 }
 
 TEST_F(HelmChart, PrometheusAdapterValuesCarryOver) {
@@ -258,15 +283,17 @@ TEST_F(HelmChart, PrometheusAdapterValuesCarryOver) {
     }
     return out;
   };
-  std::string tls = "tls:\n  enable: true\n  ca: |\n    " + indent(ca.pem()) + "\n  certificate: |\n    " +
-                    indent(leaf.certPem) + "\n  key: |\n    " + indent(leaf.keyPem) + "\n";
+  std::string tls = "tls:\n  enable: true\n  ca: |\n    " + indent(ca.pem()) +
+                    "\n  certificate: |\n    " + indent(leaf.certPem) + "\n  key: |\n    " +
+                    indent(leaf.keyPem) + "\n";
   Rendered o = render({dataDir() + "/helm/prometheus-adapter-values.yaml", tls});
   EXPECT_EQ(o.names("APIService"),
             (std::set<std::string>{"v1beta1.custom.metrics.k8s.io", "v1beta2.custom.metrics.k8s.io",
                                    "v1beta1.external.metrics.k8s.io", "v1beta1.metrics.k8s.io"}));
   for (const auto& api : o.all("APIService"))
     EXPECT_EQ(b64decode(api["spec"]["caBundle"].as<std::string>()), ca.pem()) << "the given CA";
-  EXPECT_EQ(b64decode(o.one("Secret", "metrics-adapter-tls")["data"]["tls.crt"].as<std::string>()), leaf.certPem);
+  EXPECT_EQ(b64decode(o.one("Secret", "metrics-adapter-tls")["data"]["tls.crt"].as<std::string>()),
+            leaf.certPem);
   auto deploy = o.one("Deployment", "metrics-adapter");
   auto args = argsOf(deploy);
   EXPECT_EQ(argValue(args, "--prometheus-url"), "http://prometheus.monitoring.svc:9090/prom");
@@ -274,10 +301,15 @@ TEST_F(HelmChart, PrometheusAdapterValuesCarryOver) {
   EXPECT_EQ(argValue(args, "--v"), "6");
   expectFlagsAccepted("metrics-adapter", args);
   EXPECT_EQ(deploy["spec"]["replicas"].as<int>(), 2);
-  EXPECT_EQ(deploy["spec"]["template"]["metadata"]["annotations"]["example.com/team"].as<std::string>(), "platform");
-  EXPECT_EQ(deploy["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"].as<std::string>(), "100m");
+  EXPECT_EQ(
+      deploy["spec"]["template"]["metadata"]["annotations"]["example.com/team"].as<std::string>(),
+      "platform");
+  EXPECT_EQ(deploy["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+                .as<std::string>(),
+            "100m");
   expectRulesValid(o, "metrics-adapter");
-  std::string config = o.one("ConfigMap", "metrics-adapter")["data"]["config.yaml"].as<std::string>();
+  std::string config =
+      o.one("ConfigMap", "metrics-adapter")["data"]["config.yaml"].as<std::string>();
   YAML::Node cfg = YAML::Load(config);
   EXPECT_EQ(cfg["rules"].size(), 3u) << "rules.default: false leaves only the custom rules";
   EXPECT_EQ(cfg["externalRules"].size(), 1u);
@@ -293,18 +325,25 @@ TEST_F(HelmChart, PrometheusAdapterValuesCarryOver) {
 }
 
 TEST_F(HelmChart, QueueStatsWithMutualTls) {
-  Rendered o = render({"queueStats:\n  enabled: true\n  tls:\n    enabled: true\n  config:\n    interval: 10s\n"
-                       "    kafka:\n      - name: main\n        bootstrapServers: kafka:9092\n        groups: [orders]\n"
-                       "    sqs:\n      region: eu-west-1\n      queues: [jobs]\n"
-                       "  serviceAccount:\n    annotations:\n      eks.amazonaws.com/role-arn: arn:aws:iam::1:role/qs\n"});
-  EXPECT_TRUE(o.names("APIService").count("v1beta1.external.metrics.k8s.io")) << "the feed serves external metrics";
+  Rendered o = render(
+      {"queueStats:\n  enabled: true\n  tls:\n    enabled: true\n  config:\n    interval: 10s\n"
+       "    kafka:\n      - name: main\n        bootstrapServers: kafka:9092\n        groups: "
+       "[orders]\n"
+       "    sqs:\n      region: eu-west-1\n      queues: [jobs]\n"
+       "  serviceAccount:\n    annotations:\n      eks.amazonaws.com/role-arn: "
+       "arn:aws:iam::1:role/qs\n"});
+  EXPECT_TRUE(o.names("APIService").count("v1beta1.external.metrics.k8s.io"))
+      << "the feed serves external metrics";
   auto qs = o.one("Deployment", "metrics-adapter-queue-stats");
   auto qsArgs = argsOf(qs);
   expectFlagsAccepted("queue-stats", qsArgs);
   EXPECT_EQ(argValue(qsArgs, "--grpc-listen"), ":9309");
   EXPECT_EQ(argValue(qsArgs, "--grpc-client-ca-file"), "/var/run/queue-stats-tls/ca.crt");
-  writeFile(dir_.file("qs.yaml"), o.one("ConfigMap", "metrics-adapter-queue-stats")["data"]["config.yaml"].as<std::string>());
-  CommandResult check = run(dir_, {binary("queue-stats"), "--config", dir_.file("qs.yaml"), "--check-config"});
+  writeFile(
+      dir_.file("qs.yaml"),
+      o.one("ConfigMap", "metrics-adapter-queue-stats")["data"]["config.yaml"].as<std::string>());
+  CommandResult check =
+      run(dir_, {binary("queue-stats"), "--config", dir_.file("qs.yaml"), "--check-config"});
   EXPECT_EQ(check.code, 0) << check.err;
   auto svc = o.one("Service", "metrics-adapter-queue-stats");
   EXPECT_EQ(svc["spec"]["ports"][1]["port"].as<int>(), 9309);
@@ -317,11 +356,14 @@ TEST_F(HelmChart, QueueStatsWithMutualTls) {
   auto server = o.one("Secret", "metrics-adapter-queue-stats-tls")["data"];
   auto client = o.one("Secret", "metrics-adapter-queue-stats-client-tls")["data"];
   std::string ca = b64decode(server["ca.crt"].as<std::string>());
-  EXPECT_TRUE(verifies(ca, b64decode(server["tls.crt"].as<std::string>()), "metrics-adapter-queue-stats.monitoring.svc"));
+  EXPECT_TRUE(verifies(ca, b64decode(server["tls.crt"].as<std::string>()),
+                       "metrics-adapter-queue-stats.monitoring.svc"));
   EXPECT_TRUE(verifies(ca, b64decode(client["tls.crt"].as<std::string>()), "queue-stats-client"));
-  EXPECT_EQ(o.one("ServiceAccount", "metrics-adapter-queue-stats")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
-                .as<std::string>(),
-            "arn:aws:iam::1:role/qs");
+  EXPECT_EQ(
+      o.one("ServiceAccount",
+            "metrics-adapter-queue-stats")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+          .as<std::string>(),
+      "arn:aws:iam::1:role/qs");
   auto probes = qs["spec"]["template"]["spec"]["containers"][0];
   EXPECT_EQ(probes["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/readyz");
 }
@@ -333,9 +375,12 @@ TEST_F(HelmChart, ExistingRulesSelfSignedAndMistakes) {
   auto pod = o.one("Deployment", "metrics-adapter")["spec"]["template"]["spec"];
   EXPECT_EQ(pod["volumes"][0]["configMap"]["name"].as<std::string>(), "my-rules");
   EXPECT_TRUE(pod["volumes"][1]["emptyDir"].IsMap());
-  EXPECT_EQ(argValue(argsOf(o.one("Deployment", "metrics-adapter")), "--cert-dir"), "/var/run/serving-cert");
-  EXPECT_EQ(o.names("APIService").size(), 3u) << "existing rules may hold any kind: custom and external";
-  for (const auto& api : o.all("APIService")) EXPECT_TRUE(api["spec"]["insecureSkipTLSVerify"].as<bool>());
+  EXPECT_EQ(argValue(argsOf(o.one("Deployment", "metrics-adapter")), "--cert-dir"),
+            "/var/run/serving-cert");
+  EXPECT_EQ(o.names("APIService").size(), 3u)
+      << "existing rules may hold any kind: custom and external";
+  for (const auto& api : o.all("APIService"))
+    EXPECT_TRUE(api["spec"]["insecureSkipTLSVerify"].as<bool>());
 
   CommandResult r = renderRaw({"tls:\n  enable: true\n"});
   EXPECT_NE(r.code, 0);
@@ -358,46 +403,63 @@ class DeployManifests : public ::testing::Test {
 TEST_F(DeployManifests, KustomizeRendersThePlainManifests) {
   Rendered base = kustomize("examples/deploy/base");
   std::multiset<std::string> kinds = base.kinds();
-  for (const char* k : {"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service", "RoleBinding"})
+  for (const char* k :
+       {"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service", "RoleBinding"})
     EXPECT_EQ(kinds.count(k), 1u) << k;
   EXPECT_EQ(kinds.count("ClusterRoleBinding"), 3u);
-  EXPECT_EQ(base.names("APIService"), (std::set<std::string>{"v1beta1.custom.metrics.k8s.io", "v1beta2.custom.metrics.k8s.io",
-                                                             "v1beta1.external.metrics.k8s.io"}));
+  EXPECT_EQ(base.names("APIService"),
+            (std::set<std::string>{"v1beta1.custom.metrics.k8s.io", "v1beta2.custom.metrics.k8s.io",
+                                   "v1beta1.external.metrics.k8s.io"}));
   auto qs = kustomize("examples/deploy/queue-stats");
   EXPECT_EQ(qs.kinds().count("Deployment"), 2u);
   auto args = argsOf(qs.one("Deployment", "metrics-adapter"));
   EXPECT_EQ(argValue(args, "--queue-stats-address"), "metrics-adapter-queue-stats:9309");
-  EXPECT_EQ(qs.one("Service", "metrics-adapter-queue-stats")["spec"]["ports"][1]["port"].as<int>(), 9309);
+  EXPECT_EQ(qs.one("Service", "metrics-adapter-queue-stats")["spec"]["ports"][1]["port"].as<int>(),
+            9309);
   auto cm = kustomize("examples/deploy/cert-manager");
   EXPECT_EQ(cm.kinds().count("Certificate"), 2u);
   for (const auto& api : cm.all("APIService")) {
     EXPECT_FALSE(api["spec"]["insecureSkipTLSVerify"].as<bool>());
-    EXPECT_EQ(api["metadata"]["annotations"]["cert-manager.io/inject-ca-from"].as<std::string>(), "monitoring/metrics-adapter-tls");
+    EXPECT_EQ(api["metadata"]["annotations"]["cert-manager.io/inject-ca-from"].as<std::string>(),
+              "monitoring/metrics-adapter-tls");
   }
   auto cmArgs = argsOf(cm.one("Deployment", "metrics-adapter"));
   EXPECT_EQ(argValue(cmArgs, "--tls-cert-file"), "/var/run/serving-cert/tls.crt");
   EXPECT_EQ(argValue(cmArgs, "--cert-dir"), "");
-  EXPECT_EQ(cm.one("Deployment", "metrics-adapter")["spec"]["template"]["spec"]["volumes"][1]["secret"]["secretName"].as<std::string>(),
-            "metrics-adapter-tls");
+  EXPECT_EQ(
+      cm.one("Deployment",
+             "metrics-adapter")["spec"]["template"]["spec"]["volumes"][1]["secret"]["secretName"]
+          .as<std::string>(),
+      "metrics-adapter-tls");
 }
 
 TEST_F(DeployManifests, TheSameObjectsAsTheChart) {
   // scripts/render-manifests.sh wrote them; re-render and compare object by object.
-  auto compare = [&](const std::string& file, std::vector<std::string> extra, const std::string& values) {
-    std::vector<std::string> argv{binary("chart-render"), "-chart", sourceDir() + "/charts/metrics-adapter", "-name",
-                                  "metrics-adapter", "-namespace", "monitoring", "-f", sourceDir() + "/" + values};
+  auto compare = [&](const std::string& file, std::vector<std::string> extra,
+                     const std::string& values) {
+    std::vector<std::string> argv{binary("chart-render"),
+                                  "-chart",
+                                  sourceDir() + "/charts/metrics-adapter",
+                                  "-name",
+                                  "metrics-adapter",
+                                  "-namespace",
+                                  "monitoring",
+                                  "-f",
+                                  sourceDir() + "/" + values};
     argv.insert(argv.end(), extra.begin(), extra.end());
     CommandResult r = run(dir_, argv);
     ASSERT_EQ(r.code, 0) << r.err;
     auto want = documents(r.out);
     auto have = documents(readFile(sourceDir() + "/" + file));
-    ASSERT_EQ(have.size(), want.size()) << file << " is out of date: run scripts/render-manifests.sh";
+    ASSERT_EQ(have.size(), want.size())
+        << file << " is out of date: run scripts/render-manifests.sh";
     for (size_t i = 0; i < want.size(); ++i)
-      EXPECT_EQ(YAML::Dump(have[i]), YAML::Dump(want[i])) << file << " is out of date: run scripts/render-manifests.sh";
+      EXPECT_EQ(YAML::Dump(have[i]), YAML::Dump(want[i]))
+          << file << " is out of date: run scripts/render-manifests.sh";
   };
   compare("examples/deploy/base/metrics-adapter.yaml", {}, "examples/deploy/base/values.yaml");
-  compare("examples/deploy/queue-stats/queue-stats.yaml", {"-show-only", "templates/queue-stats.yaml"},
-          "examples/deploy/queue-stats/values.yaml");
+  compare("examples/deploy/queue-stats/queue-stats.yaml",
+          {"-show-only", "templates/queue-stats.yaml"}, "examples/deploy/queue-stats/values.yaml");
 }
 
 TEST_F(DeployManifests, HpaExamplesParse) {
@@ -411,7 +473,8 @@ TEST_F(DeployManifests, HpaExamplesParse) {
     EXPECT_EQ(so["spec"]["triggers"][0]["metadata"]["scalerAddress"].as<std::string>(),
               "metrics-adapter-queue-stats.monitoring:9309");
   }
-  CommandResult r = run(dir_, {binary("metrics-adapter"), "rules", "check", "--config", sourceDir() + "/examples/hpa/rules.yaml"});
+  CommandResult r = run(dir_, {binary("metrics-adapter"), "rules", "check", "--config",
+                               sourceDir() + "/examples/hpa/rules.yaml"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
 }
 
@@ -451,12 +514,14 @@ TEST_F(DeployManifests, HpaExamplesScaleAsTheirCommentsSay) {
   auto perPod = values("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/" +
                        pods["pods"]["metric"]["name"].as<std::string>());
   ASSERT_EQ(perPod.size(), 3u);
-  EXPECT_EQ(std::ceil(3 * (sum(perPod) / 3) / target(pods, "pods")), 8) << "pods-requests-per-second.yaml";
+  EXPECT_EQ(std::ceil(3 * (sum(perPod) / 3) / target(pods, "pods")), 8)
+      << "pods-requests-per-second.yaml";
   // Object with AverageValue: ceil(value / target).
   auto object = hpaIn("object-ingress.yaml");
-  auto ingress = values("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/ingresses.networking.k8s.io/" +
-                        object["object"]["describedObject"]["name"].as<std::string>() + "/" +
-                        object["object"]["metric"]["name"].as<std::string>());
+  auto ingress =
+      values("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/ingresses.networking.k8s.io/" +
+             object["object"]["describedObject"]["name"].as<std::string>() + "/" +
+             object["object"]["metric"]["name"].as<std::string>());
   ASSERT_EQ(ingress.size(), 1u);
   EXPECT_EQ(std::ceil(ingress[0] / target(object, "object")), 3) << "object-ingress.yaml";
   // External with AverageValue: ceil(sum of the selected values / target).
@@ -464,9 +529,11 @@ TEST_F(DeployManifests, HpaExamplesScaleAsTheirCommentsSay) {
     auto m = hpaIn(file);
     std::string selector;
     for (const auto& kv : m["external"]["metric"]["selector"]["matchLabels"])
-      selector += (selector.empty() ? "" : ",") + kv.first.as<std::string>() + "%3D" + kv.second.as<std::string>();
-    auto v = values("/apis/external.metrics.k8s.io/v1beta1/namespaces/default/" +
-                    m["external"]["metric"]["name"].as<std::string>() + "?labelSelector=" + selector);
+      selector += (selector.empty() ? "" : ",") + kv.first.as<std::string>() + "%3D" +
+                  kv.second.as<std::string>();
+    auto v =
+        values("/apis/external.metrics.k8s.io/v1beta1/namespaces/default/" +
+               m["external"]["metric"]["name"].as<std::string>() + "?labelSelector=" + selector);
     EXPECT_FALSE(v.empty()) << file;
     return std::ceil(sum(v) / target(m, "external"));
   };

@@ -28,13 +28,16 @@ struct KubeEnv {
 
   KubeEnv() {
     for (const char* p : {"web-1", "web-2", "web-3"})
-      api.upsert("pods", FakeApiServer::pod("shop", p, {{"app", "web"}, {"pod-template-hash", "7d9f"}}));
+      api.upsert("pods",
+                 FakeApiServer::pod("shop", p, {{"app", "web"}, {"pod-template-hash", "7d9f"}}));
     api.upsert("pods", FakeApiServer::pod("shop", "api-1", {{"app", "api"}}));
     api.upsert("pods", FakeApiServer::pod("shop", "web-5", {{"app", "web"}}, "Pending"));
     api.upsert("pods", FakeApiServer::pod("other", "web-1", {{"app", "web"}}));
     api.upsert("nodes", FakeApiServer::node("n1", {{"zone", "a"}}));
     api.upsert("nodes", FakeApiServer::node("n2", {{"zone", "b"}}));
-    api.upsert("services", {{"metadata", {{"name", "front"}, {"namespace", "shop"}, {"labels", {{"tier", "front"}}}}}});
+    api.upsert("services",
+               {{"metadata",
+                 {{"name", "front"}, {"namespace", "shop"}, {"labels", {{"tier", "front"}}}}}});
     api.addToken("viewer-token", {"viewer", {"viewers", "system:authenticated"}});
     api.addToken("admin-token", {"admin", {"system:masters", "system:authenticated"}});
     api.addToken("mallory-token", {"mallory", {"system:authenticated"}});
@@ -59,7 +62,8 @@ struct KubeEnv {
                                  "--authorization-kubeconfig=" + kc, "--discovery-interval=1s",
                                  "--metrics-relist-interval=2s", "--v=4"},
         dir);
-    if (!adapter->waitReady(60s)) throw std::runtime_error("adapter not ready: " + adapter->process().log());
+    if (!adapter->waitReady(60s))
+      throw std::runtime_error("adapter not ready: " + adapter->process().log());
     for (const char* gv : {"custom.metrics.k8s.io/v1beta2", "custom.metrics.k8s.io/v1beta1",
                            "external.metrics.k8s.io/v1beta1", "metrics.k8s.io/v1beta1"}) {
       std::string s(gv);
@@ -107,7 +111,8 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 }
 
 const std::string kWebPods =
-    "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/%2A/app_requests?labelSelector=app%3Dweb";
+    "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/%2A/"
+    "app_requests?labelSelector=app%3Dweb";
 
 }  // namespace
 
@@ -124,25 +129,25 @@ KubeEnv* KubeAuth::env_ = nullptr;
 TEST_F(KubeAuth, HpaTrafficThroughTheAggregator) {
   auto& e = *env_;
   // What the HPA controller's request looks like after kube-aggregator.
-  auto r = e.asProxy(kWebPods, "system:serviceaccount:kube-system:horizontal-pod-autoscaler",
-                     {"system:serviceaccounts", "system:serviceaccounts:kube-system",
-                      "system:authenticated"});
+  auto r = e.asProxy(
+      kWebPods, "system:serviceaccount:kube-system:horizontal-pod-autoscaler",
+      {"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(names(r), (std::set<std::string>{"web-1", "web-2", "web-3"}));
   // The review carried the user, every group, and kube-apiserver's attributes.
   json spec;
   for (const auto& s : e.api.accessReviewSpecs())
-    if (s.value("user", "") == "system:serviceaccount:kube-system:horizontal-pod-autoscaler") spec = s;
+    if (s.value("user", "") == "system:serviceaccount:kube-system:horizontal-pod-autoscaler")
+      spec = s;
   ASSERT_FALSE(spec.is_null());
   EXPECT_EQ(spec["groups"].size(), 3u);
-  EXPECT_EQ(spec["resourceAttributes"],
-            (json{{"namespace", "shop"},
-                  {"verb", "get"},
-                  {"group", "custom.metrics.k8s.io"},
-                  {"version", "v1beta2"},
-                  {"resource", "pods"},
-                  {"subresource", "app_requests"},
-                  {"name", "*"}}));
+  EXPECT_EQ(spec["resourceAttributes"], (json{{"namespace", "shop"},
+                                              {"verb", "get"},
+                                              {"group", "custom.metrics.k8s.io"},
+                                              {"version", "v1beta2"},
+                                              {"resource", "pods"},
+                                              {"subresource", "app_requests"},
+                                              {"name", "*"}}));
 
   // kube-aggregator's availability probe and OpenAPI download.
   EXPECT_EQ(e.api.probeApiService("custom.metrics.k8s.io", "v1beta1").status, 200);
@@ -164,7 +169,8 @@ TEST_F(KubeAuth, EveryWayInWithoutValidCredentialsIs401) {
   };
   check(httpsRequest(e.adapter->port(), path, {}), "no certificate, no token");
   // X-Remote-User without a front-proxy certificate must not authenticate.
-  check(httpsRequest(e.adapter->port(), path, {{"X-Remote-User", "admin"}, {"X-Remote-Group", "system:masters"}}),
+  check(httpsRequest(e.adapter->port(), path,
+                     {{"X-Remote-User", "admin"}, {"X-Remote-Group", "system:masters"}}),
         "headers only");
   TestCa rogue("rogue-ca");
   KeyPair rogueProxy = rogue.issue({"front-proxy-client"});
@@ -173,7 +179,8 @@ TEST_F(KubeAuth, EveryWayInWithoutValidCredentialsIs401) {
   KeyPair otherName = e.api.frontProxyCa().issue({"not-the-aggregator"});
   check(httpsRequest(e.adapter->port(), path, {{"X-Remote-User", "admin"}}, &otherName),
         "front-proxy certificate with a CN outside requestheader-allowed-names");
-  check(httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer stolen"}}), "unknown token");
+  check(httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer stolen"}}),
+        "unknown token");
   // The reason is in the message (not the token).
   auto r = httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer stolen"}});
   EXPECT_NE(r.body.find("invalid bearer token"), std::string::npos) << r.body;
@@ -182,7 +189,8 @@ TEST_F(KubeAuth, EveryWayInWithoutValidCredentialsIs401) {
 
 TEST_F(KubeAuth, ValidCredentialsAndTheirDecisions) {
   auto& e = *env_;
-  const std::string path = "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/web-1/app_requests";
+  const std::string path =
+      "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/web-1/app_requests";
   // A bearer token reviewed by TokenReview.
   auto t = httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer viewer-token"}});
   EXPECT_EQ(t.status, 200) << t.body;
@@ -210,17 +218,24 @@ TEST_F(KubeAuth, ValidCredentialsAndTheirDecisions) {
   EXPECT_EQ(httpsRequest(e.adapter->port(), "/healthz", {}).status, 200);
   EXPECT_EQ(httpsRequest(e.adapter->port(), "/readyz", {}).status, 200);
   EXPECT_EQ(httpsRequest(e.adapter->port(), "/metrics", {}).status, 401);
-  EXPECT_EQ(httpsRequest(e.adapter->port(), "/metrics", {{"Authorization", "Bearer admin-token"}}).status, 200);
+  EXPECT_EQ(
+      httpsRequest(e.adapter->port(), "/metrics", {{"Authorization", "Bearer admin-token"}}).status,
+      200);
 }
 
 TEST_F(KubeAuth, WarmCachesSendNoReviews) {
   auto& e = *env_;
-  const std::string path = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-2/app_requests";
-  ASSERT_EQ(httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer viewer-token"}}).status, 200);
+  const std::string path =
+      "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-2/app_requests";
+  ASSERT_EQ(
+      httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer viewer-token"}}).status,
+      200);
   ASSERT_EQ(e.asProxy(path, "carol").status, 200);
   int tokens = e.api.tokenReviews(), access = e.api.accessReviews();
   for (int i = 0; i < 20; ++i) {
-    ASSERT_EQ(httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer viewer-token"}}).status, 200);
+    ASSERT_EQ(
+        httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer viewer-token"}}).status,
+        200);
     ASSERT_EQ(e.asProxy(path, "carol").status, 200);
   }
   EXPECT_EQ(e.api.tokenReviews(), tokens);
@@ -233,7 +248,8 @@ TEST_F(KubeAuth, KubectlGetRawThroughTheAggregator) {
   std::string kc = e.api.writeKubeconfig(e.dir, "kubectl-viewer", "viewer-token");
   std::string out;
   ASSERT_EQ(run({"kubectl", "--kubeconfig", kc, "get", "--raw",
-                 "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/*/app_requests?labelSelector=app%3Dweb"},
+                 "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/*/"
+                 "app_requests?labelSelector=app%3Dweb"},
                 e.dir, out),
             0)
       << out;
@@ -274,18 +290,24 @@ TEST_F(KubeObjects, SelectorsFollowPodChurnWithoutListingPerRequest) {
 
   // Relabel, delete, add: each shows up through the watch.
   e.api.upsert("pods", FakeApiServer::pod("shop", "web-3", {{"app", "api"}}));
-  EXPECT_TRUE(eventually([&] { return names(get(kWebPods)) == std::set<std::string>{"web-1", "web-2"}; }));
+  EXPECT_TRUE(eventually([&] {
+    return names(get(kWebPods)) == std::set<std::string>{"web-1", "web-2"};
+  }));
   e.api.remove("pods", "shop", "web-2");
   EXPECT_TRUE(eventually([&] { return names(get(kWebPods)) == std::set<std::string>{"web-1"}; }));
   e.api.upsert("pods", FakeApiServer::pod("shop", "web-4", {{"app", "web"}}));
-  EXPECT_TRUE(eventually([&] { return names(get(kWebPods)) == std::set<std::string>{"web-1", "web-4"}; }));
+  EXPECT_TRUE(eventually([&] {
+    return names(get(kWebPods)) == std::set<std::string>{"web-1", "web-4"};
+  }));
 
   // A dropped watch resumes from its resourceVersion: nothing is missed
   // and nothing is listed again.
   lists = e.api.listCount("pods");
   e.api.dropWatches();
   e.api.upsert("pods", FakeApiServer::pod("shop", "web-2", {{"app", "web"}}));
-  EXPECT_TRUE(eventually([&] { return names(get(kWebPods)) == std::set<std::string>{"web-1", "web-2", "web-4"}; }));
+  EXPECT_TRUE(eventually([&] {
+    return names(get(kWebPods)) == std::set<std::string>{"web-1", "web-2", "web-4"};
+  }));
   EXPECT_EQ(e.api.listCount("pods"), lists);
 
   // 410 Gone (history compacted) forces a relist, as an ERROR event and as
@@ -295,30 +317,41 @@ TEST_F(KubeObjects, SelectorsFollowPodChurnWithoutListingPerRequest) {
     e.api.compact(httpStatus);
     e.api.remove("pods", "shop", "web-4");
     EXPECT_TRUE(eventually([&] { return e.api.listCount("pods") > lists; })) << httpStatus;
-    EXPECT_TRUE(eventually([&] { return names(get(kWebPods)) == std::set<std::string>{"web-1", "web-2"}; }));
+    EXPECT_TRUE(eventually([&] {
+      return names(get(kWebPods)) == std::set<std::string>{"web-1", "web-2"};
+    }));
     e.api.upsert("pods", FakeApiServer::pod("shop", "web-4", {{"app", "web"}}));
-    EXPECT_TRUE(eventually([&] { return names(get(kWebPods)) == std::set<std::string>{"web-1", "web-2", "web-4"}; }));
+    EXPECT_TRUE(eventually([&] {
+      return names(get(kWebPods)) == std::set<std::string>{"web-1", "web-2", "web-4"};
+    }));
   }
 
   // No matching object: 404, as prometheus-adapter.
-  auto none = get("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/%2A/app_requests?labelSelector=app%3Dnothing");
+  auto none =
+      get("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/%2A/"
+          "app_requests?labelSelector=app%3Dnothing");
   EXPECT_EQ(none.status, 404);
   EXPECT_NE(none.body.find("no pods match labelSelector"), std::string::npos) << none.body;
   // Bad selector: 400.
-  EXPECT_EQ(get("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/%2A/app_requests?labelSelector=app%3D%3D%3D").status, 400);
+  EXPECT_EQ(get("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/%2A/"
+                "app_requests?labelSelector=app%3D%3D%3D")
+                .status,
+            400);
 }
 
 TEST_F(KubeObjects, UncachedResourcesAreListedDirectlyUntilTheirWatchSyncs) {
   auto& e = *env_;
   e.api.setListDelay("services", 1500ms);
   const std::string path =
-      "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/services/%2A/svc_hits?labelSelector=tier%3Dfront";
+      "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/services/%2A/"
+      "svc_hits?labelSelector=tier%3Dfront";
   auto r = get(path);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(names(r), std::set<std::string>{"front"});
   bool direct = false;
   for (const auto& line : e.api.requestLog())
-    direct |= line.find("GET /api/v1/namespaces/shop/services?limit=500&labelSelector=tier%3Dfront") == 0;
+    direct |=
+        line.find("GET /api/v1/namespaces/shop/services?limit=500&labelSelector=tier%3Dfront") == 0;
   EXPECT_TRUE(direct) << "the first request must LIST (with the selector) while the cache syncs";
   e.api.setListDelay("services", 0ms);
   ASSERT_TRUE(eventually([&] { return e.api.watchCount("services") > 0; }));
@@ -330,11 +363,13 @@ TEST_F(KubeObjects, UncachedResourcesAreListedDirectlyUntilTheirWatchSyncs) {
 TEST_F(KubeObjects, CustomResourcesAddedLaterAreDiscovered) {
   auto& e = *env_;
   const std::string path =
-      "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/widgets.stable.example.com/w1/widget_queue_depth";
+      "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/widgets.stable.example.com/w1/"
+      "widget_queue_depth";
   auto before = get(path);
   EXPECT_EQ(before.status, 404) << before.body;
   e.api.registerType({"stable.example.com", "v1", "widgets", "Widget", "widget", true, {"wd"}});
-  e.api.upsert("widgets", {{"metadata", {{"name", "w1"}, {"namespace", "shop"}, {"labels", {{"team", "a"}}}}}});
+  e.api.upsert("widgets", {{"metadata",
+                            {{"name", "w1"}, {"namespace", "shop"}, {"labels", {{"team", "a"}}}}}});
   HttpsResult after;
   EXPECT_TRUE(eventually([&] { return (after = get(path)).status == 200; }, 20s)) << after.body;
   json j = json::parse(after.body);
@@ -342,12 +377,14 @@ TEST_F(KubeObjects, CustomResourcesAddedLaterAreDiscovered) {
   EXPECT_EQ(j["items"][0]["describedObject"]["apiVersion"], "stable.example.com/v1");
   EXPECT_EQ(j["items"][0]["value"], "7");
   // Short names and selectors work for it too.
-  auto bySelector = get(
-      "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/wd/%2A/widget_queue_depth?labelSelector=team%3Da");
+  auto bySelector =
+      get("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/wd/%2A/"
+          "widget_queue_depth?labelSelector=team%3Da");
   EXPECT_EQ(bySelector.status, 200) << bySelector.body;
   auto list = json::parse(get("/apis/custom.metrics.k8s.io/v1beta1").body);
   bool listed = false;
-  for (const auto& r : list["resources"]) listed |= r["name"] == "widgets.stable.example.com/widget_queue_depth";
+  for (const auto& r : list["resources"])
+    listed |= r["name"] == "widgets.stable.example.com/widget_queue_depth";
   EXPECT_TRUE(listed) << list.dump();
 }
 
@@ -378,7 +415,8 @@ TEST_F(KubeObjects, ResourceMetricsAsMetricsServerServesThem) {
   EXPECT_EQ(nodes["items"][0]["metadata"]["name"], "n1");
   EXPECT_EQ(nodes["items"][0]["usage"], (json{{"cpu", "1500m"}, {"memory", "2Gi"}}));
   EXPECT_EQ(nodes["items"][0]["metadata"]["labels"]["zone"], "a");
-  auto sel = json::parse(get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods?labelSelector=app%3Dweb").body);
+  auto sel = json::parse(
+      get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods?labelSelector=app%3Dweb").body);
   EXPECT_GE(sel["items"].size(), 1u);
   for (const auto& i : sel["items"]) EXPECT_EQ(i["metadata"]["labels"]["app"], "web");
 }
@@ -388,7 +426,10 @@ TEST_F(KubeObjects, KubectlTop) {
   ASSERT_TRUE(haveKubectl()) << "kubectl is required (scripts/install-deps.sh installs it)";
   std::string kc = e.api.writeKubeconfig(e.dir, "kubectl-top", "viewer-token");
   std::string out;
-  ASSERT_EQ(run({"kubectl", "--kubeconfig", kc, "top", "pod", "-n", "shop", "--containers"}, e.dir, out), 0) << out;
+  ASSERT_EQ(
+      run({"kubectl", "--kubeconfig", kc, "top", "pod", "-n", "shop", "--containers"}, e.dir, out),
+      0)
+      << out;
   EXPECT_TRUE(std::regex_search(out, std::regex(R"(web-1\s+app\s+250m\s+50Mi)"))) << out;
   EXPECT_TRUE(std::regex_search(out, std::regex(R"(web-1\s+sidecar\s+5m\s+0Mi)"))) << out;
   ASSERT_EQ(run({"kubectl", "--kubeconfig", kc, "top", "pod", "-n", "shop"}, e.dir, out), 0) << out;

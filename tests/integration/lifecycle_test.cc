@@ -142,9 +142,9 @@ TEST(Startup, FlagErrorsAreClear) {
   EXPECT_NE(q.log().find("not running in a cluster"), std::string::npos) << q.log();
   EXPECT_NE(q.log().find("--lister-kubeconfig"), std::string::npos) << q.log();
   EXPECT_NE(q.log().find("--standalone"), std::string::npos) << q.log();
-  ChildProcess r({binary("metrics-adapter"), "--standalone", "--config=x",
-                  "--lister-kubeconfig=/k"},
-                 dir.file("out3.log"));
+  ChildProcess r(
+      {binary("metrics-adapter"), "--standalone", "--config=x", "--lister-kubeconfig=/k"},
+      dir.file("out3.log"));
   EXPECT_EQ(r.waitExit(10s), 2);
   EXPECT_NE(r.log().find("--lister-kubeconfig has no effect with --standalone"), std::string::npos)
       << r.log();

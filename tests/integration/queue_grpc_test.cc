@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -24,8 +25,8 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string kafkaConfig(const KafkaMock& kafka, const std::string& groups) {
-  return "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: \"" + kafka.bootstrap() + "\"\n    groups: [" + groups +
-         "]\n    timeout: 3s\n";
+  return "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: \"" + kafka.bootstrap() +
+         "\"\n    groups: [" + groups + "]\n    timeout: 3s\n";
 }
 
 // The orders topic: p0 lag 60, p1 lag 0, p2 (5 messages) and p3 (empty)
@@ -51,9 +52,9 @@ bool waitUntil(const std::function<bool()>& pred, std::chrono::milliseconds t = 
   return pred();
 }
 
-std::unique_ptr<externalscaler::ExternalScaler::Stub> scalerClient(const std::string& address,
-                                                                     std::shared_ptr<grpc::ChannelCredentials> creds =
-                                                                         grpc::InsecureChannelCredentials()) {
+std::unique_ptr<externalscaler::ExternalScaler::Stub> scalerClient(
+    const std::string& address,
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials()) {
   return externalscaler::ExternalScaler::NewStub(grpc::CreateChannel(address, creds));
 }
 
@@ -79,7 +80,8 @@ struct Metric {
   double valueFloat = -1;
   std::string name;
 };
-Metric metricOf(externalscaler::ExternalScaler::Stub& s, const std::map<std::string, std::string>& md) {
+Metric metricOf(externalscaler::ExternalScaler::Stub& s,
+                const std::map<std::string, std::string>& md) {
   externalscaler::GetMetricsRequest req;
   *req.mutable_scaledobjectref() = ref(md);
   req.set_metricname("s0-kafka-orders");
@@ -112,7 +114,8 @@ TEST_F(KedaScaler, KafkaLagWithKedasRules) {
 
   // The spec needs no data: KEDA asks for it when the ScaledObject is created.
   externalscaler::GetMetricSpecResponse spec;
-  auto st = call([&](grpc::ClientContext& ctx) { return scaler->GetMetricSpec(&ctx, ref(orders), &spec); });
+  auto st = call(
+      [&](grpc::ClientContext& ctx) { return scaler->GetMetricSpec(&ctx, ref(orders), &spec); });
   ASSERT_TRUE(st.ok()) << st.error_message();
   ASSERT_EQ(spec.metricspecs_size(), 1);
   EXPECT_EQ(spec.metricspecs(0).metricname(), "kafka-orders");
@@ -133,7 +136,8 @@ TEST_F(KedaScaler, KafkaLagWithKedasRules) {
   };
   EXPECT_EQ(with({{"lagThreshold", "10"}}), 40) << "capped at 4 partitions x 10";
   EXPECT_EQ(with({{"lagThreshold", "10"}, {"allowIdleConsumers", "true"}}), 62);
-  EXPECT_EQ(with({{"lagThreshold", "10"}, {"limitToPartitionsWithLag", "true"}}), 30) << "3 partitions with lag";
+  EXPECT_EQ(with({{"lagThreshold", "10"}, {"limitToPartitionsWithLag", "true"}}), 30)
+      << "3 partitions with lag";
   EXPECT_EQ(with({{"offsetResetPolicy", "earliest"}}), 65) << "60 + 0 + 5 + 0";
   EXPECT_EQ(with({{"scaleToZeroOnInvalidOffset", "true"}}), 60);
 
@@ -149,9 +153,13 @@ TEST_F(KedaScaler, KafkaLagWithKedasRules) {
   EXPECT_FALSE(active(high)) << "active only above activationLagThreshold";
 
   // Errors carry gRPC codes KEDA logs, never a made-up 0.
-  auto code = [&](const std::map<std::string, std::string>& md) { return metricOf(*scaler, md).status.error_code(); };
-  EXPECT_EQ(code({{"consumerGroup", "nobody"}, {"bootstrapServers", kafka.bootstrap()}}), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(code({{"consumerGroup", "orders-consumer"}, {"lagThreshold", "ten"}}), grpc::StatusCode::INVALID_ARGUMENT);
+  auto code = [&](const std::map<std::string, std::string>& md) {
+    return metricOf(*scaler, md).status.error_code();
+  };
+  EXPECT_EQ(code({{"consumerGroup", "nobody"}, {"bootstrapServers", kafka.bootstrap()}}),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(code({{"consumerGroup", "orders-consumer"}, {"lagThreshold", "ten"}}),
+            grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(code({{"consumerGroup", "orders-consumer"}, {"bootstrapServers", "elsewhere:9092"}}),
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(code({{"scalerAddress", "x"}}), grpc::StatusCode::INVALID_ARGUMENT);
@@ -159,7 +167,8 @@ TEST_F(KedaScaler, KafkaLagWithKedasRules) {
   // StreamIsActive: the state at once, then each change.
   grpc::ClientContext streamCtx;
   streamCtx.set_deadline(std::chrono::system_clock::now() + 30s);
-  auto stream = scaler->StreamIsActive(&streamCtx, ref({{"consumerGroup", "quiet-consumer"}, {"topic", "quiet"}}));
+  auto stream = scaler->StreamIsActive(
+      &streamCtx, ref({{"consumerGroup", "quiet-consumer"}, {"topic", "quiet"}}));
   externalscaler::IsActiveResponse r;
   ASSERT_TRUE(stream->Read(&r));
   EXPECT_FALSE(r.result()) << "nothing to read";
@@ -177,8 +186,9 @@ TEST_F(KedaScaler, SqsDepthAndMutualTls) {
   peer.control({{"op", "send"}, {"queue", "orders"}, {"count", 5}});
   peer.control({{"op", "receive"}, {"queue", "orders"}, {"count", 2}});
   peer.control({{"op", "send"}, {"queue", "orders"}, {"count", 1}, {"delaySeconds", 300}});
-  writeFile(dir.file("qs.yaml"), "interval: 1s\nsqs:\n  region: us-east-1\n  endpoint: " + peer.endpoint() +
-                                     "\n  caFile: " + peer.caFile() + "\n  queues: [orders]\n");
+  writeFile(dir.file("qs.yaml"),
+            "interval: 1s\nsqs:\n  region: us-east-1\n  endpoint: " + peer.endpoint() +
+                "\n  caFile: " + peer.caFile() + "\n  queues: [orders]\n");
   TestCa ca("queue-stats test CA");
   CertOptions serverOpts("queue-stats");
   serverOpts.ipAddresses = {"127.0.0.1"};
@@ -189,10 +199,12 @@ TEST_F(KedaScaler, SqsDepthAndMutualTls) {
   writeFile(dir.file("ca.pem"), ca.pem());
   writeFile(dir.file("server.pem"), server.certPem);
   writeFile(dir.file("server.key"), server.keyPem);
-  QueueStatsProcess qs(dir, dir.file("qs.yaml"),
-                       {"AWS_ACCESS_KEY_ID=AKIDQUEUESTATS", "AWS_SECRET_ACCESS_KEY=queue-stats-test-secret"}, "queue-stats",
-                       {"--grpc-tls-cert-file", dir.file("server.pem"), "--grpc-tls-private-key-file", dir.file("server.key"),
-                        "--grpc-client-ca-file", dir.file("ca.pem")});
+  QueueStatsProcess qs(
+      dir, dir.file("qs.yaml"),
+      {"AWS_ACCESS_KEY_ID=AKIDQUEUESTATS", "AWS_SECRET_ACCESS_KEY=queue-stats-test-secret"},
+      "queue-stats",
+      {"--grpc-tls-cert-file", dir.file("server.pem"), "--grpc-tls-private-key-file",
+       dir.file("server.key"), "--grpc-client-ca-file", dir.file("ca.pem")});
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = ca.pem();
   tls.pem_cert_chain = client.certPem;
@@ -208,15 +220,19 @@ TEST_F(KedaScaler, SqsDepthAndMutualTls) {
   md["scaleOnDelayed"] = "true";
   EXPECT_EQ(metricOf(*scaler, md).value, 4);
   externalscaler::GetMetricSpecResponse spec;
-  ASSERT_TRUE(call([&](grpc::ClientContext& ctx) { return scaler->GetMetricSpec(&ctx, ref(orders), &spec); }).ok());
+  ASSERT_TRUE(call([&](grpc::ClientContext& ctx) {
+                return scaler->GetMetricSpec(&ctx, ref(orders), &spec);
+              }).ok());
   EXPECT_EQ(spec.metricspecs(0).metricname(), "aws-sqs-orders");
   EXPECT_EQ(spec.metricspecs(0).targetsizefloat(), 2.0);
-  EXPECT_EQ(metricOf(*scaler, {{"queueName", "missing"}}).status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(metricOf(*scaler, {{"queueName", "missing"}}).status.error_code(),
+            grpc::StatusCode::NOT_FOUND);
 
   // Without a client certificate, or without TLS, nothing is answered.
   grpc::SslCredentialsOptions noCert;
   noCert.pem_root_certs = ca.pem();
-  EXPECT_FALSE(metricOf(*scalerClient(qs.grpcAddress(), grpc::SslCredentials(noCert)), orders).status.ok());
+  EXPECT_FALSE(
+      metricOf(*scalerClient(qs.grpcAddress(), grpc::SslCredentials(noCert)), orders).status.ok());
   EXPECT_FALSE(metricOf(*scalerClient(qs.grpcAddress()), orders).status.ok());
 }
 
@@ -226,23 +242,31 @@ class QueueFeed : public ::testing::Test {
   // that has the feed's name; every query is recorded and answers 999.
   FakeBackend prometheus_{[](const FakeRequest& r) -> FakeResponse {
     if (r.target.find("/api/v1/series") != std::string::npos)
-      return {200, R"({"status":"success","data":[{"__name__":"kafka_consumergroup_lag_sum","topic":"x"}]})", 0ms};
-    return {200,
-            R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"topic":"x"},"value":[1700000000,"999"]}]}})",
-            0ms};
+      return {
+          200,
+          R"({"status":"success","data":[{"__name__":"kafka_consumergroup_lag_sum","topic":"x"}]})",
+          0ms};
+    return {
+        200,
+        R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"topic":"x"},"value":[1700000000,"999"]}]}})",
+        0ms};
   }};
-  std::unique_ptr<AdapterProcess> adapter(const TempDir& dir, const std::string& address, std::vector<std::string> extra = {},
+  std::unique_ptr<AdapterProcess> adapter(const TempDir& dir, const std::string& address,
+                                          std::vector<std::string> extra = {},
                                           const std::string& name = "adapter") {
     writeFile(dir.file("rules.yaml"),
-              "externalRules:\n- seriesQuery: kafka_consumergroup_lag_sum\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})\n");
-    std::vector<std::string> args{"--standalone", "--config=" + dir.file("rules.yaml"), "--prometheus-url=" + prometheus_.url(),
+              "externalRules:\n- seriesQuery: kafka_consumergroup_lag_sum\n  metricsQuery: "
+              "sum(<<.Series>>{<<.LabelMatchers>>})\n");
+    std::vector<std::string> args{"--standalone", "--config=" + dir.file("rules.yaml"),
+                                  "--prometheus-url=" + prometheus_.url(),
                                   "--queue-stats-address=" + address};
     args.insert(args.end(), extra.begin(), extra.end());
     auto a = std::make_unique<AdapterProcess>(args, dir, name);
     EXPECT_TRUE(a->waitReady(30s)) << a->process().log();
     return a;
   }
-  static HttpsResult external(const AdapterProcess& a, const std::string& metric, const std::string& selector = "") {
+  static HttpsResult external(const AdapterProcess& a, const std::string& metric,
+                              const std::string& selector = "") {
     return httpsGet(a.port(), "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/" + metric +
                                   (selector.empty() ? "" : "?labelSelector=" + selector));
   }
@@ -255,7 +279,8 @@ TEST_F(QueueFeed, ListAndWatch) {
   writeFile(dir.file("qs.yaml"), kafkaConfig(kafka, "orders-consumer, quiet-consumer"));
   QueueStatsProcess qs(dir, dir.file("qs.yaml"));
   ASSERT_TRUE(waitUntil([&] { return qs.status("/readyz") == 200; }));
-  auto feed = queuestats::v1::QueueStats::NewStub(grpc::CreateChannel(qs.grpcAddress(), grpc::InsecureChannelCredentials()));
+  auto feed = queuestats::v1::QueueStats::NewStub(
+      grpc::CreateChannel(qs.grpcAddress(), grpc::InsecureChannelCredentials()));
   queuestats::v1::Filter f;
   f.set_group("orders-consumer");
   queuestats::v1::Snapshot snap;
@@ -304,10 +329,13 @@ TEST_F(QueueFeed, AdapterServesTheFeedAsExternalMetrics) {
   SqsPeer peer(dir, false);
   peer.control({{"op", "createQueues"}, {"names", {"emails"}}});
   peer.control({{"op", "send"}, {"queue", "emails"}, {"count", 4}});
-  writeFile(dir.file("qs.yaml"), kafkaConfig(kafka, "orders-consumer") + "sqs:\n  region: us-east-1\n  endpoint: " +
-                                     peer.endpoint() + "\n  queues: [emails]\n");
+  writeFile(dir.file("qs.yaml"), kafkaConfig(kafka, "orders-consumer") +
+                                     "sqs:\n  region: us-east-1\n  endpoint: " + peer.endpoint() +
+                                     "\n  queues: [emails]\n");
   auto qs = std::make_unique<QueueStatsProcess>(
-      dir, dir.file("qs.yaml"), std::vector<std::string>{"AWS_ACCESS_KEY_ID=AKIDQUEUESTATS", "AWS_SECRET_ACCESS_KEY=queue-stats-test-secret"});
+      dir, dir.file("qs.yaml"),
+      std::vector<std::string>{"AWS_ACCESS_KEY_ID=AKIDQUEUESTATS",
+                               "AWS_SECRET_ACCESS_KEY=queue-stats-test-secret"});
   const int grpcPort = qs->grpcPort();
   auto a = adapter(dir, qs->grpcAddress(), {"--queue-stats-max-age=3s"});
 
@@ -315,67 +343,90 @@ TEST_F(QueueFeed, AdapterServesTheFeedAsExternalMetrics) {
   json list = json::parse(httpsGet(a->port(), "/apis/external.metrics.k8s.io/v1beta1").body);
   std::set<std::string> names;
   for (const auto& r : list["resources"]) names.insert(r["name"].get<std::string>());
-  for (const char* n : {"kafka_consumergroup_lag_sum", "kafka_consumergroup_lag", "aws_sqs_approximate_number_of_messages_visible",
-                        "aws_sqs_approximate_number_of_messages_not_visible", "aws_sqs_approximate_number_of_messages_delayed"})
+  for (const char* n : {"kafka_consumergroup_lag_sum", "kafka_consumergroup_lag",
+                        "aws_sqs_approximate_number_of_messages_visible",
+                        "aws_sqs_approximate_number_of_messages_not_visible",
+                        "aws_sqs_approximate_number_of_messages_delayed"})
     EXPECT_TRUE(names.count(n)) << n << " in " << list.dump();
 
   HttpsResult r;
   ASSERT_TRUE(waitUntil([&] {
     r = external(*a, "kafka_consumergroup_lag_sum", "consumergroup%3Dorders-consumer");
     return r.status == 200 && r.body.find("\"items\":[{") != std::string::npos;
-  })) << r.status << " " << r.body << a->process().log();
+  })) << r.status
+      << " " << r.body << a->process().log();
   json j = json::parse(r.body);
   EXPECT_EQ(j["kind"], "ExternalMetricValueList");
   ASSERT_EQ(j["items"].size(), 1u) << j.dump();
   EXPECT_EQ(j["items"][0]["metricName"], "kafka_consumergroup_lag_sum");
-  EXPECT_EQ(j["items"][0]["value"], "60") << "from the feed, not the 999 a Prometheus rule of that name gives";
+  EXPECT_EQ(j["items"][0]["value"], "60")
+      << "from the feed, not the 999 a Prometheus rule of that name gives";
   EXPECT_EQ(j["items"][0]["metricLabels"],
             json({{"cluster", "main"}, {"consumergroup", "orders-consumer"}, {"topic", "orders"}}));
   for (const auto& req : prometheus_.requests())
-    EXPECT_EQ(req.target.find("/api/v1/query"), std::string::npos) << "Prometheus was queried: " << req.target;
-  j = json::parse(external(*a, "kafka_consumergroup_lag", "consumergroup%3Dorders-consumer,partition%3D0").body);
+    EXPECT_EQ(req.target.find("/api/v1/query"), std::string::npos)
+        << "Prometheus was queried: " << req.target;
+  j = json::parse(
+      external(*a, "kafka_consumergroup_lag", "consumergroup%3Dorders-consumer,partition%3D0")
+          .body);
   ASSERT_EQ(j["items"].size(), 1u) << j.dump();
   EXPECT_EQ(j["items"][0]["value"], "60");
   ASSERT_TRUE(waitUntil([&] {
-    return external(*a, "aws_sqs_approximate_number_of_messages_visible", "queue_name%3Demails").body.find("\"value\":\"4\"") !=
-           std::string::npos;
-  })) << external(*a, "aws_sqs_approximate_number_of_messages_visible", "queue_name%3Demails").body << qs->process().log();
-  j = json::parse(external(*a, "aws_sqs_approximate_number_of_messages_visible", "queue_name%3Demails").body);
+    return external(*a, "aws_sqs_approximate_number_of_messages_visible", "queue_name%3Demails")
+               .body.find("\"value\":\"4\"") != std::string::npos;
+  })) << external(*a, "aws_sqs_approximate_number_of_messages_visible", "queue_name%3Demails").body
+      << qs->process().log();
+  j = json::parse(
+      external(*a, "aws_sqs_approximate_number_of_messages_visible", "queue_name%3Demails").body);
   EXPECT_EQ(j["items"][0]["metricLabels"]["region"], "us-east-1");
-  EXPECT_EQ(json::parse(external(*a, "kafka_consumergroup_lag_sum", "consumergroup%3Dnobody").body)["items"].size(), 0u);
+  EXPECT_EQ(json::parse(
+                external(*a, "kafka_consumergroup_lag_sum", "consumergroup%3Dnobody").body)["items"]
+                .size(),
+            0u);
   EXPECT_EQ(external(*a, "kafka_consumergroup_lag_sum", "consumergroup+in+(a").status, 400);
 
   // New lag reaches the HPA within a cycle, with no scrape in between.
   kafka.cmd("produce orders 0 25");
   EXPECT_TRUE(waitUntil([&] {
-    return external(*a, "kafka_consumergroup_lag_sum", "consumergroup%3Dorders-consumer").body.find("\"value\":\"85\"") !=
-           std::string::npos;
+    return external(*a, "kafka_consumergroup_lag_sum", "consumergroup%3Dorders-consumer")
+               .body.find("\"value\":\"85\"") != std::string::npos;
   }));
 
   // queue-stats freezes: after --queue-stats-max-age the values are 503, never served as current.
   qs->process().signal(SIGSTOP);
-  ASSERT_TRUE(waitUntil([&] { return external(*a, "kafka_consumergroup_lag_sum").status == 503; }, 10s));
+  ASSERT_TRUE(
+      waitUntil([&] { return external(*a, "kafka_consumergroup_lag_sum").status == 503; }, 10s));
   r = external(*a, "kafka_consumergroup_lag_sum");
   json status = json::parse(r.body);
   EXPECT_EQ(status["kind"], "Status");
   EXPECT_EQ(status["reason"], "ServiceUnavailable");
-  EXPECT_NE(status["message"].get<std::string>().find("older than --queue-stats-max-age (3 s)"), std::string::npos) << r.body;
+  EXPECT_NE(status["message"].get<std::string>().find("older than --queue-stats-max-age (3 s)"),
+            std::string::npos)
+      << r.body;
   qs->process().signal(SIGCONT);
   EXPECT_TRUE(waitUntil([&] { return external(*a, "kafka_consumergroup_lag_sum").status == 200; }));
 
   // queue-stats restarts: the adapter reconnects by itself.
   qs.reset();
-  ASSERT_TRUE(waitUntil([&] { return external(*a, "kafka_consumergroup_lag_sum").status == 503; }, 10s));
+  ASSERT_TRUE(
+      waitUntil([&] { return external(*a, "kafka_consumergroup_lag_sum").status == 503; }, 10s));
   kafka.cmd("commit orders-consumer orders 0 125");
   qs = std::make_unique<QueueStatsProcess>(
-      dir, dir.file("qs.yaml"), std::vector<std::string>{"AWS_ACCESS_KEY_ID=AKIDQUEUESTATS", "AWS_SECRET_ACCESS_KEY=queue-stats-test-secret"},
+      dir, dir.file("qs.yaml"),
+      std::vector<std::string>{"AWS_ACCESS_KEY_ID=AKIDQUEUESTATS",
+                               "AWS_SECRET_ACCESS_KEY=queue-stats-test-secret"},
       "queue-stats-2", std::vector<std::string>{}, grpcPort);
-  EXPECT_TRUE(waitUntil([&] {
-    return external(*a, "kafka_consumergroup_lag_sum", "consumergroup%3Dorders-consumer").body.find("\"value\":\"0\"") !=
-           std::string::npos;
-  }, 40s)) << external(*a, "kafka_consumergroup_lag_sum").body << a->process().log();
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return external(*a, "kafka_consumergroup_lag_sum", "consumergroup%3Dorders-consumer")
+                   .body.find("\"value\":\"0\"") != std::string::npos;
+      },
+      40s))
+      << external(*a, "kafka_consumergroup_lag_sum").body << a->process().log();
   std::string metrics = httpsGet(a->port(), "/metrics").body;
-  EXPECT_GE(seriesValue(metrics, "metrics_adapter_queue_stats_feed_reconnects_total").value_or(0), 1) << metrics;
+  EXPECT_GE(seriesValue(metrics, "metrics_adapter_queue_stats_feed_reconnects_total").value_or(0),
+            1)
+      << metrics;
   EXPECT_EQ(seriesValue(metrics, "metrics_adapter_queue_stats_feed_connected"), 1) << metrics;
   EXPECT_TRUE(a->process().waitForLog("queue-stats feed disconnected; reconnecting", 1s));
 }
@@ -387,7 +438,9 @@ TEST_F(QueueFeed, NothingBeforeTheFirstSnapshotAndMutualTls) {
   auto a = adapter(dir, "127.0.0.1:" + std::to_string(port));
   HttpsResult r = external(*a, "kafka_consumergroup_lag_sum");
   EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_NE(r.body.find("no data from queue-stats at 127.0.0.1:" + std::to_string(port) + " yet"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("no data from queue-stats at 127.0.0.1:" + std::to_string(port) + " yet"),
+            std::string::npos)
+      << r.body;
 
   KafkaMock kafka(dir, 1);
   seedOrders(kafka);
@@ -403,17 +456,53 @@ TEST_F(QueueFeed, NothingBeforeTheFirstSnapshotAndMutualTls) {
   writeFile(dir.file("server.key"), server.keyPem);
   writeFile(dir.file("client.pem"), client.certPem);
   writeFile(dir.file("client.key"), client.keyPem);
-  QueueStatsProcess qs(dir, dir.file("qs.yaml"), {}, "queue-stats-tls",
-                       {"--grpc-tls-cert-file", dir.file("server.pem"), "--grpc-tls-private-key-file", dir.file("server.key"),
-                        "--grpc-client-ca-file", dir.file("ca.pem")});
+  QueueStatsProcess qs(
+      dir, dir.file("qs.yaml"), {}, "queue-stats-tls",
+      {"--grpc-tls-cert-file", dir.file("server.pem"), "--grpc-tls-private-key-file",
+       dir.file("server.key"), "--grpc-client-ca-file", dir.file("ca.pem")});
   auto trusted = adapter(dir, qs.grpcAddress(),
-                         {"--queue-stats-ca-file=" + dir.file("ca.pem"), "--queue-stats-client-cert=" + dir.file("client.pem"),
+                         {"--queue-stats-ca-file=" + dir.file("ca.pem"),
+                          "--queue-stats-client-cert=" + dir.file("client.pem"),
                           "--queue-stats-client-key=" + dir.file("client.key")},
                          "adapter-mtls");
-  EXPECT_TRUE(waitUntil([&] { return external(*trusted, "kafka_consumergroup_lag_sum").body.find("\"value\":\"60\"") != std::string::npos; }))
-      << external(*trusted, "kafka_consumergroup_lag_sum").body << trusted->process().log();
+  EXPECT_TRUE(waitUntil([&] {
+    return external(*trusted, "kafka_consumergroup_lag_sum").body.find("\"value\":\"60\"") !=
+           std::string::npos;
+  })) << external(*trusted, "kafka_consumergroup_lag_sum").body
+      << trusted->process().log();
   // Without a client certificate queue-stats refuses the stream.
-  auto anonymous = adapter(dir, qs.grpcAddress(), {"--queue-stats-ca-file=" + dir.file("ca.pem")}, "adapter-no-cert");
-  EXPECT_TRUE(anonymous->process().waitForLog("queue-stats feed disconnected", 20s)) << anonymous->process().log();
+  auto anonymous = adapter(dir, qs.grpcAddress(), {"--queue-stats-ca-file=" + dir.file("ca.pem")},
+                           "adapter-no-cert");
+  EXPECT_TRUE(anonymous->process().waitForLog("queue-stats feed disconnected", 20s))
+      << anonymous->process().log();
   EXPECT_EQ(external(*anonymous, "kafka_consumergroup_lag_sum").status, 503);
+}
+
+TEST_F(QueueFeed, TheInstalledLayoutLoadsTheFeedModule) {
+  // `cmake --install` puts the feed module in <prefix>/lib/metrics-adapter/,
+  // not next to the binary: the installed adapter must still find it.
+  TempDir dir;
+  const std::string prefix = dir.file("prefix");
+  ChildProcess install({"cmake", "--install", MA_BUILD_DIR, "--prefix", prefix},
+                       dir.file("install.log"));
+  ASSERT_EQ(install.waitExit(120s), 0) << install.log();
+  ASSERT_TRUE(
+      std::filesystem::exists(prefix + "/lib/metrics-adapter/metrics-adapter-queue-feed.so"))
+      << install.log();
+  KafkaMock kafka(dir, 1);
+  seedOrders(kafka);
+  writeFile(dir.file("qs.yaml"), kafkaConfig(kafka, "orders-consumer"));
+  QueueStatsProcess qs(dir, dir.file("qs.yaml"), {}, "queue-stats", {}, 0,
+                       prefix + "/bin/queue-stats");
+  writeFile(dir.file("rules.yaml"), "externalRules: []\n");
+  AdapterProcess a(
+      {"--standalone", "--config=" + dir.file("rules.yaml"),
+       "--prometheus-url=" + prometheus_.url(), "--queue-stats-address=" + qs.grpcAddress()},
+      dir, "installed-adapter", prefix + "/bin/metrics-adapter");
+  HttpsResult r;
+  EXPECT_TRUE(waitUntil([&] {
+    r = external(a, "kafka_consumergroup_lag_sum", "consumergroup%3Dorders-consumer");
+    return r.status == 200 && r.body.find("\"value\":\"60\"") != std::string::npos;
+  })) << r.status
+      << " " << r.body << a.process().log();
 }

@@ -18,10 +18,16 @@ namespace {
 
 using QueueStats = QueueStatsProcess;
 
-bool has(const std::string& text, const std::string& line) { return text.find(line + "\n") != std::string::npos; }
-bool mentions(const std::string& text, const std::string& s) { return text.find(s) != std::string::npos; }
+bool has(const std::string& text, const std::string& line) {
+  return text.find(line + "\n") != std::string::npos;
+}
+bool mentions(const std::string& text, const std::string& s) {
+  return text.find(s) != std::string::npos;
+}
 
-std::optional<double> value(const std::string& text, const std::string& series) { return seriesValue(text, series); }
+std::optional<double> value(const std::string& text, const std::string& series) {
+  return seriesValue(text, series);
+}
 
 }  // namespace
 
@@ -42,36 +48,57 @@ TEST_F(QueueStatsKafka, ExactLagFromTheMockCluster) {
   kafka.cmd("watermarks logs 0");
   ASSERT_NE(kafka.lastOutput().find("wm 2 7"), std::string::npos) << kafka.lastOutput();
   kafka.cmd("commit archiver logs 0 1");
-  writeFile(dir.file("qs.yaml"), "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: \"" + kafka.bootstrap() +
-                                     "\"\n    groups: [orders-consumer, archiver]\n    groupPattern: '^billing-'\n"
-                                     "    timeout: 3s\n");
+  writeFile(dir.file("qs.yaml"),
+            "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: \"" + kafka.bootstrap() +
+                "\"\n    groups: [orders-consumer, archiver]\n    groupPattern: '^billing-'\n"
+                "    timeout: 3s\n");
   QueueStats qs(dir, dir.file("qs.yaml"));
-  std::string m = qs.waitFor([](const std::string& t) { return mentions(t, "kafka_consumergroup_lag{"); });
+  std::string m =
+      qs.waitFor([](const std::string& t) { return mentions(t, "kafka_consumergroup_lag{"); });
   const std::string g = "cluster=\"main\",consumergroup=\"orders-consumer\"";
-  EXPECT_TRUE(has(m, "kafka_consumergroup_lag{" + g + ",partition=\"0\",topic=\"orders\"} 60")) << m;
+  EXPECT_TRUE(has(m, "kafka_consumergroup_lag{" + g + ",partition=\"0\",topic=\"orders\"} 60"))
+      << m;
   EXPECT_TRUE(has(m, "kafka_consumergroup_lag{" + g + ",partition=\"1\",topic=\"orders\"} 0")) << m;
-  EXPECT_TRUE(has(m, "kafka_consumergroup_lag{" + g + ",partition=\"2\",topic=\"orders\"} -1")) << m;
-  EXPECT_TRUE(has(m, "kafka_consumergroup_current_offset{" + g + ",partition=\"2\",topic=\"orders\"} -1")) << m;
+  EXPECT_TRUE(has(m, "kafka_consumergroup_lag{" + g + ",partition=\"2\",topic=\"orders\"} -1"))
+      << m;
+  EXPECT_TRUE(
+      has(m, "kafka_consumergroup_current_offset{" + g + ",partition=\"2\",topic=\"orders\"} -1"))
+      << m;
   EXPECT_TRUE(has(m, "kafka_consumergroup_lag_sum{" + g + ",topic=\"orders\"} 60")) << m;
   EXPECT_TRUE(has(m, "kafka_consumergroup_current_offset_sum{" + g + ",topic=\"orders\"} 90")) << m;
   EXPECT_TRUE(has(m, "kafka_topic_partitions{cluster=\"main\",topic=\"orders\"} 3")) << m;
-  EXPECT_TRUE(has(m, "kafka_topic_partition_current_offset{cluster=\"main\",partition=\"0\",topic=\"orders\"} 100")) << m;
-  EXPECT_TRUE(has(m, "kafka_topic_partition_oldest_offset{cluster=\"main\",partition=\"0\",topic=\"logs\"} 2")) << m;
-  const std::string a = "cluster=\"main\",consumergroup=\"archiver\",partition=\"0\",topic=\"logs\"";
+  EXPECT_TRUE(has(m,
+                  "kafka_topic_partition_current_offset{cluster=\"main\",partition=\"0\",topic="
+                  "\"orders\"} 100"))
+      << m;
+  EXPECT_TRUE(has(
+      m, "kafka_topic_partition_oldest_offset{cluster=\"main\",partition=\"0\",topic=\"logs\"} 2"))
+      << m;
+  const std::string a =
+      "cluster=\"main\",consumergroup=\"archiver\",partition=\"0\",topic=\"logs\"";
   EXPECT_TRUE(has(m, "kafka_consumergroup_lag{" + a + "} 5")) << m;
   EXPECT_TRUE(has(m, "kafka_consumergroup_expired_messages{" + a + "} 1")) << m;
   // The mock has no DescribeConsumerGroups/ListConsumerGroups: no member
   // series (never a 0), and discovery is reported as failing.
   EXPECT_FALSE(mentions(m, "kafka_consumergroup_members{")) << m;
-  EXPECT_GE(value(m, "queue_stats_collection_errors_total{source=\"kafka\",target=\"main/discovery\"}").value_or(0), 1) << m;
-  EXPECT_TRUE(value(m, "queue_stats_last_success_timestamp_seconds{source=\"kafka\",target=\"main/orders-consumer\"}").has_value());
+  EXPECT_GE(
+      value(m, "queue_stats_collection_errors_total{source=\"kafka\",target=\"main/discovery\"}")
+          .value_or(0),
+      1)
+      << m;
+  EXPECT_TRUE(value(m,
+                    "queue_stats_last_success_timestamp_seconds{source=\"kafka\",target=\"main/"
+                    "orders-consumer\"}")
+                  .has_value());
   EXPECT_EQ(qs.status("/readyz"), 200);
   EXPECT_EQ(qs.status("/healthz"), 200);
 
   // New commits and messages show up in the next cycle.
   kafka.cmd("produce orders 2 10");
   kafka.cmd("commit orders-consumer orders 2 4");
-  m = qs.waitFor([&](const std::string& t) { return has(t, "kafka_consumergroup_lag_sum{" + g + ",topic=\"orders\"} 66"); });
+  m = qs.waitFor([&](const std::string& t) {
+    return has(t, "kafka_consumergroup_lag_sum{" + g + ",topic=\"orders\"} 66");
+  });
   EXPECT_TRUE(has(m, "kafka_consumergroup_lag{" + g + ",partition=\"2\",topic=\"orders\"} 6")) << m;
 }
 
@@ -81,37 +108,53 @@ TEST_F(QueueStatsKafka, BrokerErrorsAndOutagesWithdrawSeries) {
   kafka.cmd("topic orders 2");
   kafka.cmd("produce orders 0 20");
   kafka.cmd("commit g1 orders 0 5");
-  writeFile(dir.file("qs.yaml"), "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: \"" + kafka.bootstrap() +
-                                     "\"\n    groups: [g1]\n    topics: [orders]\n    timeout: 2s\n");
+  writeFile(dir.file("qs.yaml"),
+            "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: \"" + kafka.bootstrap() +
+                "\"\n    groups: [g1]\n    topics: [orders]\n    timeout: 2s\n");
   QueueStats qs(dir, dir.file("qs.yaml"));
-  const std::string lag = "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"g1\",partition=\"0\",topic=\"orders\"}";
+  const std::string lag =
+      "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"g1\",partition=\"0\",topic="
+      "\"orders\"}";
   ASSERT_EQ(value(qs.waitFor([&](const std::string& t) { return mentions(t, lag); }), lag), 15);
   // OffsetFetch (API key 9) answered GROUP_AUTHORIZATION_FAILED (30): the
   // group's series disappear for that cycle, the error is counted.
   kafka.cmd("error 9 3 30");
   std::string m = qs.waitFor([&](const std::string& t) { return !mentions(t, lag); });
   EXPECT_FALSE(mentions(m, lag)) << m;
-  EXPECT_GE(value(m, "queue_stats_collection_errors_total{source=\"kafka\",target=\"main/g1\"}").value_or(0), 1) << m;
+  EXPECT_GE(value(m, "queue_stats_collection_errors_total{source=\"kafka\",target=\"main/g1\"}")
+                .value_or(0),
+            1)
+      << m;
   EXPECT_TRUE(mentions(m, "kafka_topic_partitions{cluster=\"main\",topic=\"orders\"} 2"))
       << "the cluster itself is fine (and the topic is named by the filter)";
-  EXPECT_EQ(value(qs.waitFor([&](const std::string& t) { return mentions(t, lag); }), lag), 15) << "recovers";
+  EXPECT_EQ(value(qs.waitFor([&](const std::string& t) { return mentions(t, lag); }), lag), 15)
+      << "recovers";
   // The broker goes down: everything for the cluster goes, nothing reads 0.
   kafka.cmd("down 1");
-  m = qs.waitFor([&](const std::string& t) { return !mentions(t, "kafka_topic_partitions{"); }, 30s);
+  m = qs.waitFor([&](const std::string& t) { return !mentions(t, "kafka_topic_partitions{"); },
+                 30s);
   EXPECT_FALSE(mentions(m, "kafka_consumergroup_lag{")) << m;
   EXPECT_FALSE(mentions(m, "kafka_topic_partitions{")) << m;
-  EXPECT_GE(value(m, "queue_stats_collection_errors_total{source=\"kafka\",target=\"main\"}").value_or(0), 1) << m;
+  EXPECT_GE(
+      value(m, "queue_stats_collection_errors_total{source=\"kafka\",target=\"main\"}").value_or(0),
+      1)
+      << m;
   kafka.cmd("up 1");
-  EXPECT_EQ(value(qs.waitFor([&](const std::string& t) { return mentions(t, lag); }, 40s), lag), 15);
+  EXPECT_EQ(value(qs.waitFor([&](const std::string& t) { return mentions(t, lag); }, 40s), lag),
+            15);
 }
 
 TEST_F(QueueStatsKafka, ConfigErrorsAndReload) {
   TempDir dir;
-  writeFile(dir.file("bad.yaml"), "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: x:1\n    grups: [a]\n");
-  ChildProcess bad({binary("queue-stats"), "--config", dir.file("bad.yaml"), "--listen", "127.0.0.1:0"}, dir.file("bad.log"));
+  writeFile(dir.file("bad.yaml"),
+            "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: x:1\n    grups: [a]\n");
+  ChildProcess bad(
+      {binary("queue-stats"), "--config", dir.file("bad.yaml"), "--listen", "127.0.0.1:0"},
+      dir.file("bad.log"));
   EXPECT_EQ(bad.waitExit(10s), 1);
   // (the logger quotes the problem, so the key's quotes are escaped)
-  EXPECT_NE(bad.log().find(dir.file("bad.yaml") + ":5:5: kafka[0]: unknown key \\\"grups\\\""), std::string::npos)
+  EXPECT_NE(bad.log().find(dir.file("bad.yaml") + ":5:5: kafka[0]: unknown key \\\"grups\\\""),
+            std::string::npos)
       << bad.log();
 
   KafkaMock kafka(dir, 1);
@@ -120,13 +163,15 @@ TEST_F(QueueStatsKafka, ConfigErrorsAndReload) {
   kafka.cmd("commit a t 0 1");
   kafka.cmd("commit b t 0 2");
   auto config = [&](const std::string& group) {
-    return "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: \"" + kafka.bootstrap() + "\"\n    groups: [" + group +
-           "]\n";
+    return "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: \"" + kafka.bootstrap() +
+           "\"\n    groups: [" + group + "]\n";
   };
   writeFile(dir.file("qs.yaml"), config("a"));
   QueueStats qs(dir, dir.file("qs.yaml"));
-  const std::string la = "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"a\",partition=\"0\",topic=\"t\"}";
-  const std::string lb = "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"b\",partition=\"0\",topic=\"t\"}";
+  const std::string la =
+      "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"a\",partition=\"0\",topic=\"t\"}";
+  const std::string lb =
+      "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"b\",partition=\"0\",topic=\"t\"}";
   ASSERT_EQ(value(qs.waitFor([&](const std::string& t) { return mentions(t, la); }), la), 8);
   // A broken config is refused with its position; the old one keeps serving.
   writeFile(dir.file("qs.yaml"), "interval: never\n");
@@ -136,7 +181,8 @@ TEST_F(QueueStatsKafka, ConfigErrorsAndReload) {
   EXPECT_EQ(value(qs.metrics(), la), 8);
   writeFile(dir.file("qs.yaml"), config("b"));
   qs.process().signal(SIGHUP);
-  std::string m = qs.waitFor([&](const std::string& t) { return mentions(t, lb) && !mentions(t, la); });
+  std::string m =
+      qs.waitFor([&](const std::string& t) { return mentions(t, lb) && !mentions(t, la); });
   EXPECT_EQ(value(m, lb), 7);
   EXPECT_FALSE(mentions(m, la)) << "a group dropped from the config is dropped from the metrics";
 }
@@ -144,11 +190,14 @@ TEST_F(QueueStatsKafka, ConfigErrorsAndReload) {
 class QueueStatsSqs : public ::testing::Test {};
 
 namespace {
-const std::vector<std::string> kStaticKeys{"AWS_ACCESS_KEY_ID=AKIDQUEUESTATS", "AWS_SECRET_ACCESS_KEY=queue-stats-test-secret"};
+const std::vector<std::string> kStaticKeys{"AWS_ACCESS_KEY_ID=AKIDQUEUESTATS",
+                                           "AWS_SECRET_ACCESS_KEY=queue-stats-test-secret"};
 
-std::string sqsConfig(const SqsPeer& peer, const std::string& queues, const std::string& prefixes = "[]") {
-  return "interval: 1s\nsqs:\n  region: us-east-1\n  endpoint: " + peer.endpoint() + "\n  caFile: " + peer.caFile() +
-         "\n  queues: " + queues + "\n  queueNamePrefixes: " + prefixes + "\n";
+std::string sqsConfig(const SqsPeer& peer, const std::string& queues,
+                      const std::string& prefixes = "[]") {
+  return "interval: 1s\nsqs:\n  region: us-east-1\n  endpoint: " + peer.endpoint() +
+         "\n  caFile: " + peer.caFile() + "\n  queues: " + queues +
+         "\n  queueNamePrefixes: " + prefixes + "\n";
 }
 
 }  // namespace
@@ -156,16 +205,20 @@ std::string sqsConfig(const SqsPeer& peer, const std::string& queues, const std:
 TEST_F(QueueStatsSqs, DepthFromTheEmulatorWithVerifiedSignatures) {
   TempDir dir;
   SqsPeer peer(dir, /*tls=*/true);
-  peer.control({{"op", "createQueues"}, {"names", {"orders", "emails", "batch-a", "batch-b", "other"}}});
+  peer.control(
+      {{"op", "createQueues"}, {"names", {"orders", "emails", "batch-a", "batch-b", "other"}}});
   peer.control({{"op", "send"}, {"queue", "orders"}, {"count", 5}});
   peer.control({{"op", "receive"}, {"queue", "orders"}, {"count", 2}});
   peer.control({{"op", "send"}, {"queue", "orders"}, {"count", 1}, {"delaySeconds", 60}});
   peer.control({{"op", "send"}, {"queue", "batch-a"}, {"count", 4}});
   writeFile(dir.file("qs.yaml"), sqsConfig(peer, "[orders, emails, missing-queue]", "[batch-]"));
   QueueStats qs(dir, dir.file("qs.yaml"), kStaticKeys);
-  std::string m = qs.waitFor([](const std::string& t) { return mentions(t, "aws_sqs_approximate_number_of_messages_visible{"); });
+  std::string m = qs.waitFor([](const std::string& t) {
+    return mentions(t, "aws_sqs_approximate_number_of_messages_visible{");
+  });
   // A queue's gauge in a scrape (nullopt: no series).
-  auto q = [](const std::string& text, const char* family, const char* queue) -> std::optional<double> {
+  auto q = [](const std::string& text, const char* family,
+              const char* queue) -> std::optional<double> {
     auto start = text.find(std::string(family) + "{queue_name=\"" + queue + "\",");
     if (start == std::string::npos) return std::nullopt;
     auto sp = text.find("} ", start);
@@ -178,9 +231,13 @@ TEST_F(QueueStatsSqs, DepthFromTheEmulatorWithVerifiedSignatures) {
   EXPECT_EQ(v("aws_sqs_approximate_number_of_messages_visible", "emails"), 0) << m;
   EXPECT_EQ(v("aws_sqs_approximate_number_of_messages_visible", "batch-a"), 4) << m;
   EXPECT_EQ(v("aws_sqs_approximate_number_of_messages_visible", "batch-b"), 0) << m;
-  EXPECT_FALSE(v("aws_sqs_approximate_number_of_messages_visible", "other")) << "neither named nor prefixed";
+  EXPECT_FALSE(v("aws_sqs_approximate_number_of_messages_visible", "other"))
+      << "neither named nor prefixed";
   EXPECT_FALSE(v("aws_sqs_approximate_number_of_messages_visible", "missing-queue")) << m;
-  EXPECT_GE(value(m, "queue_stats_collection_errors_total{source=\"sqs\",target=\"missing-queue\"}").value_or(0), 1) << m;
+  EXPECT_GE(value(m, "queue_stats_collection_errors_total{source=\"sqs\",target=\"missing-queue\"}")
+                .value_or(0),
+            1)
+      << m;
   EXPECT_TRUE(mentions(m, "region=\"us-east-1\"")) << m;
   auto st = peer.control({{"op", "stats"}});
   EXPECT_GT(st["verified"].get<int>(), 0);
@@ -190,30 +247,48 @@ TEST_F(QueueStatsSqs, DepthFromTheEmulatorWithVerifiedSignatures) {
 
   // Delayed messages become visible when the emulator's timers run.
   peer.control({{"op", "send"}, {"queue", "emails"}, {"count", 2}, {"delaySeconds", 1}});
-  m = qs.waitFor([&](const std::string& t) { return q(t, "aws_sqs_approximate_number_of_messages_delayed", "emails") == 2; });
+  m = qs.waitFor([&](const std::string& t) {
+    return q(t, "aws_sqs_approximate_number_of_messages_delayed", "emails") == 2;
+  });
   EXPECT_EQ(v("aws_sqs_approximate_number_of_messages_delayed", "emails"), 2) << m;
   std::this_thread::sleep_for(1200ms);
   peer.control({{"op", "processTimers"}});
-  m = qs.waitFor([&](const std::string& t) { return q(t, "aws_sqs_approximate_number_of_messages_visible", "emails") == 2; });
+  m = qs.waitFor([&](const std::string& t) {
+    return q(t, "aws_sqs_approximate_number_of_messages_visible", "emails") == 2;
+  });
   EXPECT_EQ(v("aws_sqs_approximate_number_of_messages_visible", "emails"), 2) << m;
   EXPECT_EQ(v("aws_sqs_approximate_number_of_messages_delayed", "emails"), 0) << m;
 
   // Throttling is retried within the cycle: no error, no gap.
   peer.control({{"op", "resetStats"}});
-  double errorsBefore = value(qs.metrics(), "queue_stats_collection_errors_total{source=\"sqs\",target=\"orders\"}").value_or(0);
+  double errorsBefore =
+      value(qs.metrics(), "queue_stats_collection_errors_total{source=\"sqs\",target=\"orders\"}")
+          .value_or(0);
   peer.control({{"op", "faults"}, {"faults", {{"throttleNext", 3}}}});
-  m = qs.waitFor([&](const std::string&) { return peer.control({{"op", "stats"}})["verified"].get<int>() > 12; });
+  m = qs.waitFor([&](const std::string&) {
+    return peer.control({{"op", "stats"}})["verified"].get<int>() > 12;
+  });
   EXPECT_EQ(peer.control({{"op", "stats"}})["throttled"], 3);
-  EXPECT_EQ(value(m, "queue_stats_collection_errors_total{source=\"sqs\",target=\"orders\"}").value_or(0), errorsBefore);
+  EXPECT_EQ(
+      value(m, "queue_stats_collection_errors_total{source=\"sqs\",target=\"orders\"}").value_or(0),
+      errorsBefore);
   // A queue whose calls keep failing disappears (not 0) until it recovers.
   peer.control({{"op", "faults"}, {"faults", {{"failQueue", "emails"}}}});
-  m = qs.waitFor([&](const std::string& t) { return !q(t, "aws_sqs_approximate_number_of_messages_visible", "emails"); });
+  m = qs.waitFor([&](const std::string& t) {
+    return !q(t, "aws_sqs_approximate_number_of_messages_visible", "emails");
+  });
   EXPECT_FALSE(v("aws_sqs_approximate_number_of_messages_visible", "emails")) << m;
   EXPECT_TRUE(v("aws_sqs_approximate_number_of_messages_visible", "orders")) << m;
-  EXPECT_GE(value(m, "queue_stats_collection_errors_total{source=\"sqs\",target=\"emails\"}").value_or(0), 1) << m;
+  EXPECT_GE(
+      value(m, "queue_stats_collection_errors_total{source=\"sqs\",target=\"emails\"}").value_or(0),
+      1)
+      << m;
   peer.control({{"op", "faults"}, {"faults", {{"failQueue", ""}}}});
-  m = qs.waitFor([&](const std::string& t) { return q(t, "aws_sqs_approximate_number_of_messages_visible", "emails") == 2; });
-  EXPECT_EQ(v("aws_sqs_approximate_number_of_messages_visible", "emails"), 2) << "back after the failures stop";
+  m = qs.waitFor([&](const std::string& t) {
+    return q(t, "aws_sqs_approximate_number_of_messages_visible", "emails") == 2;
+  });
+  EXPECT_EQ(v("aws_sqs_approximate_number_of_messages_visible", "emails"), 2)
+      << "back after the failures stop";
 }
 
 TEST_F(QueueStatsSqs, AWrongSignatureIsRejectedNotZero) {
@@ -221,8 +296,11 @@ TEST_F(QueueStatsSqs, AWrongSignatureIsRejectedNotZero) {
   SqsPeer peer(dir, true);
   peer.control({{"op", "createQueues"}, {"names", {"orders"}}});
   writeFile(dir.file("qs.yaml"), sqsConfig(peer, "[orders]"));
-  QueueStats qs(dir, dir.file("qs.yaml"), {"AWS_ACCESS_KEY_ID=AKIDQUEUESTATS", "AWS_SECRET_ACCESS_KEY=not-the-secret"});
-  std::string m = qs.waitFor([](const std::string& t) { return mentions(t, "queue_stats_collection_errors_total{source=\"sqs\""); });
+  QueueStats qs(dir, dir.file("qs.yaml"),
+                {"AWS_ACCESS_KEY_ID=AKIDQUEUESTATS", "AWS_SECRET_ACCESS_KEY=not-the-secret"});
+  std::string m = qs.waitFor([](const std::string& t) {
+    return mentions(t, "queue_stats_collection_errors_total{source=\"sqs\"");
+  });
   EXPECT_FALSE(mentions(m, "aws_sqs_approximate_number_of_messages_visible{")) << m;
   auto st = peer.control({{"op", "stats"}});
   EXPECT_GT(st["rejected"].get<int>(), 0);
@@ -238,7 +316,9 @@ TEST_F(QueueStatsSqs, TemporaryCredentialsFromIrsaContainersAndImds) {
   peer.control({{"op", "send"}, {"queue", "orders"}, {"count", 2}});
   // Only the temporary credentials the fake endpoints hand out are accepted.
   peer.control({{"op", "credentials"},
-                {"accepted", {{"ASIATEMPORARY", {{"secret", "temporary-secret"}, {"token", "temporary-session-token"}}}}},
+                {"accepted",
+                 {{"ASIATEMPORARY",
+                   {{"secret", "temporary-secret"}, {"token", "temporary-session-token"}}}}},
                 {"expected",
                  {{"webIdentityToken", "eyJhbGciOi.projected.jwt"},
                   {"roleArn", "arn:aws:iam::123456789012:role/queue-stats"},
@@ -246,21 +326,25 @@ TEST_F(QueueStatsSqs, TemporaryCredentialsFromIrsaContainersAndImds) {
   writeFile(dir.file("qs.yaml"), sqsConfig(peer, "[orders]"));
   writeFile(dir.file("token"), "eyJhbGciOi.projected.jwt\n");
   writeFile(dir.file("pod-token"), "pod-identity-token\n");
-  const std::string visible = "aws_sqs_approximate_number_of_messages_visible{queue_name=\"orders\"";
+  const std::string visible =
+      "aws_sqs_approximate_number_of_messages_visible{queue_name=\"orders\"";
   struct Way {
     const char* name;
     std::vector<std::string> env;
     const char* counter;
   } ways[] = {
       {"irsa",
-       {"AWS_ROLE_ARN=arn:aws:iam::123456789012:role/queue-stats", "AWS_WEB_IDENTITY_TOKEN_FILE=" + dir.file("token"),
+       {"AWS_ROLE_ARN=arn:aws:iam::123456789012:role/queue-stats",
+        "AWS_WEB_IDENTITY_TOKEN_FILE=" + dir.file("token"),
         "AWS_ENDPOINT_URL_STS=" + peer.endpoint()},
        "sts"},
       {"container",
        {"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + peer.endpoint() + "/v1/credentials",
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=" + dir.file("pod-token")},
        "container"},
-      {"imds", {"AWS_EC2_METADATA_DISABLED=false", "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + peer.endpoint()}, "imds"},
+      {"imds",
+       {"AWS_EC2_METADATA_DISABLED=false", "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + peer.endpoint()},
+       "imds"},
   };
   for (const auto& w : ways) {
     SCOPED_TRACE(w.name);

@@ -23,7 +23,8 @@
 
 namespace {
 
-rd_kafka_t* newClient(rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& props) {
+rd_kafka_t* newClient(rd_kafka_type_t type,
+                      const std::vector<std::pair<std::string, std::string>>& props) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   for (const auto& [k, v] : props) {
@@ -43,7 +44,8 @@ rd_kafka_t* newClient(rd_kafka_type_t type, const std::vector<std::pair<std::str
 class Cluster {
  public:
   explicit Cluster(int brokers) {
-    mockOwner_ = newClient(RD_KAFKA_PRODUCER, {{"test.mock.num.brokers", std::to_string(brokers)}, {"log_level", "3"}});
+    mockOwner_ = newClient(RD_KAFKA_PRODUCER, {{"test.mock.num.brokers", std::to_string(brokers)},
+                                               {"log_level", "3"}});
     mc_ = rd_kafka_handle_mock_cluster(mockOwner_);
     bootstrap_ = rd_kafka_mock_cluster_bootstraps(mc_);
     producer_ = newClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap_},
@@ -91,13 +93,16 @@ class Cluster {
     if (cmd == "down" || cmd == "up") {
       int id;
       in >> id;
-      return check(cmd == "down" ? rd_kafka_mock_broker_set_down(mc_, id) : rd_kafka_mock_broker_set_up(mc_, id));
+      return check(cmd == "down" ? rd_kafka_mock_broker_set_down(mc_, id)
+                                 : rd_kafka_mock_broker_set_up(mc_, id));
     }
     if (cmd == "error") {
       int api, count, code;
       in >> api >> count >> code;
-      std::vector<rd_kafka_resp_err_t> errs(static_cast<size_t>(count), static_cast<rd_kafka_resp_err_t>(code));
-      rd_kafka_mock_push_request_errors_array(mc_, static_cast<int16_t>(api), errs.size(), errs.data());
+      std::vector<rd_kafka_resp_err_t> errs(static_cast<size_t>(count),
+                                            static_cast<rd_kafka_resp_err_t>(code));
+      rd_kafka_mock_push_request_errors_array(mc_, static_cast<int16_t>(api), errs.size(),
+                                              errs.data());
       return "";
     }
     if (cmd == "rtt") {
@@ -110,7 +115,8 @@ class Cluster {
       int part;
       in >> topic >> part;
       int64_t lo = 0, hi = 0;
-      rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(producer_, topic.c_str(), part, &lo, &hi, 5000);
+      rd_kafka_resp_err_t e =
+          rd_kafka_query_watermark_offsets(producer_, topic.c_str(), part, &lo, &hi, 5000);
       if (e) return rd_kafka_err2str(e);
       std::cout << "wm " << lo << " " << hi << "\n";
       return "";
@@ -125,7 +131,8 @@ class Cluster {
     std::string payload(bytes, 'x');
     for (int i = 0; i < count; ++i) {
       rd_kafka_resp_err_t e;
-      while ((e = rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
+      while ((e = rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
+                                    RD_KAFKA_V_PARTITION(part),
                                     RD_KAFKA_V_VALUE(payload.data(), payload.size()),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
              RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -140,8 +147,11 @@ class Cluster {
 
   std::string commit(const std::string& group, rd_kafka_topic_partition_list_t* l) {
     auto& c = consumers_[group];
-    if (!c) c = newClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap_}, {"group.id", group},
-                                              {"enable.auto.commit", "false"}, {"log_level", "3"}});
+    if (!c)
+      c = newClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap_},
+                                        {"group.id", group},
+                                        {"enable.auto.commit", "false"},
+                                        {"log_level", "3"}});
     rd_kafka_resp_err_t e = rd_kafka_commit(c, l, 0);
     if (e) return rd_kafka_err2str(e);
     for (int i = 0; i < l->cnt; ++i)
@@ -154,21 +164,24 @@ class Cluster {
   std::string fill(int groups, int topics, int parts, int messages) {
     for (int t = 0; t < topics; ++t) {
       std::string name = "topic-" + std::to_string(t);
-      if (auto e = check(rd_kafka_mock_topic_create(mc_, name.c_str(), parts, 1)); !e.empty()) return e;
+      if (auto e = check(rd_kafka_mock_topic_create(mc_, name.c_str(), parts, 1)); !e.empty())
+        return e;
     }
     for (int t = 0; t < topics; ++t)
       for (int p = 0; p < parts; ++p)
         for (int m = 0; m < messages; ++m)
-          while (rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(("topic-" + std::to_string(t)).c_str()),
-                                   RD_KAFKA_V_PARTITION(p), RD_KAFKA_V_VALUE(const_cast<char*>("m"), 1),
-                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                   RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+          while (rd_kafka_producev(
+                     producer_, RD_KAFKA_V_TOPIC(("topic-" + std::to_string(t)).c_str()),
+                     RD_KAFKA_V_PARTITION(p), RD_KAFKA_V_VALUE(const_cast<char*>("m"), 1),
+                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                     RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(producer_, 10);
     if (rd_kafka_flush(producer_, 120000)) return "flush timed out";
     for (int g = 0; g < groups; ++g) {
       std::string topic = "topic-" + std::to_string(g % topics);
       rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(parts);
-      for (int p = 0; p < parts; ++p) rd_kafka_topic_partition_list_add(l, topic.c_str(), p)->offset = messages / 2;
+      for (int p = 0; p < parts; ++p)
+        rd_kafka_topic_partition_list_add(l, topic.c_str(), p)->offset = messages / 2;
       std::string e = commit("group-" + std::to_string(g), l);
       rd_kafka_topic_partition_list_destroy(l);
       if (!e.empty()) return e;
@@ -193,7 +206,8 @@ int main(int argc, char** argv) {
   for (int n = 1; std::getline(std::cin, line); ++n) {
     if (line == "quit") break;
     std::string err = cluster.run(line);
-    std::cout << (err.empty() ? "ok " + std::to_string(n) : "err " + std::to_string(n) + " " + err) << std::endl;
+    std::cout << (err.empty() ? "ok " + std::to_string(n) : "err " + std::to_string(n) + " " + err)
+              << std::endl;
   }
   return 0;
 }

@@ -74,8 +74,8 @@ std::map<std::string, std::string> queryOf(std::string_view q) {
 }
 
 json status(int code, const std::string& reason, const std::string& message) {
-  return {{"kind", "Status"},     {"apiVersion", "v1"}, {"metadata", json::object()},
-          {"status", "Failure"},  {"message", message}, {"reason", reason},
+  return {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+          {"status", "Failure"}, {"message", message}, {"reason", reason},
           {"code", code}};
 }
 
@@ -110,7 +110,8 @@ bool selectorMatches(const std::string& selector, const json& labels) {
     p = trim(p);
     if (p.empty()) continue;
     size_t pos;
-    if ((pos = p.find(" notin ")) != std::string::npos || (pos = p.find(" in ")) != std::string::npos) {
+    if ((pos = p.find(" notin ")) != std::string::npos ||
+        (pos = p.find(" in ")) != std::string::npos) {
       bool notin = p.compare(pos, 7, " notin ") == 0;
       std::string key = trim(p.substr(0, pos));
       std::string set = p.substr(p.find('(') + 1, p.find(')') - p.find('(') - 1);
@@ -143,10 +144,14 @@ bool fieldsMatch(const std::string& selector, const json& obj) {
     auto eq = part.find('=');
     std::string k = part.substr(0, eq), v = part.substr(eq + 1);
     std::string have;
-    if (k == "metadata.name") have = obj["metadata"].value("name", "");
-    else if (k == "metadata.namespace") have = obj["metadata"].value("namespace", "");
-    else if (k == "status.phase") have = obj.contains("status") ? obj["status"].value("phase", "") : "";
-    else return false;
+    if (k == "metadata.name")
+      have = obj["metadata"].value("name", "");
+    else if (k == "metadata.namespace")
+      have = obj["metadata"].value("namespace", "");
+    else if (k == "status.phase")
+      have = obj.contains("status") ? obj["status"].value("phase", "") : "";
+    else
+      return false;
     if (have != v) return false;
   }
   return true;
@@ -254,9 +259,9 @@ struct FakeApiServer::Impl {
     for (const auto& [gv, port] : apiServices) add(gv.first, gv.second);
     for (const auto& [name, versions] : seen) {
       json vs = json::array();
-      for (const auto& v : versions) vs.push_back({{"groupVersion", name + "/" + v}, {"version", v}});
-      groups.push_back(
-          {{"name", name}, {"versions", vs}, {"preferredVersion", vs[0]}});
+      for (const auto& v : versions)
+        vs.push_back({{"groupVersion", name + "/" + v}, {"version", v}});
+      groups.push_back({{"name", name}, {"versions", vs}, {"preferredVersion", vs[0]}});
     }
     return {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}};
   }
@@ -272,7 +277,8 @@ http::response<http::string_body> reply(int code, const json& body) {
   return res;
 }
 
-std::optional<FakeUser> authenticate(FakeApiServer::Impl& s, const http::request<http::string_body>& req) {
+std::optional<FakeUser> authenticate(FakeApiServer::Impl& s,
+                                     const http::request<http::string_body>& req) {
   auto auth = std::string(req[http::field::authorization]);
   if (auth.rfind("Bearer ", 0) != 0) return std::nullopt;
   std::lock_guard<std::mutex> lock(s.mu);
@@ -292,7 +298,8 @@ http::response<http::string_body> proxy(FakeApiServer::Impl& s, int port,
   try {
     r = httpsRequest(port, std::string(in.target()), headers, &s.frontProxyClient);
   } catch (const std::exception& e) {
-    return reply(503, status(503, "ServiceUnavailable", std::string("error trying to reach service: ") + e.what()));
+    return reply(503, status(503, "ServiceUnavailable",
+                             std::string("error trying to reach service: ") + e.what()));
   }
   http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
   res.set(http::field::content_type, r.contentType.empty() ? "application/json" : r.contentType);
@@ -311,7 +318,8 @@ bool serveWatch(FakeApiServer::Impl& s, Stream& stream, const std::string& plura
   int64_t since = 0;
   std::string rvParam = q.count("resourceVersion") ? q.at("resourceVersion") : "";
   bool bookmarks = q.count("allowWatchBookmarks") && q.at("allowWatchBookmarks") == "true";
-  auto timeout = std::chrono::seconds(q.count("timeoutSeconds") ? std::stoi(q.at("timeoutSeconds")) : 1800);
+  auto timeout =
+      std::chrono::seconds(q.count("timeoutSeconds") ? std::stoi(q.at("timeoutSeconds")) : 1800);
   std::string fieldSel = q.count("fieldSelector") ? q.at("fieldSelector") : "";
   std::string labelSel = q.count("labelSelector") ? q.at("labelSelector") : "";
   const ResourceType* t;
@@ -325,8 +333,9 @@ bool serveWatch(FakeApiServer::Impl& s, Stream& stream, const std::string& plura
     if (!rvParam.empty() && rvParam != "0") {
       since = std::stoll(rvParam);
       if (since < s.minRv) {
-        json gone = status(410, "Expired", "too old resource version: " + rvParam + " (" +
-                                               std::to_string(s.minRv) + ")");
+        json gone =
+            status(410, "Expired",
+                   "too old resource version: " + rvParam + " (" + std::to_string(s.minRv) + ")");
         if (s.compactHttp) {
           http::write(stream, reply(410, gone));
           return true;
@@ -350,7 +359,8 @@ bool serveWatch(FakeApiServer::Impl& s, Stream& stream, const std::string& plura
   res.chunked(true);
   http::response_serializer<http::empty_body> sr{res};
   http::write_header(stream, sr);
-  for (const auto& o : initial) writeChunk(stream, json{{"type", "ADDED"}, {"object", o}}.dump() + "\n");
+  for (const auto& o : initial)
+    writeChunk(stream, json{{"type", "ADDED"}, {"object", o}}.dump() + "\n");
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto nextBookmark = std::chrono::steady_clock::now() + s.bookmarkInterval;
   while (true) {
@@ -363,15 +373,17 @@ bool serveWatch(FakeApiServer::Impl& s, Stream& stream, const std::string& plura
                (!s.events.empty() && s.events.back().rv > since);
       });
       dropped = s.stopping || s.dropGeneration != dropAt;
-      auto it = std::upper_bound(s.events.begin(), s.events.end(), since,
-                                 [](int64_t v, const FakeApiServer::Impl::Event& e) { return v < e.rv; });
+      auto it =
+          std::upper_bound(s.events.begin(), s.events.end(), since,
+                           [](int64_t v, const FakeApiServer::Impl::Event& e) { return v < e.rv; });
       for (; it != s.events.end(); ++it) {
         since = it->rv;
         if (it->plural != plural) continue;
         const json& md = it->object["metadata"];
         if (!ns.empty() && md.value("namespace", "") != ns) continue;
         if (!fieldsMatch(fieldSel, it->object)) continue;
-        if (!labelSel.empty() && !selectorMatches(labelSel, md.value("labels", json::object()))) continue;
+        if (!labelSel.empty() && !selectorMatches(labelSel, md.value("labels", json::object())))
+          continue;
         lines.push_back(json{{"type", it->type}, {"object", it->object}}.dump() + "\n");
       }
       auto now = std::chrono::steady_clock::now();
@@ -424,7 +436,8 @@ http::response<http::string_body> serveList(FakeApiServer::Impl& s, const Resour
   for (const auto& [key, obj] : s.objects[t.plural]) {
     if (!ns.empty() && key.first != ns) continue;
     if (!fieldsMatch(fieldSel, obj)) continue;
-    if (!labelSel.empty() && !selectorMatches(labelSel, obj["metadata"].value("labels", json::object())))
+    if (!labelSel.empty() &&
+        !selectorMatches(labelSel, obj["metadata"].value("labels", json::object())))
       continue;
     json item = obj;
     item.erase("kind");
@@ -505,7 +518,9 @@ bool handle(FakeApiServer::Impl& s, Stream& stream, http::request<http::string_b
     if (port) return send(proxy(s, port, req, *user));
   }
   if (seg.size() == 1 && seg[0] == "version")
-    return send(reply(200, {{"major", "1"}, {"minor", "30"}, {"gitVersion", "v1.30.0-fake"},
+    return send(reply(200, {{"major", "1"},
+                            {"minor", "30"},
+                            {"gitVersion", "v1.30.0-fake"},
                             {"platform", "linux/amd64"}}));
   if (seg.size() == 1 && seg[0] == "api")
     return send(reply(200, {{"kind", "APIVersions"},
@@ -522,13 +537,16 @@ bool handle(FakeApiServer::Impl& s, Stream& stream, http::request<http::string_b
     std::string version = seg.back();
     bool known = false;
     for (const auto& t : s.types) known |= t.group == group && t.version == version;
-    if (!known) return send(reply(404, status(404, "NotFound", "the server could not find the requested resource")));
+    if (!known)
+      return send(
+          reply(404, status(404, "NotFound", "the server could not find the requested resource")));
     return send(reply(200, s.resourceList(group, version)));
   }
   // Resource paths: /api/v1/... or /apis/{g}/{v}/..., optionally namespaced.
   size_t base = seg.size() >= 2 && seg[0] == "api" ? 2 : 3;
   if (seg.size() <= base || (seg[0] != "api" && seg[0] != "apis"))
-    return send(reply(404, status(404, "NotFound", "the server could not find the requested resource")));
+    return send(
+        reply(404, status(404, "NotFound", "the server could not find the requested resource")));
   std::string group = seg[0] == "api" ? "" : seg[1];
   std::string version = seg[base - 1];
   std::vector<std::string> rest(seg.begin() + static_cast<long>(base), seg.end());
@@ -542,7 +560,9 @@ bool handle(FakeApiServer::Impl& s, Stream& stream, http::request<http::string_b
     std::lock_guard<std::mutex> lock(s.mu);
     t = s.type(group, version, rest[0]);
   }
-  if (!t) return send(reply(404, status(404, "NotFound", "the server could not find the requested resource")));
+  if (!t)
+    return send(
+        reply(404, status(404, "NotFound", "the server could not find the requested resource")));
   if (rest.size() == 1) {
     bool watch = q.count("watch") && (q.at("watch") == "1" || q.at("watch") == "true");
     if (watch) return serveWatch(s, stream, t->plural, ns, q);
@@ -581,17 +601,18 @@ FakeApiServer::FakeApiServer() : impl_(std::make_shared<Impl>()) {
   s.tokens[kAdapterToken] = {kAdapterUser, {"system:serviceaccounts", "system:authenticated"}};
   // kube-aggregator's identity for availability checks.
   s.tokens["aggregator-token"] = {"system:kube-aggregator", {"system:authenticated"}};
-  upsert("configmaps",
-         {{"apiVersion", "v1"},
-          {"kind", "ConfigMap"},
-          {"metadata", {{"name", "extension-apiserver-authentication"}, {"namespace", "kube-system"}}},
-          {"data",
-           {{"client-ca-file", s.clientCa.pem()},
-            {"requestheader-client-ca-file", s.frontProxyCa.pem()},
-            {"requestheader-allowed-names", "[\"front-proxy-client\"]"},
-            {"requestheader-username-headers", "[\"X-Remote-User\"]"},
-            {"requestheader-group-headers", "[\"X-Remote-Group\"]"},
-            {"requestheader-extra-headers-prefix", "[\"X-Remote-Extra-\"]"}}}});
+  upsert(
+      "configmaps",
+      {{"apiVersion", "v1"},
+       {"kind", "ConfigMap"},
+       {"metadata", {{"name", "extension-apiserver-authentication"}, {"namespace", "kube-system"}}},
+       {"data",
+        {{"client-ca-file", s.clientCa.pem()},
+         {"requestheader-client-ca-file", s.frontProxyCa.pem()},
+         {"requestheader-allowed-names", "[\"front-proxy-client\"]"},
+         {"requestheader-username-headers", "[\"X-Remote-User\"]"},
+         {"requestheader-group-headers", "[\"X-Remote-Group\"]"},
+         {"requestheader-extra-headers-prefix", "[\"X-Remote-Extra-\"]"}}}});
 
   tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
   s.acceptor.open(ep.protocol());
@@ -644,13 +665,16 @@ FakeApiServer::~FakeApiServer() {
   {
     std::lock_guard<std::mutex> lock(s.mu);
     boost::system::error_code ec;
-    for (auto& st : s.streams) beast::get_lowest_layer(*st).socket().shutdown(tcp::socket::shutdown_both, ec);
+    for (auto& st : s.streams)
+      beast::get_lowest_layer(*st).socket().shutdown(tcp::socket::shutdown_both, ec);
   }
   for (auto& w : s.workers) w.join();
 }
 
 int FakeApiServer::port() const { return impl_->port; }
-std::string FakeApiServer::url() const { return "https://127.0.0.1:" + std::to_string(impl_->port); }
+std::string FakeApiServer::url() const {
+  return "https://127.0.0.1:" + std::to_string(impl_->port);
+}
 const TestCa& FakeApiServer::serverCa() const { return impl_->serverCa; }
 const TestCa& FakeApiServer::frontProxyCa() const { return impl_->frontProxyCa; }
 const TestCa& FakeApiServer::clientCa() const { return impl_->clientCa; }
@@ -660,11 +684,12 @@ std::string FakeApiServer::writeKubeconfig(const TempDir& dir, const std::string
   std::string ca = dir.file(name + "-ca.crt");
   writeFile(ca, impl_->serverCa.pem());
   std::string path = dir.file(name + ".kubeconfig");
-  writeFile(path, "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
-                  "clusters:\n- name: fake\n  cluster:\n    server: " + url() +
-                      "\n    certificate-authority: " + ca +
-                      "\nusers:\n- name: u\n  user:\n    token: " + token +
-                      "\ncontexts:\n- name: fake\n  context: {cluster: fake, user: u}\n");
+  writeFile(path,
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
+            "clusters:\n- name: fake\n  cluster:\n    server: " +
+                url() + "\n    certificate-authority: " + ca +
+                "\nusers:\n- name: u\n  user:\n    token: " + token +
+                "\ncontexts:\n- name: fake\n  context: {cluster: fake, user: u}\n");
   return path;
 }
 
@@ -707,7 +732,8 @@ void FakeApiServer::upsert(const std::string& plural, json object) {
   s.record(plural, fresh ? "ADDED" : "MODIFIED", object);
 }
 
-void FakeApiServer::remove(const std::string& plural, const std::string& ns, const std::string& name) {
+void FakeApiServer::remove(const std::string& plural, const std::string& ns,
+                           const std::string& name) {
   auto& s = *impl_;
   std::lock_guard<std::mutex> lock(s.mu);
   auto& objs = s.objects[plural];
@@ -720,24 +746,30 @@ void FakeApiServer::remove(const std::string& plural, const std::string& ns, con
 }
 
 json FakeApiServer::pod(const std::string& ns, const std::string& name,
-                        const std::map<std::string, std::string>& labels, const std::string& phase) {
-  return {{"metadata",
-           {{"name", name},
-            {"namespace", ns},
-            {"labels", labels},
-            {"annotations", {{"kubectl.kubernetes.io/restartedAt", "2026-01-01T00:00:00Z"}}},
-            {"ownerReferences", {{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "rs"}}}}}},
-          {"spec",
-           {{"nodeName", "n1"},
-            {"containers", {{{"name", "app"}, {"image", "example/app:1"},
-                             {"resources", {{"requests", {{"cpu", "100m"}}}}}}}}}},
-          {"status",
-           {{"phase", phase},
-            {"conditions", {{{"type", "Ready"}, {"status", phase == "Running" ? "True" : "False"}}}},
-            {"podIP", "10.0.0.1"}}}};
+                        const std::map<std::string, std::string>& labels,
+                        const std::string& phase) {
+  return {
+      {"metadata",
+       {{"name", name},
+        {"namespace", ns},
+        {"labels", labels},
+        {"annotations", {{"kubectl.kubernetes.io/restartedAt", "2026-01-01T00:00:00Z"}}},
+        {"ownerReferences",
+         {{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "rs"}}}}}},
+      {"spec",
+       {{"nodeName", "n1"},
+        {"containers",
+         {{{"name", "app"},
+           {"image", "example/app:1"},
+           {"resources", {{"requests", {{"cpu", "100m"}}}}}}}}}},
+      {"status",
+       {{"phase", phase},
+        {"conditions", {{{"type", "Ready"}, {"status", phase == "Running" ? "True" : "False"}}}},
+        {"podIP", "10.0.0.1"}}}};
 }
 
-json FakeApiServer::node(const std::string& name, const std::map<std::string, std::string>& labels) {
+json FakeApiServer::node(const std::string& name,
+                         const std::map<std::string, std::string>& labels) {
   return {{"metadata", {{"name", name}, {"labels", labels}}},
           {"spec", {{"podCIDR", "10.0.0.0/24"}}},
           {"status",
@@ -782,9 +814,10 @@ HttpsResult FakeApiServer::probeApiService(const std::string& group, const std::
     std::lock_guard<std::mutex> lock(impl_->mu);
     port = impl_->apiServices.at({group, version});
   }
-  return httpsRequest(port, "/apis/" + group + "/" + version,
-                      {{"X-Remote-User", "system:kube-aggregator"}, {"X-Remote-Group", "system:authenticated"}},
-                      &impl_->frontProxyClient);
+  return httpsRequest(
+      port, "/apis/" + group + "/" + version,
+      {{"X-Remote-User", "system:kube-aggregator"}, {"X-Remote-Group", "system:authenticated"}},
+      &impl_->frontProxyClient);
 }
 
 int FakeApiServer::listCount(const std::string& plural) const {
@@ -843,7 +876,8 @@ HttpsResult httpsRequest(int port, const std::string& target,
   p.body_limit(64 << 20);
   http::read(s, buf, p);
   auto& res = p.get();
-  return {static_cast<int>(res.result_int()), res.body(), std::string(res[http::field::content_type])};
+  return {static_cast<int>(res.result_int()), res.body(),
+          std::string(res[http::field::content_type])};
 }
 
 }  // namespace testsupport

@@ -45,9 +45,9 @@ class FakeApiServer {
 
   int port() const;
   std::string url() const;
-  const TestCa& serverCa() const;       // signs the fake's serving certificate
-  const TestCa& frontProxyCa() const;   // signs the front-proxy client certificate
-  const TestCa& clientCa() const;       // signs user client certificates
+  const TestCa& serverCa() const;      // signs the fake's serving certificate
+  const TestCa& frontProxyCa() const;  // signs the front-proxy client certificate
+  const TestCa& clientCa() const;      // signs user client certificates
   // A kubeconfig (written into `dir`) for `token`, trusting the fake's CA.
   std::string writeKubeconfig(const TempDir& dir, const std::string& name,
                               const std::string& token) const;

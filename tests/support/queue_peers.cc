@@ -33,12 +33,14 @@ HttpsResult httpRequestPlain(int port, const std::string& method, const std::str
   p.body_limit(64 << 20);
   http::read(s, buf, p);
   auto& res = p.get();
-  return {static_cast<int>(res.result_int()), res.body(), std::string(res[http::field::content_type])};
+  return {static_cast<int>(res.result_int()), res.body(),
+          std::string(res[http::field::content_type])};
 }
 
 KafkaMock::KafkaMock(const TempDir& dir, int brokers) {
-  proc_ = std::make_unique<ChildProcess>(std::vector<std::string>{MA_KAFKA_MOCK_BIN, std::to_string(brokers)},
-                                         dir.file("kafka-mock.log"), /*pipeStdin=*/true);
+  proc_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{MA_KAFKA_MOCK_BIN, std::to_string(brokers)},
+      dir.file("kafka-mock.log"), /*pipeStdin=*/true);
   if (!proc_->waitForLog("bootstrap ", std::chrono::seconds(30)))
     throw std::runtime_error("the Kafka mock cluster did not start: " + proc_->log());
   std::smatch m;
@@ -69,8 +71,8 @@ void KafkaMock::cmd(const std::string& line) {
 }
 
 SqsPeer::SqsPeer(const TempDir& dir, bool tls) : tls_(tls) {
-  std::vector<std::string> argv{"node", std::string(MA_SQS_PEER_DIR) + "/sqs_peer.mjs", "--port-file",
-                                dir.file("sqs-peer.ports")};
+  std::vector<std::string> argv{"node", std::string(MA_SQS_PEER_DIR) + "/sqs_peer.mjs",
+                                "--port-file", dir.file("sqs-peer.ports")};
   if (tls) {
     static const TestCa ca("sqs-test-ca");
     CertOptions o("localhost");
@@ -86,8 +88,8 @@ SqsPeer::SqsPeer(const TempDir& dir, bool tls) : tls_(tls) {
     argv.insert(argv.end(), {"--tls-cert", dir.file("sqs.crt"), "--tls-key", dir.file("sqs.key")});
   }
   if (!std::filesystem::exists(std::string(MA_SQS_PEER_DIR) + "/node_modules/fauxqs"))
-    throw std::runtime_error(std::string("tests/sqs/node_modules is missing: run `npm ci` in ") + MA_SQS_PEER_DIR +
-                             " (scripts/test.sh does)");
+    throw std::runtime_error(std::string("tests/sqs/node_modules is missing: run `npm ci` in ") +
+                             MA_SQS_PEER_DIR + " (scripts/test.sh does)");
   proc_ = std::make_unique<ChildProcess>(argv, dir.file("sqs-peer.log"));
   for (int i = 0; i < 300 && !std::filesystem::exists(dir.file("sqs-peer.ports")); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -12,24 +12,29 @@ namespace {
 int portAfter(const std::string& log, const std::string& line) {
   std::smatch m;
   std::regex re(line + "[^\n]*address=127.0.0.1:([0-9]+)");
-  if (!std::regex_search(log, m, re)) throw std::runtime_error("no address logged for \"" + line + "\": " + log);
+  if (!std::regex_search(log, m, re))
+    throw std::runtime_error("no address logged for \"" + line + "\": " + log);
   return std::stoi(m[1]);
 }
 }  // namespace
 
-QueueStatsProcess::QueueStatsProcess(const TempDir& dir, const std::string& config, const std::vector<std::string>& env,
-                                     const std::string& name, const std::vector<std::string>& args, int grpcPort) {
+QueueStatsProcess::QueueStatsProcess(const TempDir& dir, const std::string& config,
+                                     const std::vector<std::string>& env, const std::string& name,
+                                     const std::vector<std::string>& args, int grpcPort,
+                                     const std::string& program) {
   std::vector<std::string> argv{"env"};
-  for (const char* v : {"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN",
-                        "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_REGION", "AWS_DEFAULT_REGION"}) {
+  for (const char* v :
+       {"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_REGION", "AWS_DEFAULT_REGION"}) {
     argv.push_back("-u");
     argv.push_back(v);
   }
   argv.push_back("HOME=" + dir.path().string());  // no ~/.aws of the machine
   argv.push_back("AWS_EC2_METADATA_DISABLED=true");
   argv.insert(argv.end(), env.begin(), env.end());
-  argv.insert(argv.end(), {binary("queue-stats"), "--config", config, "--listen", "127.0.0.1:0", "--grpc-listen",
+  argv.insert(argv.end(), {program.empty() ? binary("queue-stats") : program, "--config", config,
+                           "--listen", "127.0.0.1:0", "--grpc-listen",
                            "127.0.0.1:" + std::to_string(grpcPort), "--v", "1"});
   argv.insert(argv.end(), args.begin(), args.end());
   proc_ = std::make_unique<ChildProcess>(argv, dir.file(name + ".log"));
@@ -45,7 +50,8 @@ HttpsResult QueueStatsProcess::get(const std::string& path) const {
   } catch (const std::exception& e) {
     // Say whether queue-stats is gone (a crash) or just not answering.
     throw std::runtime_error("GET " + path + " from queue-stats: " + e.what() +
-                             (proc_->running() ? " (still running)" : " (it exited)") + "; its log:\n" + proc_->log());
+                             (proc_->running() ? " (still running)" : " (it exited)") +
+                             "; its log:\n" + proc_->log());
   }
 }
 
@@ -53,7 +59,8 @@ std::string QueueStatsProcess::metrics() const { return get("/metrics").body; }
 
 int QueueStatsProcess::status(const std::string& path) const { return get(path).status; }
 
-std::string QueueStatsProcess::waitFor(const std::function<bool(const std::string&)>& pred, std::chrono::seconds t) const {
+std::string QueueStatsProcess::waitFor(const std::function<bool(const std::string&)>& pred,
+                                       std::chrono::seconds t) const {
   auto deadline = std::chrono::steady_clock::now() + t;
   std::string m;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -17,10 +17,13 @@ namespace testsupport {
 class QueueStatsProcess {
  public:
   // `env`: extra VAR=value; `args`: extra flags. gRPC listens on
-  // `grpcPort` (0: one it picks).
-  QueueStatsProcess(const TempDir& dir, const std::string& config, const std::vector<std::string>& env = {},
-                    const std::string& name = "queue-stats", const std::vector<std::string>& args = {},
-                    int grpcPort = 0);
+  // `grpcPort` (0: one it picks). `program`: another binary than the
+  // build's (an installed one).
+  QueueStatsProcess(const TempDir& dir, const std::string& config,
+                    const std::vector<std::string>& env = {},
+                    const std::string& name = "queue-stats",
+                    const std::vector<std::string>& args = {}, int grpcPort = 0,
+                    const std::string& program = "");
   int metricsPort() const { return metricsPort_; }
   int grpcPort() const { return grpcPort_; }
   std::string grpcAddress() const { return "127.0.0.1:" + std::to_string(grpcPort_); }

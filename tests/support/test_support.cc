@@ -200,22 +200,25 @@ PrometheusServer::PrometheusServer(const std::string& seriesFile, bool tls) : tl
                 "  metric_relabel_configs: [{action: labeldrop, regex: 'job|instance'}]\n");
   std::vector<std::string> extra;
   if (tls) {
-    auto [cert, key] = apiservice::TlsCredentials::ensureSelfSigned(dir_.path() / "tls", {"127.0.0.1", "localhost"});
-    writeFile(dir_.file("web.yml"), "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + key + "\n");
+    auto [cert, key] = apiservice::TlsCredentials::ensureSelfSigned(dir_.path() / "tls",
+                                                                    {"127.0.0.1", "localhost"});
+    writeFile(dir_.file("web.yml"),
+              "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + key + "\n");
     extra.push_back("--web.config.file=" + dir_.file("web.yml"));
   }
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = freePort();
-    std::vector<std::string> argv{"prometheus", "--config.file=" + dir_.file("prometheus.yml"),
-                                  "--storage.tsdb.path=" + data,
-                                  "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"};
+    std::vector<std::string> argv{
+        "prometheus", "--config.file=" + dir_.file("prometheus.yml"), "--storage.tsdb.path=" + data,
+        "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     prometheus_ = std::make_unique<ChildProcess>(argv, dir_.file("prometheus.log"));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline && prometheus_->running()) {
       try {
         // Ready once a scrape has landed on top of the backfilled history.
-        auto r = tls ? httpsGet(port_, "/api/v1/query?query=up") : plainGet(port_, "/api/v1/query?query=up");
+        auto r = tls ? httpsGet(port_, "/api/v1/query?query=up")
+                     : plainGet(port_, "/api/v1/query?query=up");
         if (r.status == 200 && r.body.find("\"1\"]") != std::string::npos) return;
       } catch (const std::exception&) {
       }
@@ -341,8 +344,8 @@ HttpsResult httpsGet(int port, const std::string& target, const std::string& met
 }
 
 AdapterProcess::AdapterProcess(const std::vector<std::string>& args, const TempDir& dir,
-                               const std::string& name) {
-  std::vector<std::string> argv{binary("metrics-adapter")};
+                               const std::string& name, const std::string& program) {
+  std::vector<std::string> argv{program.empty() ? binary("metrics-adapter") : program};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--secure-port=0");
   argv.push_back("--cert-dir=" + dir.file(name + "-certs"));

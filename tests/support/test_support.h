@@ -67,7 +67,9 @@ int freePort();
 class PrometheusServer {
  public:
   explicit PrometheusServer(const std::string& seriesFile, bool tls = false);
-  std::string url() const { return (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_); }
+  std::string url() const {
+    return (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_);
+  }
   std::string caFile() const { return dir_.file("tls/apiserver.crt"); }
 
  private:
@@ -119,8 +121,9 @@ HttpsResult httpsGet(int port, const std::string& target, const std::string& met
 // and returns its port once it serves.
 class AdapterProcess {
  public:
+  // `program`: another metrics-adapter binary than the build's (an installed one).
   AdapterProcess(const std::vector<std::string>& args, const TempDir& dir,
-                 const std::string& name = "adapter");
+                 const std::string& name = "adapter", const std::string& program = "");
   int port() const { return port_; }
   ChildProcess& process() { return *proc_; }
   // Waits until /readyz answers 200.

@@ -41,11 +41,13 @@ class FeedSource {
 
 // How the feed logs: (warning?, message, address, error) -- plain values,
 // so the module needs nothing from the adapter's binary.
-using FeedLog = std::function<void(bool warning, const std::string& message, const std::string& error)>;
+using FeedLog =
+    std::function<void(bool warning, const std::string& message, const std::string& error)>;
 
 // Loads the feed module (metrics-adapter-queue-feed.so next to the binary)
 // and starts the subscription. Throws std::runtime_error naming the module
 // when it cannot be loaded, or the TLS file that cannot be read.
-std::unique_ptr<FeedSource> loadQueueStatsFeed(const QueueStatsFeedOptions& opts, apiservice::Logger& log);
+std::unique_ptr<FeedSource> loadQueueStatsFeed(const QueueStatsFeedOptions& opts,
+                                               apiservice::Logger& log);
 
 }  // namespace adapter

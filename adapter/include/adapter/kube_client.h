@@ -39,9 +39,9 @@ class KubeApi {
   virtual KubeReply get(const std::string& path) = 0;
   virtual KubeReply post(const std::string& path, const std::string& jsonBody) = 0;
   // A GET whose body is read as it arrives (LIST pages, watch streams).
-  virtual int stream(const std::string& path, std::chrono::milliseconds timeout,
-                     CancelToken* cancel,
-                     const std::function<void(int status, HttpClient::BodyReader& read)>& onBody) = 0;
+  virtual int stream(
+      const std::string& path, std::chrono::milliseconds timeout, CancelToken* cancel,
+      const std::function<void(int status, HttpClient::BodyReader& read)>& onBody) = 0;
   // "in-cluster" or the kubeconfig, for messages.
   virtual const std::string& source() const = 0;
 };

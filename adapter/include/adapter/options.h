@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "adapter/authentication_source.h"
-#include "adapter/prometheus_client.h"
 #include "adapter/feed_source.h"
+#include "adapter/prometheus_client.h"
 #include "adapter/relister.h"
 #include "apiservice/https_server.h"
 #include "apiservice/logger.h"

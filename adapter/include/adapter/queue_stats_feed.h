@@ -49,7 +49,7 @@ class QueueStatsFeed final : public FeedSource {
 };
 
 // The module's entry point, looked up by loadQueueStatsFeed.
-extern "C" FeedSource* ma_queue_stats_feed_create(const QueueStatsFeedOptions* opts, const FeedLog* log,
-                                                  std::string* error);
+extern "C" FeedSource* ma_queue_stats_feed_create(const QueueStatsFeedOptions* opts,
+                                                  const FeedLog* log, std::string* error);
 
 }  // namespace adapter

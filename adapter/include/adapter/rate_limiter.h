@@ -20,7 +20,8 @@ class RateLimiter {
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto now = std::chrono::steady_clock::now();
-      tokens_ = std::min<double>(burst_, tokens_ + qps_ * std::chrono::duration<double>(now - last_).count());
+      tokens_ = std::min<double>(
+          burst_, tokens_ + qps_ * std::chrono::duration<double>(now - last_).count());
       last_ = now;
       tokens_ -= 1;  // may go negative: later callers queue behind this one
       if (tokens_ >= 0) return;

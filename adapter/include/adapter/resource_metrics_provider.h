@@ -21,8 +21,9 @@ class PrometheusResourceMetrics final : public apiservice::ResourceMetricsProvid
   bool servesResourceMetrics() const override;
   std::vector<apiservice::NodeMetricsItem> nodeMetrics(
       const std::string& name, const std::string& labelSelector) const override;
-  std::vector<apiservice::PodMetricsItem> podMetrics(const std::string& ns, const std::string& name,
-                                                     const std::string& labelSelector) const override;
+  std::vector<apiservice::PodMetricsItem> podMetrics(
+      const std::string& ns, const std::string& name,
+      const std::string& labelSelector) const override;
 
  private:
   const ServingState& state_;

@@ -8,12 +8,12 @@
 #include <prometheus/registry.h>
 
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 
-#include "adapter/prometheus_client.h"
 #include "adapter/feed_source.h"
+#include "adapter/prometheus_client.h"
 
 namespace adapter {
 

@@ -78,8 +78,8 @@ class DelegatingAuthenticator final : public Authenticator {
   };
   Verdict verify(const CertificatePool& pool, char which, uint64_t generation,
                  const std::vector<std::string>& chain) const;
-  std::optional<UserInfo> fromRequestHeaders(const HttpRequest& req,
-                                             const RequestHeaderConfig& cfg, uint64_t generation,
+  std::optional<UserInfo> fromRequestHeaders(const HttpRequest& req, const RequestHeaderConfig& cfg,
+                                             uint64_t generation,
                                              std::vector<std::string>& errors) const;
   UserInfo fromToken(const std::string& token) const;
 

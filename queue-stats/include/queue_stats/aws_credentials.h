@@ -49,7 +49,8 @@ class DefaultCredentialsChain final : public CredentialsProvider {
   AwsCredentials resolve();
   std::optional<AwsCredentials> fromEnvironment();
   std::optional<AwsCredentials> fromProfile(const std::string& profile, int depth);
-  std::optional<AwsCredentials> fromWebIdentity(const std::string& roleArn, const std::string& tokenFile,
+  std::optional<AwsCredentials> fromWebIdentity(const std::string& roleArn,
+                                                const std::string& tokenFile,
                                                 const std::string& sessionName);
   std::optional<AwsCredentials> fromContainer();
   std::optional<AwsCredentials> fromInstanceMetadata();

@@ -35,8 +35,8 @@ struct KafkaClusterConfig {
 };
 
 struct SqsConfig {
-  std::string region;    // empty: AWS_REGION, AWS_DEFAULT_REGION or the profile's
-  std::string endpoint;  // override, e.g. http://127.0.0.1:4566 (local testing)
+  std::string region;               // empty: AWS_REGION, AWS_DEFAULT_REGION or the profile's
+  std::string endpoint;             // override, e.g. http://127.0.0.1:4566 (local testing)
   std::vector<std::string> queues;  // names or queue URLs
   std::vector<std::string> queueNamePrefixes;
   int concurrency = 10;  // GetQueueAttributes calls in flight

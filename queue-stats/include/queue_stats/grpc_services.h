@@ -18,8 +18,8 @@ class Snapshot;
 namespace queue_stats {
 
 struct GrpcOptions {
-  std::string listen;        // host:port; port 0 picks one
-  std::string certFile;      // TLS when set
+  std::string listen;    // host:port; port 0 picks one
+  std::string certFile;  // TLS when set
   std::string keyFile;
   std::string clientCaFile;  // require and verify client certificates
 };
@@ -47,6 +47,7 @@ class GrpcServer {
 };
 
 // The snapshot as the feed sends it, with `filter` applied (exposed for tests).
-void toProto(const StatsSnapshot& snap, const queuestats::v1::Filter& filter, queuestats::v1::Snapshot& out);
+void toProto(const StatsSnapshot& snap, const queuestats::v1::Filter& filter,
+             queuestats::v1::Snapshot& out);
 
 }  // namespace queue_stats

@@ -48,14 +48,15 @@ class KafkaClient {
   // partitions; one that answers none is asked again for `fallback`
   // explicitly (brokers that cannot list all, or a group that has
   // committed nothing yet: its partitions then read -1).
-  virtual std::map<std::string, GroupOffsets> committedOffsets(const std::vector<std::string>& groups,
-                                                               const std::vector<TopicPartition>& fallback) = 0;
+  virtual std::map<std::string, GroupOffsets> committedOffsets(
+      const std::vector<std::string>& groups, const std::vector<TopicPartition>& fallback) = 0;
   // Member counts. Throws KafkaUnsupported or KafkaError.
   virtual std::map<std::string, int> members(const std::vector<std::string>& groups) = 0;
 };
 
 // librdkafka's log lines, for the caller's logger.
-using KafkaLogSink = std::function<void(int level, const std::string& facility, const std::string& message)>;
+using KafkaLogSink =
+    std::function<void(int level, const std::string& facility, const std::string& message)>;
 
 // Throws KafkaError when the client cannot be configured (e.g. an
 // unreadable password file).

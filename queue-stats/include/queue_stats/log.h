@@ -12,7 +12,8 @@ namespace queue_stats {
 class Log {
  public:
   using Fields = std::vector<std::pair<std::string, std::string>>;
-  Log(std::ostream& out, int verbosity, bool json) : out_(out), verbosity_(verbosity), json_(json) {}
+  Log(std::ostream& out, int verbosity, bool json)
+      : out_(out), verbosity_(verbosity), json_(json) {}
   void info(const std::string& msg, const Fields& f = {}) { write("info", msg, f); }
   void warn(const std::string& msg, const Fields& f = {}) { write("warning", msg, f); }
   void error(const std::string& msg, const Fields& f = {}) { write("error", msg, f); }

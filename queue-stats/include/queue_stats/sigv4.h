@@ -13,15 +13,15 @@ namespace queue_stats {
 struct AwsCredentials {
   std::string accessKeyId;
   std::string secretAccessKey;
-  std::string sessionToken;  // temporary credentials (STS, IRSA, containers, IMDS)
+  std::string sessionToken;   // temporary credentials (STS, IRSA, containers, IMDS)
   int64_t expiresAtUnix = 0;  // 0: does not expire
   std::string source;         // "environment", "profile dev", "web identity", ... for logs
 };
 
 struct SignableRequest {
   std::string method = "POST";
-  std::string path = "/";  // as sent, without the query
-  std::string query;       // raw query string, without '?'
+  std::string path = "/";                                    // as sent, without the query
+  std::string query;                                         // raw query string, without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // must include Host
   std::string body;
 };

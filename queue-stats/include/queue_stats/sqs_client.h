@@ -22,7 +22,8 @@ namespace queue_stats {
 class SqsError : public std::runtime_error {
  public:
   SqsError(std::string code, int status, const std::string& message)
-      : std::runtime_error(code + (message.empty() ? "" : ": " + message) + " (HTTP " + std::to_string(status) + ")"),
+      : std::runtime_error(code + (message.empty() ? "" : ": " + message) + " (HTTP " +
+                           std::to_string(status) + ")"),
         code_(std::move(code)),
         status_(status) {}
   const std::string& code() const { return code_; }
@@ -58,8 +59,9 @@ struct RetryPolicy {
 class HttpSqsClient final : public SqsApi {
  public:
   // `endpoint` empty: https://sqs.{region}.amazonaws.com.
-  HttpSqsClient(HttpTransport& http, CredentialsProvider& creds, std::string region, std::string endpoint,
-                RetryPolicy retry = {}, std::function<int64_t()> nowUnix = {});
+  HttpSqsClient(HttpTransport& http, CredentialsProvider& creds, std::string region,
+                std::string endpoint, RetryPolicy retry = {},
+                std::function<int64_t()> nowUnix = {});
   std::string getQueueUrl(const std::string& name) override;
   std::vector<std::string> listQueues(const std::string& prefix) override;
   QueueDepth getQueueAttributes(const std::string& queueUrl) override;

@@ -33,7 +33,7 @@ int64_t expiredMessages(const GroupPartition& p);
 
 struct KafkaGroupStats {
   std::string group;
-  std::optional<int> members;  // only when the brokers describe groups
+  std::optional<int> members;              // only when the brokers describe groups
   std::vector<GroupPartition> partitions;  // sorted by topic, partition
 };
 

@@ -28,8 +28,8 @@ struct KafkaCycle {
   bool clusterOk = false;  // metadata and watermarks read
   std::string clusterError;
   std::vector<KafkaTopicStats> topics;
-  std::map<std::string, KafkaGroupStats> groups;  // measured
-  std::map<std::string, std::string> groupErrors;  // group -> error
+  std::map<std::string, KafkaGroupStats> groups;                 // measured
+  std::map<std::string, std::string> groupErrors;                // group -> error
   std::vector<std::pair<std::string, std::string>> otherErrors;  // (target, error), e.g. discovery
   double seconds = 0;
 };

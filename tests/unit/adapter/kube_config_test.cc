@@ -65,12 +65,14 @@ TEST(KubeConfig, ProblemsAreNamed) {
 contexts: [{name: x, context: {cluster: c, user: u}}]
 clusters: [{name: c, cluster: {server: "https://a"}}]
 users: [{name: u, user: {exec: {command: aws}}}]
-)").find("exec or auth-provider plugin"),
+)")
+                .find("exec or auth-provider plugin"),
             std::string::npos);
   EXPECT_NE(error(R"(current-context: x
 contexts: [{name: x, context: {cluster: c}}]
 clusters: [{name: c, cluster: {certificate-authority-data: "!!!"}}]
-)").find("has no server"),
+)")
+                .find("has no server"),
             std::string::npos);
 }
 

@@ -35,8 +35,8 @@ TEST(Discovery, MapperPublishesNewTablesWithANewGeneration) {
   EXPECT_FALSE(m.resolve("widgets").has_value());
   m.update({pods});
   EXPECT_EQ(m.generation(), 0u) << "same table, same generation";
-  rules::ResourceInfo widgets{{"stable.example.com", "widgets"}, "Widget", "widget", "v2", true,
-                              {"wd"}};
+  rules::ResourceInfo widgets{
+      {"stable.example.com", "widgets"}, "Widget", "widget", "v2", true, {"wd"}};
   m.update({pods, widgets});
   EXPECT_EQ(m.generation(), 1u);
   auto w = m.resolve("wd");

@@ -18,7 +18,8 @@ std::function<size_t(char*, size_t)> reader(const std::string& body, size_t chun
   };
 }
 
-const char* kPodList = R"({"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"4711","continue":"tok=="},
+const char* kPodList =
+    R"({"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"4711","continue":"tok=="},
  "items":[
   {"metadata":{"name":"web-1","namespace":"prod","uid":"1","resourceVersion":"4700",
      "labels":{"app":"web","pod-template-hash":"7d9f"},"annotations":{"note":"x"},
@@ -70,7 +71,8 @@ TEST(KubeObjectJson, StatusAnswersAreErrorsWithTheirCode) {
     FAIL();
   } catch (const KubeError& e) {
     EXPECT_EQ(e.httpStatus(), 403);
-    EXPECT_NE(std::string(e.what()).find("HTTP 403 Forbidden: pods is forbidden"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("HTTP 403 Forbidden: pods is forbidden"),
+              std::string::npos)
         << e.what();
   }
   KubeStatus st = parseStatus(forbidden);

@@ -35,7 +35,8 @@ TEST(ObjectStore, EvaluatesEverySelectorOperator) {
   ObjectStore s;
   std::vector<KubeObject> all;
   all.push_back(pod("prod", "web-1", {{"app", "web"}, {"tier", "front"}, {"gen", "3"}}));
-  all.push_back(pod("prod", "web-2", {{"app", "web"}, {"tier", "front"}, {"canary", "yes"}, {"gen", "10"}}));
+  all.push_back(
+      pod("prod", "web-2", {{"app", "web"}, {"tier", "front"}, {"canary", "yes"}, {"gen", "10"}}));
   all.push_back(pod("prod", "db-0", {{"app", "db"}}, "Pending"));
   all.push_back(pod("dev", "web-1", {{"app", "web"}}));
   s.replace(std::move(all));

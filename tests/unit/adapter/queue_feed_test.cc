@@ -70,11 +70,15 @@ class FakeFeed final : public FeedSource {
 class RulesProvider final : public apiservice::MetricsProvider {
  public:
   std::vector<apiservice::CustomMetricDescriptor> listCustomMetrics() const override { return {}; }
-  std::vector<apiservice::ObjectMetricValue> getObjectMetric(const apiservice::ObjectMetricRequest&) const override {
+  std::vector<apiservice::ObjectMetricValue> getObjectMetric(
+      const apiservice::ObjectMetricRequest&) const override {
     return {};
   }
-  std::vector<std::string> listExternalMetrics() const override { return {"http_requests", "kafka_consumergroup_lag_sum"}; }
-  std::vector<apiservice::ExternalMetricValue> getExternalMetric(const apiservice::ExternalMetricRequest& r) const override {
+  std::vector<std::string> listExternalMetrics() const override {
+    return {"http_requests", "kafka_consumergroup_lag_sum"};
+  }
+  std::vector<apiservice::ExternalMetricValue> getExternalMetric(
+      const apiservice::ExternalMetricRequest& r) const override {
     return {{r.metric, {{"from", "prometheus"}}, 1, kNow}};
   }
 };
@@ -84,7 +88,8 @@ struct Fixture {
   RulesProvider rules;
   testsupport::FakeClock clock{kNow};
   QueueFeedProvider provider{rules, feed, "queue-stats:9309", std::chrono::seconds(60), clock};
-  std::vector<apiservice::ExternalMetricValue> get(const std::string& metric, const std::string& selector = "") {
+  std::vector<apiservice::ExternalMetricValue> get(const std::string& metric,
+                                                   const std::string& selector = "") {
     return provider.getExternalMetric({"default", metric, selector});
   }
 };
@@ -104,30 +109,36 @@ int codeOf(const std::function<void()>& f, std::string* message = nullptr) {
 TEST(FeedData, SeriesFromASnapshot) {
   FeedData d = feedDataFromSnapshot(sampleSnapshot(kNow));
   EXPECT_EQ(d.version, 7u);
-  ASSERT_EQ(d.metrics["kafka_consumergroup_lag_sum"].size(), 1u) << "a group with no commit has no sum, not a 0";
+  ASSERT_EQ(d.metrics["kafka_consumergroup_lag_sum"].size(), 1u)
+      << "a group with no commit has no sum, not a 0";
   const auto& sum = d.metrics["kafka_consumergroup_lag_sum"][0];
   EXPECT_EQ(sum.value, 60);
-  EXPECT_EQ(sum.labels, (std::map<std::string, std::string>{
-                            {"cluster", "main"}, {"consumergroup", "orders-consumer"}, {"topic", "orders"}}));
+  EXPECT_EQ(sum.labels,
+            (std::map<std::string, std::string>{
+                {"cluster", "main"}, {"consumergroup", "orders-consumer"}, {"topic", "orders"}}));
   EXPECT_EQ(sum.collectedAtMs, kNow);
-  ASSERT_EQ(d.metrics["kafka_consumergroup_lag"].size(), 1u) << "partitions without a commit are left out";
+  ASSERT_EQ(d.metrics["kafka_consumergroup_lag"].size(), 1u)
+      << "partitions without a commit are left out";
   EXPECT_EQ(d.metrics["kafka_consumergroup_lag"][0].labels.at("partition"), "0");
   EXPECT_EQ(d.metrics["kafka_consumergroup_current_offset_sum"][0].value, 70);
-  ASSERT_EQ(d.metrics["kafka_consumergroup_members"].size(), 1u) << "unknown members (-1) are left out";
+  ASSERT_EQ(d.metrics["kafka_consumergroup_members"].size(), 1u)
+      << "unknown members (-1) are left out";
   EXPECT_EQ(d.metrics["kafka_consumergroup_members"][0].value, 3);
   EXPECT_EQ(d.metrics["kafka_consumergroup_members"][0].labels.count("topic"), 0u);
   const auto& visible = d.metrics["aws_sqs_approximate_number_of_messages_visible"];
   ASSERT_EQ(visible.size(), 1u);
   EXPECT_EQ(visible[0].value, 12);
-  EXPECT_EQ(visible[0].labels, (std::map<std::string, std::string>{
-                                   {"queue_name", "emails"},
-                                   {"queue_url", "https://sqs.us-east-1.amazonaws.com/123456789012/emails"},
-                                   {"region", "us-east-1"}}));
+  EXPECT_EQ(visible[0].labels,
+            (std::map<std::string, std::string>{
+                {"queue_name", "emails"},
+                {"queue_url", "https://sqs.us-east-1.amazonaws.com/123456789012/emails"},
+                {"region", "us-east-1"}}));
   EXPECT_EQ(d.metrics["aws_sqs_approximate_number_of_messages_not_visible"][0].value, 2);
   EXPECT_EQ(d.metrics["aws_sqs_approximate_number_of_messages_delayed"][0].value, 1);
   for (const auto& [name, series] : d.metrics) {
     const auto& names = feedMetricNames();
-    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name << " is served but not listed";
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end())
+        << name << " is served but not listed";
   }
 }
 
@@ -140,14 +151,19 @@ TEST(QueueFeedProvider, ServesFeedNamesAndPassesTheRestOn) {
   EXPECT_EQ(v[0].timestampMs, kNow - 5000) << "when queue-stats measured it";
   EXPECT_EQ(v[0].labels.at("topic"), "orders");
   EXPECT_TRUE(f.get("kafka_consumergroup_lag_sum", "consumergroup=other").empty());
-  EXPECT_EQ(f.get("aws_sqs_approximate_number_of_messages_visible", "queue_name in (emails,orders)").at(0).value, 12);
+  EXPECT_EQ(f.get("aws_sqs_approximate_number_of_messages_visible", "queue_name in (emails,orders)")
+                .at(0)
+                .value,
+            12);
   EXPECT_EQ(f.get("http_requests").at(0).labels.at("from"), "prometheus");
-  EXPECT_EQ(f.get("kafka_consumergroup_lag_sum").at(0).labels.count("from"), 0u) << "the feed wins over a rule";
+  EXPECT_EQ(f.get("kafka_consumergroup_lag_sum").at(0).labels.count("from"), 0u)
+      << "the feed wins over a rule";
   auto names = f.provider.listExternalMetrics();
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_EQ(std::count(names.begin(), names.end(), "kafka_consumergroup_lag_sum"), 1);
   EXPECT_EQ(std::count(names.begin(), names.end(), "http_requests"), 1);
-  EXPECT_EQ(std::count(names.begin(), names.end(), "aws_sqs_approximate_number_of_messages_delayed"), 1);
+  EXPECT_EQ(
+      std::count(names.begin(), names.end(), "aws_sqs_approximate_number_of_messages_delayed"), 1);
   EXPECT_EQ(codeOf([&] { f.get("kafka_consumergroup_lag_sum", "consumergroup in (a"); }), 400);
 }
 
@@ -156,7 +172,8 @@ TEST(QueueFeedProvider, NoDataAndStaleDataAre503) {
   f.feed.st.lastError = "failed to connect to all addresses";
   std::string message;
   EXPECT_EQ(codeOf([&] { f.get("kafka_consumergroup_lag_sum"); }, &message), 503);
-  EXPECT_NE(message.find("no data from queue-stats at queue-stats:9309 yet: failed to connect"), std::string::npos)
+  EXPECT_NE(message.find("no data from queue-stats at queue-stats:9309 yet: failed to connect"),
+            std::string::npos)
       << message;
   f.feed.data = std::make_shared<FeedData>(feedDataFromSnapshot(sampleSnapshot(kNow)));
   f.feed.st = {true, 0, 1, ""};
@@ -167,8 +184,11 @@ TEST(QueueFeedProvider, NoDataAndStaleDataAre503) {
   EXPECT_NE(message.find("older than --queue-stats-max-age (60 s)"), std::string::npos) << message;
   EXPECT_NE(message.find("queue-stats is not collecting it"), std::string::npos) << message;
   f.feed.st = {false, 2, 1, "Socket closed"};
-  EXPECT_EQ(codeOf([&] { f.get("aws_sqs_approximate_number_of_messages_visible"); }, &message), 503);
-  EXPECT_NE(message.find("the feed from queue-stats:9309 is down: Socket closed"), std::string::npos) << message;
+  EXPECT_EQ(codeOf([&] { f.get("aws_sqs_approximate_number_of_messages_visible"); }, &message),
+            503);
+  EXPECT_NE(message.find("the feed from queue-stats:9309 is down: Socket closed"),
+            std::string::npos)
+      << message;
   // A stale series outside the selector does not matter.
   EXPECT_TRUE(f.get("kafka_consumergroup_lag_sum", "consumergroup=other").empty());
 }
@@ -183,8 +203,10 @@ TEST(QueueStatsFeedModule, AMissingModuleIsAClearError) {
     loadQueueStatsFeed(opts, log);
     FAIL() << "loaded a module that is not there";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("--queue-stats-address needs the feed module"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("--queue-stats-address needs the feed module"),
+              std::string::npos)
         << e.what();
-    EXPECT_NE(std::string(e.what()).find("metrics-adapter-queue-feed.so"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("metrics-adapter-queue-feed.so"), std::string::npos)
+        << e.what();
   }
 }

@@ -44,15 +44,20 @@ TEST(ApiJson, MetricValueListsMatchAJsonLibrary) {
     }
     EXPECT_EQ(metricValueListJson(v, items), dump(want)) << v;
   }
-  EXPECT_EQ(metricValueListJson("v1beta2", {}),
-            R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta2","metadata":{},"items":[]})");
+  EXPECT_EQ(
+      metricValueListJson("v1beta2", {}),
+      R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta2","metadata":{},"items":[]})");
 }
 
 TEST(ApiJson, ExternalLabelsAreEscaped) {
-  std::map<std::string, std::string> labels = {
-      {"quote", "a\"b"},         {"slash", "c\\d/e"},          {"ctl", std::string("x\x01\n\t\b\f\r\x1f", 8)},
-      {"unicode", "h\xc3\xa9ll\xe2\x82\xac"}, {"del", "\x7f"}, {"k\"ey", "v"}};
-  std::vector<ExternalMetricValue> items = {{"queue", labels, 42, 1700000000000}, {"queue", {}, 7, 1700000000000}};
+  std::map<std::string, std::string> labels = {{"quote", "a\"b"},
+                                               {"slash", "c\\d/e"},
+                                               {"ctl", std::string("x\x01\n\t\b\f\r\x1f", 8)},
+                                               {"unicode", "h\xc3\xa9ll\xe2\x82\xac"},
+                                               {"del", "\x7f"},
+                                               {"k\"ey", "v"}};
+  std::vector<ExternalMetricValue> items = {{"queue", labels, 42, 1700000000000},
+                                            {"queue", {}, 7, 1700000000000}};
   Json want = {{"kind", "ExternalMetricValueList"},
                {"apiVersion", "external.metrics.k8s.io/v1beta1"},
                {"metadata", Json::object()},

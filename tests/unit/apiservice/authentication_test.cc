@@ -134,8 +134,9 @@ TEST(Authentication, WrongCaDisallowedNameAndExpiredCertificatesAreRefused) {
     FAIL();
   } catch (const StatusError& e) {
     EXPECT_EQ(e.code(), 401);
-    EXPECT_NE(std::string(e.what()).find("\"not-the-proxy\" is not in --requestheader-allowed-names"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("\"not-the-proxy\" is not in --requestheader-allowed-names"),
+        std::string::npos)
         << e.what();
   }
   CertOptions expired{"front-proxy-client"};

@@ -43,14 +43,13 @@ TEST(Authorization, ReviewCarriesTheRequestAttributes) {
   EXPECT_EQ(j["spec"]["uid"], "uid-1");
   EXPECT_EQ(j["spec"]["groups"], nlohmann::json::array({"devs"}));
   EXPECT_EQ(j["spec"]["extra"]["scopes"], nlohmann::json::array({"view"}));
-  EXPECT_EQ(j["spec"]["resourceAttributes"],
-            (nlohmann::json{{"namespace", "default"},
-                            {"verb", "get"},
-                            {"group", "custom.metrics.k8s.io"},
-                            {"version", "v1beta2"},
-                            {"resource", "pods"},
-                            {"subresource", "http_requests"},
-                            {"name", "*"}}));
+  EXPECT_EQ(j["spec"]["resourceAttributes"], (nlohmann::json{{"namespace", "default"},
+                                                             {"verb", "get"},
+                                                             {"group", "custom.metrics.k8s.io"},
+                                                             {"version", "v1beta2"},
+                                                             {"resource", "pods"},
+                                                             {"subresource", "http_requests"},
+                                                             {"name", "*"}}));
   auto path = nlohmann::json::parse(
       subjectAccessReviewJson(u, requestAttributes("GET", "/apis/custom.metrics.k8s.io/v1beta1")));
   EXPECT_EQ(path["spec"]["nonResourceAttributes"],
@@ -108,9 +107,10 @@ TEST(Authorization, DenialsSayWhoCannotDoWhat) {
             "pods.custom.metrics.k8s.io \"*\" is forbidden: User \"bob\" cannot get resource "
             "\"pods/http_requests\" in API group \"custom.metrics.k8s.io\" in the namespace "
             "\"default\": no RBAC policy matched");
-  EXPECT_EQ(forbiddenMessage(bob, requestAttributes("GET", "/apis/metrics.k8s.io/v1beta1/nodes"), ""),
-            "nodes.metrics.k8s.io is forbidden: User \"bob\" cannot list resource \"nodes\" in API "
-            "group \"metrics.k8s.io\" at the cluster scope");
+  EXPECT_EQ(
+      forbiddenMessage(bob, requestAttributes("GET", "/apis/metrics.k8s.io/v1beta1/nodes"), ""),
+      "nodes.metrics.k8s.io is forbidden: User \"bob\" cannot list resource \"nodes\" in API "
+      "group \"metrics.k8s.io\" at the cluster scope");
   EXPECT_EQ(forbiddenMessage(bob, requestAttributes("GET", "/metrics"), ""),
             "forbidden: User \"bob\" cannot get path \"/metrics\"");
 }

@@ -150,7 +150,11 @@ class TwoPods : public ResourceMetricsProvider {
     std::vector<PodMetricsItem> out;
     for (const char* p : {"web-1", "web-2"}) {
       if (!name.empty() && name != p) continue;
-      out.push_back({ns.empty() ? "default" : ns, p, {{"app", "web"}}, 1700000000000, 90,
+      out.push_back({ns.empty() ? "default" : ns,
+                     p,
+                     {{"app", "web"}},
+                     1700000000000,
+                     90,
                      {{"app", 0.0015, 52428800}, {"sidecar", std::nullopt, 1500}}});
     }
     return out;
@@ -206,7 +210,8 @@ TEST(Router, ServesResourceMetricsLikeMetricsServer) {
   EXPECT_EQ(resources["resources"][0]["kind"], "NodeMetrics");
   EXPECT_EQ(resources["resources"][1]["verbs"], nlohmann::json::array({"get", "list"}));
 
-  auto list = get(router, "/apis/metrics.k8s.io/v1beta1/namespaces/prod/pods?labelSelector=app%3Dweb");
+  auto list =
+      get(router, "/apis/metrics.k8s.io/v1beta1/namespaces/prod/pods?labelSelector=app%3Dweb");
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(pods.lastSelector, "app=web");
   auto j = nlohmann::json::parse(list.body);
@@ -222,12 +227,14 @@ TEST(Router, ServesResourceMetricsLikeMetricsServer) {
   // A container without a CPU reading has none, not "0".
   EXPECT_EQ(item["containers"][1]["usage"], (nlohmann::json{{"memory", "1500"}}));
 
-  auto one = nlohmann::json::parse(get(router, "/apis/metrics.k8s.io/v1beta1/namespaces/prod/pods/web-2").body);
+  auto one = nlohmann::json::parse(
+      get(router, "/apis/metrics.k8s.io/v1beta1/namespaces/prod/pods/web-2").body);
   EXPECT_EQ(one["kind"], "PodMetrics");
   EXPECT_EQ(one["metadata"]["name"], "web-2");
   auto missing = get(router, "/apis/metrics.k8s.io/v1beta1/namespaces/prod/pods/nope");
   EXPECT_EQ(missing.status, 404);
-  EXPECT_NE(missing.body.find("podmetrics.metrics.k8s.io \\\"prod/nope\\\" not found"), std::string::npos)
+  EXPECT_NE(missing.body.find("podmetrics.metrics.k8s.io \\\"prod/nope\\\" not found"),
+            std::string::npos)
       << missing.body;
 
   auto node = nlohmann::json::parse(get(router, "/apis/metrics.k8s.io/v1beta1/nodes/n1").body);

@@ -19,10 +19,12 @@ class ScriptedKafka : public KafkaClient {
 
   std::map<std::string, int> topics() override {
     calls.push_back("topics");
-    if (metadataFails) throw KafkaError("metadata request failed: Local: All broker connections are down");
+    if (metadataFails)
+      throw KafkaError("metadata request failed: Local: All broker connections are down");
     return topicMap;
   }
-  std::map<TopicPartition, PartitionWatermarks> watermarks(const std::vector<TopicPartition>& parts) override {
+  std::map<TopicPartition, PartitionWatermarks> watermarks(
+      const std::vector<TopicPartition>& parts) override {
     calls.push_back("watermarks " + std::to_string(parts.size()));
     std::map<TopicPartition, PartitionWatermarks> out;
     for (const auto& tp : parts) out[tp] = {10, 100 + tp.second};
@@ -30,12 +32,14 @@ class ScriptedKafka : public KafkaClient {
   }
   std::vector<std::string> listGroups() override {
     calls.push_back("listGroups");
-    if (!listSupported) throw KafkaUnsupported("ListConsumerGroups failed: Broker: Unsupported version");
+    if (!listSupported)
+      throw KafkaUnsupported("ListConsumerGroups failed: Broker: Unsupported version");
     return {"orders-a", "orders-b", "billing"};
   }
   std::vector<TopicPartition> lastFallback;
-  std::map<std::string, GroupOffsets> committedOffsets(const std::vector<std::string>& groups,
-                                                       const std::vector<TopicPartition>& fallback) override {
+  std::map<std::string, GroupOffsets> committedOffsets(
+      const std::vector<std::string>& groups,
+      const std::vector<TopicPartition>& fallback) override {
     calls.push_back("offsets " + std::to_string(groups.size()));
     lastFallback = fallback;
     std::map<std::string, GroupOffsets> out;
@@ -68,7 +72,8 @@ TEST(KafkaCycle, ReportsEveryPartitionOfConsumedTopics) {
   EXPECT_EQ(k.calls[0], "topics");
   EXPECT_EQ(k.calls[1], "offsets 1");
   EXPECT_EQ(k.calls[2], "watermarks 2");
-  EXPECT_EQ(k.lastFallback.size(), 4u) << "every partition of every topic, for groups that answer none";
+  EXPECT_EQ(k.lastFallback.size(), 4u)
+      << "every partition of every topic, for groups that answer none";
   const auto& g = c.groups.at("explicit");
   ASSERT_EQ(g.partitions.size(), 2u);
   EXPECT_EQ(g.partitions[0].committed, 50);
@@ -107,7 +112,8 @@ TEST(KafkaCycle, TopicFilterAndFailures) {
   k.offsets["g2"] = {{}, "COORDINATOR_NOT_AVAILABLE"};
   KafkaCycle c = collectKafka(cfg, k);
   ASSERT_TRUE(c.clusterOk);
-  EXPECT_EQ(k.lastFallback, (std::vector<TopicPartition>{{"orders", 0}, {"orders", 1}})) << "only the filter's topics";
+  EXPECT_EQ(k.lastFallback, (std::vector<TopicPartition>{{"orders", 0}, {"orders", 1}}))
+      << "only the filter's topics";
   const auto& g1 = c.groups.at("g1");
   ASSERT_EQ(g1.partitions.size(), 2u) << "payments is filtered out, gone does not exist";
   EXPECT_EQ(g1.partitions[1].committed, 7);
@@ -126,12 +132,14 @@ class ScriptedSqs : public SqsApi {
   std::atomic<int>* attributeCalls;
   explicit ScriptedSqs(std::atomic<int>* n) : attributeCalls(n) {}
   std::string getQueueUrl(const std::string& name) override {
-    if (name == "missing") throw SqsError("QueueDoesNotExist", 400, "The specified queue does not exist.");
+    if (name == "missing")
+      throw SqsError("QueueDoesNotExist", 400, "The specified queue does not exist.");
     return "https://sqs.eu-west-1.amazonaws.com/123/" + name;
   }
   std::vector<std::string> listQueues(const std::string& prefix) override {
     std::vector<std::string> out;
-    for (int i = 0; i < 3; ++i) out.push_back("https://sqs.eu-west-1.amazonaws.com/123/" + prefix + std::to_string(i));
+    for (int i = 0; i < 3; ++i)
+      out.push_back("https://sqs.eu-west-1.amazonaws.com/123/" + prefix + std::to_string(i));
     return out;
   }
   QueueDepth getQueueAttributes(const std::string& url) override {
@@ -158,5 +166,6 @@ TEST(SqsCycle, NamesUrlsPrefixesAndPerQueueFailures) {
   EXPECT_NE(c.queueErrors.at("batch-1").find("InternalFailure"), std::string::npos);
   EXPECT_EQ(calls.load(), 5);
   for (const auto& q : c.queues) EXPECT_EQ(q.region, "eu-west-1");
-  EXPECT_EQ(queueNameFromUrl("https://sqs.us-east-1.amazonaws.com/123/orders.fifo/"), "orders.fifo");
+  EXPECT_EQ(queueNameFromUrl("https://sqs.us-east-1.amazonaws.com/123/orders.fifo/"),
+            "orders.fifo");
 }

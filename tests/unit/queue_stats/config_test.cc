@@ -47,20 +47,28 @@ sqs:
 
 TEST(QueueStatsConfig, ProblemsCarryFileLineAndColumn) {
   const std::pair<const char*, const char*> cases[] = {
-      {"interval: soon\nsqs: {region: r, queues: [q]}\n", "qs.yaml:1:11: interval: expected a duration"},
+      {"interval: soon\nsqs: {region: r, queues: [q]}\n",
+       "qs.yaml:1:11: interval: expected a duration"},
       {"kafka:\n  - name: a\n    bootstrapServers: b\n    groups: [g]\n    gropus: [x]\n",
        "qs.yaml:5:5: kafka[0]: unknown key \"gropus\""},
-      {"kafka:\n  - name: a\n    bootstrapServers: b\n", "qs.yaml:2:5: kafka[0]: groups or groupPattern is required"},
-      {"kafka:\n  - {name: a, bootstrapServers: b, groupPattern: '(('}\n", "kafka[0].groupPattern: invalid RE2"},
-      {"kafka:\n  - {name: a, bootstrapServers: b, groups: [g]}\n  - {name: a, bootstrapServers: c, groups: [g]}\n",
+      {"kafka:\n  - name: a\n    bootstrapServers: b\n",
+       "qs.yaml:2:5: kafka[0]: groups or groupPattern is required"},
+      {"kafka:\n  - {name: a, bootstrapServers: b, groupPattern: '(('}\n",
+       "kafka[0].groupPattern: invalid RE2"},
+      {"kafka:\n  - {name: a, bootstrapServers: b, groups: [g]}\n  - {name: a, bootstrapServers: "
+       "c, groups: [g]}\n",
        "qs.yaml:3:5: kafka[1].name: duplicate cluster name \"a\""},
-      {"kafka:\n  - {name: a, bootstrapServers: b, groups: [g], sasl: {mechanism: GSSAPI, username: u}}\n",
+      {"kafka:\n  - {name: a, bootstrapServers: b, groups: [g], sasl: {mechanism: GSSAPI, "
+       "username: u}}\n",
        "kafka[0].sasl.mechanism: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"},
-      {"kafka:\n  - {name: a, bootstrapServers: b, groups: [g], sasl: {mechanism: PLAIN, username: u}}\n",
+      {"kafka:\n  - {name: a, bootstrapServers: b, groups: [g], sasl: {mechanism: PLAIN, username: "
+       "u}}\n",
        "passwordFile is required"},
       {"sqs: {region: r}\n", "qs.yaml:1:6: sqs: queues or queueNamePrefixes is required"},
-      {"sqs: {region: r, queues: [q], concurrency: 0}\n", "sqs.concurrency: expected a number from 1 to 256"},
-      {"sqs: {region: r, queues: [q], endpoint: localhost:4566}\n", "sqs.endpoint: expected an http:// or https:// URL"},
+      {"sqs: {region: r, queues: [q], concurrency: 0}\n",
+       "sqs.concurrency: expected a number from 1 to 256"},
+      {"sqs: {region: r, queues: [q], endpoint: localhost:4566}\n",
+       "sqs.endpoint: expected an http:// or https:// URL"},
       {"interval: 15s\n", "nothing to collect"},
       {"kafka: [\n", "qs.yaml:2:1: invalid YAML"},
   };

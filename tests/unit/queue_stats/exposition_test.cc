@@ -21,7 +21,10 @@ TEST(Exposition, KafkaExporterFamiliesAndSqsGauges) {
   k.cluster = "main";
   k.clusterOk = true;
   k.topics = {{"orders", {{0, 100}, {5, 50}, {0, 10}}}};
-  KafkaGroupStats g{"orders-consumer", 2, {{"orders", 0, 40, {0, 100}}, {"orders", 1, -1, {5, 50}}, {"orders", 2, 4, {6, 10}}}};
+  KafkaGroupStats g{
+      "orders-consumer",
+      2,
+      {{"orders", 0, 40, {0, 100}}, {"orders", 1, -1, {5, 50}}, {"orders", 2, 4, {6, 10}}}};
   k.groups["orders-consumer"] = g;
   k.groups["quiet"] = {"quiet", std::nullopt, {{"orders", 0, -1, {0, 100}}}};
   k.groupErrors["broken"] = "COORDINATOR_NOT_AVAILABLE";
@@ -34,28 +37,42 @@ TEST(Exposition, KafkaExporterFamiliesAndSqsGauges) {
   std::string text = renderMetrics(store, metrics);
   for (const char* line : {
            "kafka_topic_partitions{cluster=\"main\",topic=\"orders\"} 3",
-           "kafka_topic_partition_current_offset{cluster=\"main\",partition=\"1\",topic=\"orders\"} 50",
-           "kafka_topic_partition_oldest_offset{cluster=\"main\",partition=\"1\",topic=\"orders\"} 5",
-           "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"orders-consumer\",partition=\"0\",topic=\"orders\"} 60",
-           "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"orders-consumer\",partition=\"1\",topic=\"orders\"} -1",
-           "kafka_consumergroup_current_offset{cluster=\"main\",consumergroup=\"orders-consumer\",partition=\"1\",topic=\"orders\"} -1",
-           // The -1 partition stays out of both sums; partition 2 lags 4 (6 of its unread messages expired).
-           "kafka_consumergroup_lag_sum{cluster=\"main\",consumergroup=\"orders-consumer\",topic=\"orders\"} 64",
-           "kafka_consumergroup_current_offset_sum{cluster=\"main\",consumergroup=\"orders-consumer\",topic=\"orders\"} 44",
-           "kafka_consumergroup_expired_messages{cluster=\"main\",consumergroup=\"orders-consumer\",partition=\"2\",topic=\"orders\"} 2",
+           "kafka_topic_partition_current_offset{cluster=\"main\",partition=\"1\",topic=\"orders\"}"
+           " 50",
+           "kafka_topic_partition_oldest_offset{cluster=\"main\",partition=\"1\",topic=\"orders\"} "
+           "5",
+           "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"orders-consumer\",partition="
+           "\"0\",topic=\"orders\"} 60",
+           "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"orders-consumer\",partition="
+           "\"1\",topic=\"orders\"} -1",
+           "kafka_consumergroup_current_offset{cluster=\"main\",consumergroup=\"orders-consumer\","
+           "partition=\"1\",topic=\"orders\"} -1",
+           // The -1 partition stays out of both sums; partition 2 lags 4 (6 of its unread messages
+           // expired).
+           "kafka_consumergroup_lag_sum{cluster=\"main\",consumergroup=\"orders-consumer\",topic="
+           "\"orders\"} 64",
+           "kafka_consumergroup_current_offset_sum{cluster=\"main\",consumergroup=\"orders-"
+           "consumer\",topic=\"orders\"} 44",
+           "kafka_consumergroup_expired_messages{cluster=\"main\",consumergroup=\"orders-"
+           "consumer\",partition=\"2\",topic=\"orders\"} 2",
            "kafka_consumergroup_members{cluster=\"main\",consumergroup=\"orders-consumer\"} 2",
-           "aws_sqs_approximate_number_of_messages_visible{queue_name=\"orders\",queue_url=\"https://sqs.us-east-1.amazonaws.com/123/orders\",region=\"us-east-1\"} 42",
-           "aws_sqs_approximate_number_of_messages_not_visible{queue_name=\"orders\",queue_url=\"https://sqs.us-east-1.amazonaws.com/123/orders\",region=\"us-east-1\"} 3",
-           "aws_sqs_approximate_number_of_messages_delayed{queue_name=\"orders\",queue_url=\"https://sqs.us-east-1.amazonaws.com/123/orders\",region=\"us-east-1\"} 1",
+           "aws_sqs_approximate_number_of_messages_visible{queue_name=\"orders\",queue_url=\"https:"
+           "//sqs.us-east-1.amazonaws.com/123/orders\",region=\"us-east-1\"} 42",
+           "aws_sqs_approximate_number_of_messages_not_visible{queue_name=\"orders\",queue_url="
+           "\"https://sqs.us-east-1.amazonaws.com/123/orders\",region=\"us-east-1\"} 3",
+           "aws_sqs_approximate_number_of_messages_delayed{queue_name=\"orders\",queue_url=\"https:"
+           "//sqs.us-east-1.amazonaws.com/123/orders\",region=\"us-east-1\"} 1",
            "queue_stats_collection_errors_total{source=\"kafka\",target=\"main/broken\"} 1",
            "queue_stats_collection_errors_total{source=\"sqs\",target=\"gone\"} 1",
-           "queue_stats_last_success_timestamp_seconds{source=\"kafka\",target=\"main/orders-consumer\"} 1700000000",
+           "queue_stats_last_success_timestamp_seconds{source=\"kafka\",target=\"main/"
+           "orders-consumer\"} 1700000000",
            "# TYPE kafka_consumergroup_lag gauge",
        }) {
     EXPECT_NE(text.find(std::string(line) + "\n"), std::string::npos) << line << "\n---\n" << text;
   }
   // Unknown member counts and failed targets have no series at all.
-  EXPECT_EQ(text.find("kafka_consumergroup_members{cluster=\"main\",consumergroup=\"quiet\"}"), std::string::npos);
+  EXPECT_EQ(text.find("kafka_consumergroup_members{cluster=\"main\",consumergroup=\"quiet\"}"),
+            std::string::npos);
   EXPECT_EQ(text.find("consumergroup=\"broken\""), std::string::npos);
   EXPECT_EQ(text.find("lag_sum{cluster=\"main\",consumergroup=\"quiet\""), std::string::npos)
       << "a group without any commit has no sum";
@@ -68,7 +85,8 @@ TEST(Exposition, KafkaExporterFamiliesAndSqsGauges) {
   text = renderMetrics(store, metrics);
   EXPECT_EQ(text.find("kafka_consumergroup_lag{"), std::string::npos);
   EXPECT_EQ(text.find("kafka_topic_partitions{"), std::string::npos);
-  EXPECT_NE(text.find("queue_stats_collection_errors_total{source=\"kafka\",target=\"main\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("queue_stats_collection_errors_total{source=\"kafka\",target=\"main\"} 1"),
+            std::string::npos);
   EXPECT_NE(text.find("aws_sqs_approximate_number_of_messages_visible{"), std::string::npos);
 }
 
@@ -82,5 +100,7 @@ TEST(Exposition, LabelValuesAreEscaped) {
   store.publish(k, 1700000000500);
   std::string text = renderMetrics(store, CollectionMetrics());
   EXPECT_NE(text.find("consumergroup=\"we\\\"ird\\\\group\\nname\""), std::string::npos) << text;
-  EXPECT_NE(text.find("target=\"c/we\\\"ird\\\\group\\nname\"} 1700000000.500\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("target=\"c/we\\\"ird\\\\group\\nname\"} 1700000000.500\n"),
+            std::string::npos)
+      << text;
 }

@@ -33,7 +33,8 @@ StatsSnapshot snapshot(int64_t collectedAt = kNow - 1000) {
               {"orders", 3, -1, {0, 0}}}};
   s.groups[{"main", "orders-consumer"}] = g;
   StatsSnapshot::Queue q;
-  q.stats = {"us-east-1", "orders", "https://sqs.us-east-1.amazonaws.com/123456789012/orders", 3, 2, 1};
+  q.stats = {"us-east-1", "orders", "https://sqs.us-east-1.amazonaws.com/123456789012/orders",
+             3,           2,        1};
   q.collectedAtMs = collectedAt;
   s.queues[q.stats.url] = q;
   return s;
@@ -41,14 +42,16 @@ StatsSnapshot snapshot(int64_t collectedAt = kNow - 1000) {
 
 const std::map<std::string, std::string> kClusters{{"main", "kafka-0:9092,kafka-1:9092"}};
 
-ScalerResult kafka(std::map<std::string, std::string> extra, const StatsSnapshot& snap = snapshot()) {
+ScalerResult kafka(std::map<std::string, std::string> extra,
+                   const StatsSnapshot& snap = snapshot()) {
   std::map<std::string, std::string> m{{"consumerGroup", "orders-consumer"}, {"topic", "orders"}};
   for (auto& [k, v] : extra) m[k] = v;
   return evaluateScaler(parseScalerMetadata(m), snap, kClusters, kNow, kMaxAge);
 }
 
 ScalerResult sqs(std::map<std::string, std::string> extra, const StatsSnapshot& snap = snapshot()) {
-  std::map<std::string, std::string> m{{"queueURL", "https://sqs.us-east-1.amazonaws.com/123456789012/orders"}};
+  std::map<std::string, std::string> m{
+      {"queueURL", "https://sqs.us-east-1.amazonaws.com/123456789012/orders"}};
   for (auto& [k, v] : extra) m[k] = v;
   return evaluateScaler(parseScalerMetadata(m), snap, kClusters, kNow, kMaxAge);
 }
@@ -79,7 +82,8 @@ TEST(KedaKafka, LagPerPartitionAndThePartitionCap) {
   auto& p1 = snap.groups[{"main", "orders-consumer"}].stats.partitions[2];
   ASSERT_EQ(p1.partition, 1);
   p1.committed = 15;  // lag 15: 77 in all
-  EXPECT_EQ(kafka({{"lagThreshold", "19"}}, snap).value, 77) << "77/19 = 4 (not 4.05): not above 4, so not capped to 76";
+  EXPECT_EQ(kafka({{"lagThreshold", "19"}}, snap).value, 77)
+      << "77/19 = 4 (not 4.05): not above 4, so not capped to 76";
   EXPECT_EQ(kafka({{"lagThreshold", "15"}}, snap).value, 60) << "77/15 = 5 > 4: capped to 4 x 15";
   EXPECT_EQ(kafka({{"lagThreshold", "10"}, {"allowIdleConsumers", "true"}}).value, 62);
   // Three partitions have lag (p0, p2, p3 count 1 each).
@@ -88,9 +92,13 @@ TEST(KedaKafka, LagPerPartitionAndThePartitionCap) {
 }
 
 TEST(KedaKafka, PartitionsWithoutACommit) {
-  EXPECT_EQ(kafka({{"lagThreshold", "100"}, {"offsetResetPolicy", "earliest"}}).value, 65) << "60 + 0 + 5 + 0";
+  EXPECT_EQ(kafka({{"lagThreshold", "100"}, {"offsetResetPolicy", "earliest"}}).value, 65)
+      << "60 + 0 + 5 + 0";
   EXPECT_EQ(kafka({{"lagThreshold", "100"}, {"scaleToZeroOnInvalidOffset", "true"}}).value, 60);
-  EXPECT_EQ(kafka({{"lagThreshold", "100"}, {"scaleToZeroOnInvalidOffset", "true"}, {"offsetResetPolicy", "earliest"}}).value,
+  EXPECT_EQ(kafka({{"lagThreshold", "100"},
+                   {"scaleToZeroOnInvalidOffset", "true"},
+                   {"offsetResetPolicy", "earliest"}})
+                .value,
             60);
 }
 
@@ -102,11 +110,13 @@ TEST(KedaKafka, LagIsLogEndMinusCommitted) {
 }
 
 TEST(KedaKafka, ActivationAndAllTopics) {
-  EXPECT_FALSE(kafka({{"activationLagThreshold", "62"}}).active) << "active only above the threshold";
+  EXPECT_FALSE(kafka({{"activationLagThreshold", "62"}}).active)
+      << "active only above the threshold";
   EXPECT_TRUE(kafka({{"activationLagThreshold", "61"}}).active);
   // Activation looks at the lag before the cap.
   EXPECT_TRUE(kafka({{"lagThreshold", "1"}, {"activationLagThreshold", "50"}}).active);
-  std::map<std::string, std::string> all{{"consumerGroup", "orders-consumer"}, {"lagThreshold", "1000"}};
+  std::map<std::string, std::string> all{{"consumerGroup", "orders-consumer"},
+                                         {"lagThreshold", "1000"}};
   auto r = evaluateScaler(parseScalerMetadata(all), snapshot(), kClusters, kNow, kMaxAge);
   EXPECT_EQ(r.value, 69) << "every topic of the group";
   EXPECT_EQ(r.metricName, "kafka-orders-consumer-topics");
@@ -115,11 +125,15 @@ TEST(KedaKafka, ActivationAndAllTopics) {
 TEST(KedaKafka, ClusterResolution) {
   EXPECT_EQ(kafka({{"bootstrapServers", "kafka-0:9092,kafka-1:9092"}}).value, 40);
   EXPECT_EQ(kafka({{"cluster", "main"}}).value, 40);
-  EXPECT_EQ(errorOf([] { kafka({{"bootstrapServers", "elsewhere:9092"}}); }), ScalerError::Code::InvalidArgument);
+  EXPECT_EQ(errorOf([] {
+              kafka({{"bootstrapServers", "elsewhere:9092"}});
+            }),
+            ScalerError::Code::InvalidArgument);
   auto two = kClusters;
   two["other"] = "other:9092";
   auto q = parseScalerMetadata({{"consumerGroup", "orders-consumer"}});
-  EXPECT_EQ(errorOf([&] { evaluateScaler(q, snapshot(), two, kNow, kMaxAge); }), ScalerError::Code::InvalidArgument)
+  EXPECT_EQ(errorOf([&] { evaluateScaler(q, snapshot(), two, kNow, kMaxAge); }),
+            ScalerError::Code::InvalidArgument)
       << "several clusters: which one must be said";
 }
 
@@ -133,26 +147,40 @@ TEST(KedaKafka, MetadataErrorsNameTheKey) {
     }
     return "(accepted)";
   };
-  EXPECT_NE(message({{"consumerGroup", "g"}, {"lagThreshold", "1.5"}}).find("lagThreshold"), std::string::npos);
-  EXPECT_NE(message({{"consumerGroup", "g"}, {"lagThreshold", "0"}}).find("lagThreshold"), std::string::npos);
-  EXPECT_NE(message({{"consumerGroup", "g"}, {"activationLagThreshold", "-1"}}).find("activationLagThreshold"),
+  EXPECT_NE(message({{"consumerGroup", "g"}, {"lagThreshold", "1.5"}}).find("lagThreshold"),
             std::string::npos);
-  EXPECT_NE(message({{"consumerGroup", "g"}, {"allowIdleConsumers", "yes"}}).find("allowIdleConsumers"), std::string::npos);
-  EXPECT_NE(message({{"consumerGroup", "g"}, {"offsetResetPolicy", "none"}}).find("offsetResetPolicy"), std::string::npos);
-  EXPECT_NE(message({{"consumerGroup", "g"}, {"allowIdleConsumers", "true"}, {"limitToPartitionsWithLag", "true"}})
+  EXPECT_NE(message({{"consumerGroup", "g"}, {"lagThreshold", "0"}}).find("lagThreshold"),
+            std::string::npos);
+  EXPECT_NE(message({{"consumerGroup", "g"}, {"activationLagThreshold", "-1"}})
+                .find("activationLagThreshold"),
+            std::string::npos);
+  EXPECT_NE(
+      message({{"consumerGroup", "g"}, {"allowIdleConsumers", "yes"}}).find("allowIdleConsumers"),
+      std::string::npos);
+  EXPECT_NE(
+      message({{"consumerGroup", "g"}, {"offsetResetPolicy", "none"}}).find("offsetResetPolicy"),
+      std::string::npos);
+  EXPECT_NE(message({{"consumerGroup", "g"},
+                     {"allowIdleConsumers", "true"},
+                     {"limitToPartitionsWithLag", "true"}})
                 .find("cannot both"),
             std::string::npos);
   EXPECT_NE(message({{"source", "kafka"}}).find("consumerGroup"), std::string::npos);
   EXPECT_NE(message({{"topic", "t"}}).find("source"), std::string::npos);
-  EXPECT_NE(message({{"queueURL", "u"}, {"queueLength", "x"}}).find("queueLength"), std::string::npos);
-  EXPECT_NE(message({{"consumerGroup", "g"}, {"excludePersistentLag", "true"}}).find("not supported"), std::string::npos);
+  EXPECT_NE(message({{"queueURL", "u"}, {"queueLength", "x"}}).find("queueLength"),
+            std::string::npos);
+  EXPECT_NE(
+      message({{"consumerGroup", "g"}, {"excludePersistentLag", "true"}}).find("not supported"),
+      std::string::npos);
 }
 
 TEST(KedaKafka, MissingAndStaleDataAreErrorsNotZero) {
   EXPECT_EQ(errorOf([] { kafka({{"consumerGroup", "nobody"}}); }), ScalerError::Code::NotFound);
   EXPECT_EQ(errorOf([] { kafka({{"topic", "unknown"}}); }), ScalerError::Code::NotFound);
-  EXPECT_EQ(errorOf([] { kafka({}, snapshot(kNow - kMaxAge - 1)); }), ScalerError::Code::Unavailable);
-  EXPECT_EQ(kafka({}, snapshot(kNow - kMaxAge)).value, 40) << "exactly at the limit is still served";
+  EXPECT_EQ(errorOf([] { kafka({}, snapshot(kNow - kMaxAge - 1)); }),
+            ScalerError::Code::Unavailable);
+  EXPECT_EQ(kafka({}, snapshot(kNow - kMaxAge)).value, 40)
+      << "exactly at the limit is still served";
 }
 
 TEST(KedaSqs, MessagesCountedAsKedaDoes) {
@@ -168,21 +196,31 @@ TEST(KedaSqs, MessagesCountedAsKedaDoes) {
 }
 
 TEST(KedaSqs, QueueByUrlOrUnambiguousName) {
-  auto byName = evaluateScaler(parseScalerMetadata({{"queueName", "orders"}}), snapshot(), kClusters, kNow, kMaxAge);
+  auto byName = evaluateScaler(parseScalerMetadata({{"queueName", "orders"}}), snapshot(),
+                               kClusters, kNow, kMaxAge);
   EXPECT_EQ(byName.value, 5);
   // A URL for another endpoint still finds the one queue of that name.
-  auto other = evaluateScaler(parseScalerMetadata({{"queueURL", "https://vpce-1.sqs.us-east-1.vpce.amazonaws.com/123456789012/orders"}}),
-                              snapshot(), kClusters, kNow, kMaxAge);
+  auto other = evaluateScaler(
+      parseScalerMetadata(
+          {{"queueURL", "https://vpce-1.sqs.us-east-1.vpce.amazonaws.com/123456789012/orders"}}),
+      snapshot(), kClusters, kNow, kMaxAge);
   EXPECT_EQ(other.value, 5);
   auto snap = snapshot();
   StatsSnapshot::Queue twin;
-  twin.stats = {"eu-west-1", "orders", "https://sqs.eu-west-1.amazonaws.com/210987654321/orders", 100, 0, 0};
+  twin.stats = {"eu-west-1", "orders", "https://sqs.eu-west-1.amazonaws.com/210987654321/orders",
+                100,         0,        0};
   twin.collectedAtMs = kNow;
   snap.queues[twin.stats.url] = twin;
-  EXPECT_EQ(errorOf([&] { evaluateScaler(parseScalerMetadata({{"queueName", "orders"}}), snap, kClusters, kNow, kMaxAge); }),
+  EXPECT_EQ(errorOf([&] {
+              evaluateScaler(parseScalerMetadata({{"queueName", "orders"}}), snap, kClusters, kNow,
+                             kMaxAge);
+            }),
             ScalerError::Code::InvalidArgument);
   EXPECT_EQ(sqs({}, snap).value, 5) << "the exact URL picks one";
-  EXPECT_EQ(errorOf([] { sqs({{"queueURL", "https://sqs.us-east-1.amazonaws.com/1/missing"}}); }), ScalerError::Code::NotFound);
+  EXPECT_EQ(errorOf([] {
+              sqs({{"queueURL", "https://sqs.us-east-1.amazonaws.com/1/missing"}});
+            }),
+            ScalerError::Code::NotFound);
   EXPECT_EQ(errorOf([] { sqs({}, snapshot(kNow - kMaxAge - 1)); }), ScalerError::Code::Unavailable);
 }
 

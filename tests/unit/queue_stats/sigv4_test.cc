@@ -55,13 +55,15 @@ SignableRequest parseRequest(const std::string& text) {
 
 TEST(SigV4, AwsTestSuite) {
   fs::path suite = MA_SIGV4_SUITE_DIR;
-  if (!fs::exists(suite)) GTEST_SKIP() << "the AWS SigV4 test suite is not at " << suite << " (../shared is absent)";
+  if (!fs::exists(suite))
+    GTEST_SKIP() << "the AWS SigV4 test suite is not at " << suite << " (../shared is absent)";
   int checked = 0;
   for (const auto& dir : fs::directory_iterator(suite)) {
     if (!fs::exists(dir.path() / "header-signature.txt")) continue;
     SCOPED_TRACE(dir.path().filename().string());
     auto ctx = nlohmann::json::parse(read(dir.path() / "context.json"));
-    AwsCredentials creds{ctx["credentials"]["access_key_id"], ctx["credentials"]["secret_access_key"],
+    AwsCredentials creds{ctx["credentials"]["access_key_id"],
+                         ctx["credentials"]["secret_access_key"],
                          ctx["credentials"].value("token", ""), 0, "test"};
     SigningOptions opts;
     opts.region = ctx["region"];
@@ -80,7 +82,9 @@ TEST(SigV4, AwsTestSuite) {
 }
 
 TEST(SigV4, SqsRequestShape) {
-  SignableRequest r{"POST", "/", "",
+  SignableRequest r{"POST",
+                    "/",
+                    "",
                     {{"Host", "sqs.us-east-1.amazonaws.com"},
                      {"Content-Type", "application/x-amz-json-1.0"},
                      {"X-Amz-Target", "AmazonSQS.GetQueueAttributes"}},
@@ -89,9 +93,10 @@ TEST(SigV4, SqsRequestShape) {
   ASSERT_EQ(s.headers.size(), 3u);
   EXPECT_EQ(s.headers[0], (std::pair<std::string, std::string>{"X-Amz-Date", "20231114T221320Z"}));
   EXPECT_EQ(s.headers[1].first, "X-Amz-Security-Token");
-  EXPECT_NE(s.headers[2].second.find("Credential=AKID/20231114/us-east-1/sqs/aws4_request, "
-                                      "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, "
-                                      "Signature="),
+  EXPECT_NE(s.headers[2].second.find(
+                "Credential=AKID/20231114/us-east-1/sqs/aws4_request, "
+                "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, "
+                "Signature="),
             std::string::npos)
       << s.headers[2].second;
 }

@@ -24,8 +24,10 @@ TEST(GoQuote, EscapesLikeStrconvQuote) {
 
 TEST(PromQL, NoValueBreaksOutOfItsString) {
   // A hostile value stays one string literal.
-  EXPECT_EQ(promql::labelEq("pod", "x\"} or vector(1) or {a=\""), "pod=\"x\\\"} or vector(1) or {a=\\\"\"");
-  EXPECT_EQ(promql::quoteMeta("a.b*c(d)|e[f]{g}^$+?\\"), "a\\.b\\*c\\(d\\)\\|e\\[f\\]\\{g\\}\\^\\$\\+\\?\\\\");
+  EXPECT_EQ(promql::labelEq("pod", "x\"} or vector(1) or {a=\""),
+            "pod=\"x\\\"} or vector(1) or {a=\\\"\"");
+  EXPECT_EQ(promql::quoteMeta("a.b*c(d)|e[f]{g}^$+?\\"),
+            "a\\.b\\*c\\(d\\)\\|e\\[f\\]\\{g\\}\\^\\$\\+\\?\\\\");
   EXPECT_EQ(promql::labelMatches("pod", promql::alternation({"web-1", "n1.example.com"})),
             "pod=~\"web-1|n1\\\\.example\\\\.com\"");
 }
