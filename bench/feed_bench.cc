@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bench_support.h"
 #include "queue_peers.h"
 #include "queue_stats.grpc.pb.h"
 #include "queue_stats_process.h"
@@ -28,23 +29,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-long rssKb(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::string(field).size()));
-  return -1;
-}
-
-json loadgen(const std::vector<std::string>& args, const TempDir& dir) {
-  std::vector<std::string> argv{LOADGEN_BIN};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::string log = dir.file("loadgen.out");
-  ChildProcess p(argv, log);
-  p.waitExit(300s);
-  std::string out = readFile(log);
-  return json::parse(out.substr(out.rfind('{')));
-}
 
 // The summed value an external metrics answer holds (-1: none).
 double externalSum(int port, const std::string& path) {
@@ -148,11 +132,12 @@ int main(int argc, char** argv) {
     }
     group7 = externalSum(bigAdapter.port(), bigPath);
     std::this_thread::sleep_for(12s);  // a few more snapshots
-    bigRss = rssKb(bigAdapter.process().pid(), "VmRSS:");
-    bigHwm = rssKb(bigAdapter.process().pid(), "VmHWM:");
-    bigReq = loadgen({"--url", "https://127.0.0.1:" + std::to_string(bigAdapter.port()) + bigPath,
-                      "--concurrency", "1", "--seconds", seconds},
-                     dir);
+    bigRss = bench::statusKb(bigAdapter.process().pid(), "VmRSS:");
+    bigHwm = bench::statusKb(bigAdapter.process().pid(), "VmHWM:");
+    bigReq =
+        bench::loadgen({"--url", "https://127.0.0.1:" + std::to_string(bigAdapter.port()) + bigPath,
+                        "--concurrency", "1", "--seconds", seconds},
+                       dir);
   }
 
   KafkaMock kafka(dir, 1);
@@ -241,17 +226,17 @@ int main(int argc, char** argv) {
       encoded += b;
     }
   }
-  json direct = loadgen({"--url", promUrl + "/api/v1/query?query=" + encoded, "--concurrency", "8",
-                         "--seconds", seconds},
-                        dir);
-  json feed = loadgen({"--url", "https://127.0.0.1:" + std::to_string(viaFeed.port()) + path,
-                       "--concurrency", "8", "--seconds", seconds},
-                      dir);
-  json rule = loadgen({"--url", "https://127.0.0.1:" + std::to_string(viaProm.port()) + path,
-                       "--concurrency", "8", "--seconds", seconds},
-                      dir);
-  long feedRss = rssKb(viaFeed.process().pid(), "VmRSS:"),
-       promRss = rssKb(viaProm.process().pid(), "VmRSS:");
+  json direct = bench::loadgen({"--url", promUrl + "/api/v1/query?query=" + encoded,
+                                "--concurrency", "8", "--seconds", seconds},
+                               dir);
+  json feed = bench::loadgen({"--url", "https://127.0.0.1:" + std::to_string(viaFeed.port()) + path,
+                              "--concurrency", "8", "--seconds", seconds},
+                             dir);
+  json rule = bench::loadgen({"--url", "https://127.0.0.1:" + std::to_string(viaProm.port()) + path,
+                              "--concurrency", "8", "--seconds", seconds},
+                             dir);
+  long feedRss = bench::statusKb(viaFeed.process().pid(), "VmRSS:"),
+       promRss = bench::statusKb(viaProm.process().pid(), "VmRSS:");
 
   std::printf("## queue-stats feed (%u cores)\n\n", std::thread::hardware_concurrency());
   std::printf(

@@ -15,6 +15,7 @@
 #include <regex>
 #include <thread>
 
+#include "bench_support.h"
 #include "fake_apiserver.h"
 #include "test_support.h"
 
@@ -23,14 +24,6 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-long rssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
 
 // 20 namespaces: 18 with 10 deployments of 50 pods, "big" with one of
 // 1,000 pods. Pod names as a ReplicaSet makes them.
@@ -68,17 +61,6 @@ std::string vectorFor(const std::vector<std::pair<std::string, std::string>>& po
   }
   return json{{"status", "success"}, {"data", {{"resultType", "vector"}, {"result", result}}}}
       .dump();
-}
-
-json loadgen(const std::vector<std::string>& args, const TempDir& dir) {
-  std::vector<std::string> argv{LOADGEN_BIN};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::string log = dir.file("loadgen.out");
-  ChildProcess p(argv, log);
-  p.waitExit(300s);
-  std::string out = readFile(log);
-  auto brace = out.rfind('{');
-  return json::parse(out.substr(brace));
 }
 
 double cached(int port, const KeyPair& proxy) {
@@ -134,7 +116,7 @@ int main(int argc, char** argv) {
   writeFile(dir.file("proxy.crt"), proxy.certPem);
   writeFile(dir.file("proxy.key"), proxy.keyPem);
   std::this_thread::sleep_for(1s);
-  long rssBefore = rssKb(adapter.process().pid());
+  long rssBefore = bench::statusKb(adapter.process().pid(), "VmRSS:");
 
   const std::string base = "https://127.0.0.1:" + std::to_string(adapter.port());
   const std::string smallPath =
@@ -156,7 +138,7 @@ int main(int argc, char** argv) {
   while (cached(adapter.port(), proxy) < 10000 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(100ms);
   std::this_thread::sleep_for(2s);
-  long rssCached = rssKb(adapter.process().pid());
+  long rssCached = bench::statusKb(adapter.process().pid(), "VmRSS:");
 
   // 10,000 more pods through the watch: the growth is the per-pod cost.
   auto more = makePods(api, "more-", 2);
@@ -165,7 +147,7 @@ int main(int argc, char** argv) {
   while (cached(adapter.port(), proxy) < 20000 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(200ms);
   std::this_thread::sleep_for(2s);
-  long rssDoubled = rssKb(adapter.process().pid());
+  long rssDoubled = bench::statusKb(adapter.process().pid(), "VmRSS:");
   double cachedNow = cached(adapter.port(), proxy);
 
   auto small1 = json::parse(httpsRequest(adapter.port(), smallPath, asHpa, &proxy).body);
@@ -189,12 +171,12 @@ int main(int argc, char** argv) {
         std::tuple{"1,000 of 1,000 pods (one Deployment)", largePath, large,
                    large1["items"].size()}}) {
     std::string q = std::string(what).find("1,000") != std::string::npos ? "big" : "ns-3";
-    json direct = loadgen({"--url", prom.url() + "/api/v1/query?query=" + q, "--concurrency", conc,
-                           "--seconds", secs},
-                          dir);
+    json direct = bench::loadgen({"--url", prom.url() + "/api/v1/query?query=" + q, "--concurrency",
+                                  conc, "--seconds", secs},
+                                 dir);
     std::vector<std::string> args{"--url", base + path, "--concurrency", conc, "--seconds", secs};
     args.insert(args.end(), certArgs.begin(), certArgs.end());
-    json viaAdapter = loadgen(args, dir);
+    json viaAdapter = bench::loadgen(args, dir);
     rows.push_back({what, n, direct, viaAdapter});
   }
   int reviewsDuring = api.accessReviews() - reviewsBefore;
@@ -203,11 +185,11 @@ int main(int argc, char** argv) {
     std::vector<std::string> args{"--url", base + smallPath, "--concurrency", "16", "--seconds",
                                   secs,    "--rate",         "1000"};
     args.insert(args.end(), certArgs.begin(), certArgs.end());
-    fixed = loadgen(args, dir);
+    fixed = bench::loadgen(args, dir);
   }
-  json fixedDirect = loadgen({"--url", prom.url() + "/api/v1/query?query=ns-3", "--concurrency",
-                              "16", "--seconds", secs, "--rate", "1000"},
-                             dir);
+  json fixedDirect = bench::loadgen({"--url", prom.url() + "/api/v1/query?query=ns-3",
+                                     "--concurrency", "16", "--seconds", secs, "--rate", "1000"},
+                                    dir);
 
   unsigned cores = std::thread::hardware_concurrency();
   std::printf("## Kubernetes mode (%u cores): label-selector requests with 10,000 pods cached\n\n",

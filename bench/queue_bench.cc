@@ -20,6 +20,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "bench_support.h"
 #include "queue_peers.h"
 #include "test_support.h"
 
@@ -27,13 +28,6 @@ using namespace testsupport;
 using namespace std::chrono_literals;
 
 namespace {
-
-long rssKb(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::string(field).size()));
-  return -1;
-}
 
 double metric(const std::string& text, const std::string& series) {
   auto p = text.find(series + " ");
@@ -156,7 +150,8 @@ int main(int argc, char** argv) {
   double sample = metric(text,
                          "kafka_consumergroup_lag{cluster=\"bench\",consumergroup=\"group-7\","
                          "partition=\"42\",topic=\"topic-7\"}");
-  long kafkaRss = rssKb(k.proc->pid(), "VmRSS:"), kafkaHwm = rssKb(k.proc->pid(), "VmHWM:");
+  long kafkaRss = bench::statusKb(k.proc->pid(), "VmRSS:"),
+       kafkaHwm = bench::statusKb(k.proc->pid(), "VmHWM:");
   k.proc.reset();
 
   // --- SQS ---
@@ -189,7 +184,7 @@ int main(int argc, char** argv) {
          p != std::string::npos;
          p = m.find("\naws_sqs_approximate_number_of_messages_visible{", p + 1))
       visible += std::stod(m.substr(m.find("} ", p) + 2));
-    rows.push_back({c, secs, visible, rssKb(s.proc->pid(), "VmHWM:")});
+    rows.push_back({c, secs, visible, bench::statusKb(s.proc->pid(), "VmHWM:")});
   }
   auto st = peer.control({{"op", "stats"}});
   // Baseline: the same 1,000 GetQueueAttributes straight to the emulator

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: unit and integration tests (real
 # Prometheus, real TLS, kubectl and a fake kube-apiserver, librdkafka's mock
-# Kafka cluster, an SQS emulator behind a SigV4-verifying proxy), the unit
-# tests again under ASan and UBSan, and each libFuzzer target briefly.
+# Kafka cluster, an SQS emulator behind a SigV4-verifying proxy), packaging
+# and format checks, the unit tests again under ASan and UBSan, the
+# integration tests against ASan/UBSan builds of both servers, and each
+# libFuzzer target briefly.
 # Prints ctest's summary for each phase and a total.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +48,24 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMA_SANITIZE=ON >/de
 cmake --build build-asan -j "$jobs" --target rules_test apiservice_test adapter_test queue_stats_test
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest build-asan -L unit -j "$jobs" || status=1
+
+echo "== integration tests against ASan/UBSan builds of metrics-adapter and queue-stats"
+# The suites start the servers as child processes; each writes any
+# sanitizer report (including leaks at exit) to san_logs, and a report
+# fails the phase even when the test itself passed.
+cmake --build build-asan -j "$jobs" --target metrics-adapter metrics-adapter-queue-feed queue-stats
+san_logs=$(mktemp -d)
+MA_ADAPTER_BIN="$PWD/build-asan/adapter/metrics-adapter" MA_QUEUE_STATS_BIN="$PWD/build-asan/queue-stats/queue-stats" \
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$san_logs/asan" \
+  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$san_logs/ubsan" \
+  run_ctest build -L integration -j 1 || status=1
+if compgen -G "$san_logs/*" >/dev/null; then
+  cat "$san_logs"/*
+  echo "sanitizer reports from the servers above: counting the phase as failed"
+  total_fail=$((total_fail + 1))
+  status=1
+fi
+rm -rf "$san_logs"
 
 echo "== fuzz targets (libFuzzer, clang, ${MA_FUZZ_SECONDS:-15}s each)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMA_FUZZ=ON \

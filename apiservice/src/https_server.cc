@@ -53,9 +53,8 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<asio::ssl::context> ctx,
-          std::shared_ptr<HttpsServer::State> st)
-      : ctx_(std::move(ctx)), st_(std::move(st)), stream_(std::move(socket), *ctx_) {
+  Session(tcp::socket&& socket, std::shared_ptr<asio::ssl::context> ctx, HttpsServer::State* st)
+      : ctx_(std::move(ctx)), st_(st), stream_(std::move(socket), *ctx_) {
     boost::system::error_code ec;
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -203,7 +202,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::shared_ptr<asio::ssl::context> ctx_;  // must outlive stream_
-  std::shared_ptr<HttpsServer::State> st_;
+  // Not owned: the State owns the io_contexts whose handlers own every
+  // session, so it outlives them (and a shared_ptr here would be a cycle
+  // that leaks whatever is still queued at shutdown).
+  HttpsServer::State* st_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -213,7 +215,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<const std::vector<std::string>> peer_;
 };
 
-void accept(const std::shared_ptr<HttpsServer::State>& st) {
+void accept(HttpsServer::State* st) {
   st->acceptor.async_accept(st->nextContext(), [st](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !st->acceptor.is_open()) return;
     if (!ec) {
@@ -252,9 +254,9 @@ void HttpsServer::start() {
                              std::to_string(st.opts.port) + ": " + ec.message());
   }
   port_ = st.acceptor.local_endpoint().port();
-  accept(state_);
+  accept(state_.get());
   for (auto& ctx : st.contexts) {
-    threads_.emplace_back([s = state_, c = ctx.get()] {
+    threads_.emplace_back([c = ctx.get()] {
       auto guard = asio::make_work_guard(*c);  // idle contexts keep waiting for connections
       c->run();
     });
@@ -265,7 +267,7 @@ void HttpsServer::shutdown(std::chrono::milliseconds grace) {
   if (threads_.empty()) return;
   auto& st = *state_;
   st.draining = true;
-  asio::post(*st.contexts[0], [s = state_] {
+  asio::post(*st.contexts[0], [s = state_.get()] {
     beast::error_code ec;
     s->acceptor.close(ec);
   });

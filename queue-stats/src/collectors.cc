@@ -21,22 +21,30 @@ KafkaCycle collectKafka(const KafkaClusterConfig& cfg, KafkaClient& client) {
   KafkaCycle c;
   c.cluster = cfg.name;
   std::set<std::string> groups(cfg.groups.begin(), cfg.groups.end());
-  if (!cfg.groupPattern.empty()) {
-    try {
-      RE2 re(cfg.groupPattern);
-      for (const auto& g : client.listGroups())
-        if (RE2::PartialMatch(g, re)) groups.insert(g);
-    } catch (const KafkaError& e) {
-      // Unsupported by these brokers (or failed): the explicit groups still count.
-      c.otherErrors.emplace_back("discovery", e.what());
-    }
-  }
-  std::vector<std::string> groupList(groups.begin(), groups.end());
+  std::map<std::string, int> members;
   std::map<std::string, GroupOffsets> offsets;
   std::map<std::string, int> topics;
   std::map<TopicPartition, PartitionWatermarks> marks;
+  std::vector<std::string> groupList;
   try {
     topics = client.topics();
+    // One listing per cycle serves discovery and member counts (asked once
+    // the brokers answered, so an unreachable cluster costs one timeout).
+    try {
+      members = client.groups();
+      if (!cfg.groupPattern.empty()) {
+        RE2 re(cfg.groupPattern);
+        for (const auto& [g, n] : members)
+          if (RE2::PartialMatch(g, re)) groups.insert(g);
+      }
+    } catch (const KafkaUnsupported& e) {
+      // Brokers without ListGroups (the mock cluster): no member counts
+      // (left out, never 0); the explicit groups still count.
+      if (!cfg.groupPattern.empty()) c.otherErrors.emplace_back("discovery", e.what());
+    } catch (const KafkaError& e) {
+      c.otherErrors.emplace_back(cfg.groupPattern.empty() ? "members" : "discovery", e.what());
+    }
+    groupList.assign(groups.begin(), groups.end());
     // Asked explicitly when a group's own answer is empty: the filter's
     // topics, or every topic.
     std::vector<TopicPartition> fallback;
@@ -69,14 +77,6 @@ KafkaCycle collectKafka(const KafkaClusterConfig& cfg, KafkaClient& client) {
     c.clusterError = e.what();
     c.seconds = secondsSince(start);
     return c;
-  }
-  std::map<std::string, int> members;
-  try {
-    members = client.members(groupList);
-  } catch (const KafkaUnsupported&) {
-    // Left out, never reported as 0 members.
-  } catch (const KafkaError& e) {
-    c.otherErrors.emplace_back("members", e.what());
   }
   std::set<std::string> filter(cfg.topics.begin(), cfg.topics.end());
   for (const auto& g : groupList) {

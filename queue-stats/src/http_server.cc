@@ -38,8 +38,7 @@ namespace {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket s, std::shared_ptr<HttpServer::Impl> impl)
-      : stream_(std::move(s)), impl_(std::move(impl)) {}
+  Connection(tcp::socket s, HttpServer::Impl* impl) : stream_(std::move(s)), impl_(impl) {}
   void read() {
     req_ = {};
     stream_.expires_after(std::chrono::seconds(60));
@@ -66,13 +65,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
   beast::tcp_stream stream_;
-  std::shared_ptr<HttpServer::Impl> impl_;
+  // Not owned: Impl owns the io_context whose handlers own every
+  // connection (a shared_ptr would be a cycle leaking them at exit).
+  HttpServer::Impl* impl_;
   beast::flat_buffer buf_;
   http::request<http::empty_body> req_;
   http::response<http::string_body> res_;
 };
 
-void accept(const std::shared_ptr<HttpServer::Impl>& impl) {
+void accept(HttpServer::Impl* impl) {
   impl->acceptor.async_accept([impl](beast::error_code ec, tcp::socket s) {
     if (!impl->acceptor.is_open()) return;
     if (!ec) std::make_shared<Connection>(std::move(s), impl)->read();
@@ -95,12 +96,13 @@ HttpServer::HttpServer(const std::string& listen, Handler handler, int threads)
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("cannot listen on " + listen + ": " + ec.message());
   port_ = impl_->acceptor.local_endpoint().port();
-  accept(impl_);
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([impl = impl_] { impl->ioc.run(); });
+  accept(impl_.get());
+  for (int i = 0; i < threads; ++i)
+    threads_.emplace_back([impl = impl_.get()] { impl->ioc.run(); });
 }
 
 HttpServer::~HttpServer() {
-  asio::post(impl_->ioc, [impl = impl_] {
+  asio::post(impl_->ioc, [impl = impl_.get()] {
     beast::error_code ec;
     impl->acceptor.close(ec);
   });

@@ -24,6 +24,9 @@ struct QueueDeleter {
 struct EventDeleter {
   void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
 };
+struct GroupListDeleter {
+  void operator()(const rd_kafka_group_list* l) const { rd_kafka_group_list_destroy(l); }
+};
 struct ListDeleter {
   void operator()(rd_kafka_topic_partition_list_t* l) const {
     rd_kafka_topic_partition_list_destroy(l);
@@ -100,20 +103,6 @@ class RdKafkaClient final : public KafkaClient {
     return rk;
   }
 
-  // Optional requests (group listing and description) go through their own
-  // handle: against brokers without those APIs, librdkafka 2.0 leaves the
-  // handle's main thread stuck (it cannot even be destroyed). So the probe
-  // handle is abandoned when a probe fails, and the feature is not tried
-  // again for this client; the main handle is never affected.
-  rd_kafka_t* probe() {
-    if (!probe_) probe_ = newHandle();
-    return probe_.get();
-  }
-  void abandonProbe(std::chrono::steady_clock::time_point& retryAt) {
-    retryAt = std::chrono::steady_clock::time_point::max();
-    (void)probe_.release();  // deliberately leaked: destroying it would hang
-  }
-
   std::map<std::string, int> topics() override {
     const rd_kafka_metadata_t* md = nullptr;
     rd_kafka_resp_err_t e =
@@ -158,49 +147,26 @@ class RdKafkaClient final : public KafkaClient {
     return out;
   }
 
-  std::vector<std::string> listGroups() override {
-    if (!capable(listRetryAt_))
-      throw KafkaUnsupported(
-          "ListConsumerGroups failed earlier on these brokers; explicit groups only");
-    try {
-      return list();
-    } catch (const KafkaError&) {
-      abandonProbe(listRetryAt_);
-      throw;
-    }
-  }
-
-  std::vector<std::string> list() {
-    rd_kafka_t* rk = probe();
-    std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
-    rd_kafka_AdminOptions_t* opts =
-        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
-    rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(cfg_.timeoutMs), nullptr, 0);
-    rd_kafka_ListConsumerGroups(rk, opts, q.get());
-    rd_kafka_AdminOptions_destroy(opts);
-    EventPtr ev(rd_kafka_queue_poll(q.get(), static_cast<int>(cfg_.timeoutMs) + 2000));
-    if (!ev) throw KafkaError("ListConsumerGroups timed out");
-    if (rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
-      std::string msg =
-          std::string("ListConsumerGroups failed: ") + rd_kafka_event_error_string(ev.get());
+  std::map<std::string, int> groups() override {
+    // librdkafka's ListGroups + DescribeGroups on every broker. (Its admin
+    // API for the same, ListConsumerGroups/DescribeConsumerGroups, aborts the
+    // process on an internal assertion against brokers without them.)
+    const rd_kafka_group_list* list = nullptr;
+    rd_kafka_resp_err_t e =
+        rd_kafka_list_groups(rk_.get(), nullptr, &list, static_cast<int>(cfg_.timeoutMs));
+    std::unique_ptr<const rd_kafka_group_list, GroupListDeleter> owned(list);
+    if (e) {
+      std::string msg = std::string("listing consumer groups failed: ") + rd_kafka_err2str(e);
       if (unsupported(e)) throw KafkaUnsupported(msg);
       throw KafkaError(msg);
     }
-    const auto* res = rd_kafka_event_ListConsumerGroups_result(ev.get());
-    size_t errCnt = 0;
-    const rd_kafka_error_t** errs = rd_kafka_ListConsumerGroups_result_errors(res, &errCnt);
-    size_t cnt = 0;
-    const rd_kafka_ConsumerGroupListing_t** groups =
-        rd_kafka_ListConsumerGroups_result_valid(res, &cnt);
-    if (cnt == 0 && errCnt > 0) {
-      std::string msg = std::string("ListConsumerGroups failed: ") + rd_kafka_error_string(errs[0]);
-      if (unsupported(rd_kafka_error_code(errs[0]))) throw KafkaUnsupported(msg);
-      throw KafkaError(msg);
+    std::map<std::string, int> out;
+    for (int i = 0; i < list->group_cnt; ++i) {
+      const rd_kafka_group_info& g = list->groups[i];
+      // Simple (assign-only) consumer groups commit offsets too: keep every
+      // group the brokers describe.
+      if (!g.err) out[g.group] = g.member_cnt;
     }
-    // Simple (assign-only) consumer groups commit offsets too: keep them.
-    std::vector<std::string> out;
-    for (size_t i = 0; i < cnt; ++i)
-      out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
     return out;
   }
 
@@ -271,34 +237,12 @@ class RdKafkaClient final : public KafkaClient {
     return out;
   }
 
-  std::map<std::string, int> members(const std::vector<std::string>& groups) override {
-    if (!capable(describeRetryAt_))
-      throw KafkaUnsupported(
-          "DescribeConsumerGroups failed earlier on these brokers; no member counts");
-    try {
-      // One group first: where the API is missing, a request for many
-      // groups waits for its whole timeout instead of failing at once.
-      if (!describeWorks_ && !groups.empty()) {
-        describe({groups.front()});
-        describeWorks_ = true;
-      }
-      return describe(groups);
-    } catch (const KafkaError&) {
-      abandonProbe(describeRetryAt_);
-      throw;
-    }
-  }
-
  private:
   static constexpr uint64_t kFullRecheck = 20;
   static constexpr size_t kFullInFlight = 4;
   // Requests name at most this many partitions: librdkafka matches each
   // answer to its request entry by linear search (quadratic per request).
   static constexpr int kChunk = 500;
-
-  static bool capable(std::chrono::steady_clock::time_point retryAt) {
-    return std::chrono::steady_clock::now() >= retryAt;
-  }
 
   // A group and the partitions to ask for (null: all it has).
   struct Query {
@@ -392,47 +336,9 @@ class RdKafkaClient final : public KafkaClient {
     return out;
   }
 
-  std::map<std::string, int> describe(const std::vector<std::string>& groups) {
-    std::map<std::string, int> out;
-    if (groups.empty()) return out;
-    rd_kafka_t* rk = probe();
-    std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
-    std::vector<const char*> ids;
-    for (const auto& g : groups) ids.push_back(g.c_str());
-    rd_kafka_AdminOptions_t* opts =
-        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
-    rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(cfg_.timeoutMs), nullptr, 0);
-    rd_kafka_DescribeConsumerGroups(rk, ids.data(), ids.size(), opts, q.get());
-    rd_kafka_AdminOptions_destroy(opts);
-    EventPtr ev(rd_kafka_queue_poll(q.get(), static_cast<int>(cfg_.timeoutMs) + 2000));
-    if (!ev) throw KafkaError("DescribeConsumerGroups timed out");
-    if (rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
-      std::string msg =
-          std::string("DescribeConsumerGroups failed: ") + rd_kafka_event_error_string(ev.get());
-      if (unsupported(e)) throw KafkaUnsupported(msg);
-      throw KafkaError(msg);
-    }
-    const auto* res = rd_kafka_event_DescribeConsumerGroups_result(ev.get());
-    size_t n = 0;
-    const rd_kafka_ConsumerGroupDescription_t** descs =
-        rd_kafka_DescribeConsumerGroups_result_groups(res, &n);
-    for (size_t i = 0; i < n; ++i) {
-      if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(descs[i])) {
-        if (unsupported(rd_kafka_error_code(e))) throw KafkaUnsupported(rd_kafka_error_string(e));
-        continue;
-      }
-      out[rd_kafka_ConsumerGroupDescription_group_id(descs[i])] =
-          static_cast<int>(rd_kafka_ConsumerGroupDescription_member_count(descs[i]));
-    }
-    return out;
-  }
-
   KafkaClusterConfig cfg_;
   KafkaLogSink log_;
   std::unique_ptr<rd_kafka_t, HandleDeleter> rk_;
-  std::unique_ptr<rd_kafka_t, HandleDeleter> probe_;
-  std::chrono::steady_clock::time_point listRetryAt_{}, describeRetryAt_{};
-  bool describeWorks_ = false;
   std::map<std::string, std::set<std::string>> learnedTopics_;
   uint64_t fallbackCycle_ = 0;
   // Whether these brokers answer an offset fetch for all of a group's

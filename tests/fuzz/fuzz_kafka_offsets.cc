@@ -43,9 +43,11 @@ class FuzzedKafka : public queue_stats::KafkaClient {
     for (const auto& p : parts) out[p] = {b_.i64() % 1000000, b_.i64() % 1000000};
     return out;
   }
-  std::vector<std::string> listGroups() override {
-    if (b_.byte() & 1) throw queue_stats::KafkaUnsupported("no");
-    return {"g" + std::to_string(b_.byte() % 3), "other"};
+  std::map<std::string, int> groups() override {
+    uint8_t how = b_.byte();
+    if (how & 1) throw queue_stats::KafkaUnsupported("no");
+    if (how & 2) throw queue_stats::KafkaError("failed");
+    return {{"g" + std::to_string(b_.byte() % 3), b_.byte()}, {"other", b_.byte()}};
   }
   std::map<std::string, queue_stats::GroupOffsets> committedOffsets(
       const std::vector<std::string>& groups,
@@ -57,11 +59,6 @@ class FuzzedKafka : public queue_stats::KafkaClient {
       for (const auto& tp : fallback)
         if (b_.byte() & 1) go.committed[tp] = b_.i64() % 2000000 - 1000;
     }
-    return out;
-  }
-  std::map<std::string, int> members(const std::vector<std::string>& groups) override {
-    std::map<std::string, int> out;
-    for (const auto& g : groups) out[g] = b_.byte();
     return out;
   }
 

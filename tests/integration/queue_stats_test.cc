@@ -78,7 +78,7 @@ TEST_F(QueueStatsKafka, ExactLagFromTheMockCluster) {
       "cluster=\"main\",consumergroup=\"archiver\",partition=\"0\",topic=\"logs\"";
   EXPECT_TRUE(has(m, "kafka_consumergroup_lag{" + a + "} 5")) << m;
   EXPECT_TRUE(has(m, "kafka_consumergroup_expired_messages{" + a + "} 1")) << m;
-  // The mock has no DescribeConsumerGroups/ListConsumerGroups: no member
+  // The mock has no ListGroups/DescribeGroups: no member
   // series (never a 0), and discovery is reported as failing.
   EXPECT_FALSE(mentions(m, "kafka_consumergroup_members{")) << m;
   EXPECT_GE(

@@ -14,6 +14,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -30,9 +31,17 @@ using tcp = asio::ip::tcp;
 
 std::string binary(const char* name) {
   std::string n = name;
-  if (n == "metrics-adapter") return MA_ADAPTER_BIN;
+  // The sanitizer phase of scripts/test.sh runs the integration suites
+  // against ASan/UBSan builds of the two servers.
+  if (n == "metrics-adapter") {
+    const char* other = std::getenv("MA_ADAPTER_BIN");
+    return other && *other ? other : MA_ADAPTER_BIN;
+  }
   if (n == "demo-exporter") return MA_EXPORTER_BIN;
-  if (n == "queue-stats") return MA_QUEUE_STATS_BIN;
+  if (n == "queue-stats") {
+    const char* other = std::getenv("MA_QUEUE_STATS_BIN");
+    return other && *other ? other : MA_QUEUE_STATS_BIN;
+  }
   if (n == "chart-render") return MA_CHART_RENDER_BIN;
   throw std::runtime_error("unknown binary " + n);
 }

@@ -27,7 +27,7 @@ struct KafkaClusterConfig {
   std::string name;  // the `cluster` label
   std::string bootstrapServers;
   std::vector<std::string> groups;
-  std::string groupPattern;         // RE2; groups discovered with ListConsumerGroups
+  std::string groupPattern;         // RE2; groups discovered with ListGroups
   std::vector<std::string> topics;  // empty: every topic a group has offsets for
   std::optional<SaslConfig> sasl;
   std::optional<TlsConfig> tls;

@@ -21,7 +21,7 @@ class KafkaError : public std::runtime_error {
 };
 
 // The brokers do not implement a request (the mock cluster lacks
-// ListConsumerGroups and DescribeConsumerGroups).
+// ListGroups and DescribeGroups).
 class KafkaUnsupported : public KafkaError {
  public:
   using KafkaError::KafkaError;
@@ -42,16 +42,16 @@ class KafkaClient {
   // Low and high watermarks. Throws KafkaError.
   virtual std::map<TopicPartition, PartitionWatermarks> watermarks(
       const std::vector<TopicPartition>& partitions) = 0;
-  // Every consumer group. Throws KafkaUnsupported or KafkaError.
-  virtual std::vector<std::string> listGroups() = 0;
+  // Every consumer group the brokers know, with its member count
+  // (ListGroups and DescribeGroups on every broker, as kafka_exporter).
+  // Throws KafkaUnsupported or KafkaError.
+  virtual std::map<std::string, int> groups() = 0;
   // Committed offsets per group. Each group is asked for all its
   // partitions; one that answers none is asked again for `fallback`
   // explicitly (brokers that cannot list all, or a group that has
   // committed nothing yet: its partitions then read -1).
   virtual std::map<std::string, GroupOffsets> committedOffsets(
       const std::vector<std::string>& groups, const std::vector<TopicPartition>& fallback) = 0;
-  // Member counts. Throws KafkaUnsupported or KafkaError.
-  virtual std::map<std::string, int> members(const std::vector<std::string>& groups) = 0;
 };
 
 // librdkafka's log lines, for the caller's logger.

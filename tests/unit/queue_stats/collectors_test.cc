@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 
 using namespace queue_stats;
@@ -14,7 +15,7 @@ class ScriptedKafka : public KafkaClient {
  public:
   std::map<std::string, int> topicMap{{"orders", 2}, {"payments", 1}, {"audit", 1}};
   std::map<std::string, GroupOffsets> offsets;
-  bool listSupported = true, membersSupported = false, metadataFails = false;
+  bool listSupported = true, listFails = false, metadataFails = false;
   std::vector<std::string> calls;
 
   std::map<std::string, int> topics() override {
@@ -30,11 +31,13 @@ class ScriptedKafka : public KafkaClient {
     for (const auto& tp : parts) out[tp] = {10, 100 + tp.second};
     return out;
   }
-  std::vector<std::string> listGroups() override {
-    calls.push_back("listGroups");
+  std::map<std::string, int> groups() override {
+    calls.push_back("groups");
     if (!listSupported)
-      throw KafkaUnsupported("ListConsumerGroups failed: Broker: Unsupported version");
-    return {"orders-a", "orders-b", "billing"};
+      throw KafkaUnsupported(
+          "listing consumer groups failed: Local: Required feature not supported by broker");
+    if (listFails) throw KafkaError("listing consumer groups failed: Local: Timed out");
+    return {{"orders-a", 3}, {"orders-b", 0}, {"billing", 1}, {"explicit", 2}};
   }
   std::vector<TopicPartition> lastFallback;
   std::map<std::string, GroupOffsets> committedOffsets(
@@ -45,10 +48,6 @@ class ScriptedKafka : public KafkaClient {
     std::map<std::string, GroupOffsets> out;
     for (const auto& g : groups) out[g] = offsets.count(g) ? offsets[g] : GroupOffsets{};
     return out;
-  }
-  std::map<std::string, int> members(const std::vector<std::string>&) override {
-    if (!membersSupported) throw KafkaUnsupported("DescribeConsumerGroups unsupported");
-    return {{"orders-a", 3}};
   }
 };
 
@@ -67,11 +66,13 @@ TEST(KafkaCycle, ReportsEveryPartitionOfConsumedTopics) {
   k.offsets["explicit"] = {{{{"orders", 0}, 50}}, ""};
   KafkaCycle c = collectKafka(cluster(), k);
   ASSERT_TRUE(c.clusterOk) << c.clusterError;
-  // Offsets are read before watermarks (so HW >= any commit).
-  ASSERT_GE(k.calls.size(), 3u);
+  // Groups are listed once the brokers answered metadata; offsets are read
+  // before watermarks (so HW >= any commit).
+  ASSERT_EQ(k.calls.size(), 4u);
   EXPECT_EQ(k.calls[0], "topics");
-  EXPECT_EQ(k.calls[1], "offsets 1");
-  EXPECT_EQ(k.calls[2], "watermarks 2");
+  EXPECT_EQ(k.calls[1], "groups");
+  EXPECT_EQ(k.calls[2], "offsets 1");
+  EXPECT_EQ(k.calls[3], "watermarks 2");
   EXPECT_EQ(k.lastFallback.size(), 4u)
       << "every partition of every topic, for groups that answer none";
   const auto& g = c.groups.at("explicit");
@@ -79,14 +80,13 @@ TEST(KafkaCycle, ReportsEveryPartitionOfConsumedTopics) {
   EXPECT_EQ(g.partitions[0].committed, 50);
   EXPECT_EQ(g.partitions[0].watermarks.high, 100);
   EXPECT_EQ(g.partitions[1].committed, -1) << "partition 1 has no commit: reported, lag -1";
-  EXPECT_FALSE(g.members.has_value()) << "unknown, not 0";
+  EXPECT_EQ(g.members, 2) << "from the same listing";
   ASSERT_EQ(c.topics.size(), 1u);
   EXPECT_EQ(c.topics[0].topic, "orders");
 }
 
 TEST(KafkaCycle, PatternDiscoveryAndItsAbsence) {
   ScriptedKafka k;
-  k.membersSupported = true;
   auto cfg = cluster();
   cfg.groupPattern = "^orders-";
   k.offsets["orders-a"] = {{{{"payments", 0}, 3}}, ""};
@@ -94,13 +94,30 @@ TEST(KafkaCycle, PatternDiscoveryAndItsAbsence) {
   EXPECT_EQ(c.groups.size(), 3u);  // explicit, orders-a, orders-b
   EXPECT_FALSE(c.groups.count("billing"));
   EXPECT_EQ(c.groups.at("orders-a").members, 3);
-  // Brokers without ListConsumerGroups (the mock cluster): the explicit
-  // groups are still measured and the discovery failure is reported.
+  EXPECT_EQ(c.groups.at("orders-b").members, 0)
+      << "a group the brokers describe as empty has 0 members";
+  EXPECT_EQ(std::count(k.calls.begin(), k.calls.end(), "groups"), 1) << "one listing per cycle";
+  // Brokers without ListGroups (the mock cluster): the explicit groups are
+  // still measured, without member counts, and the discovery failure is
+  // reported.
   k.listSupported = false;
   c = collectKafka(cfg, k);
   EXPECT_EQ(c.groups.size(), 1u);
+  EXPECT_FALSE(c.groups.at("explicit").members.has_value()) << "unknown, not 0";
   ASSERT_EQ(c.otherErrors.size(), 1u);
   EXPECT_EQ(c.otherErrors[0].first, "discovery");
+  // Without a pattern, unsupported listing is no error (nothing was asked
+  // for); a failing one is, as "members".
+  cfg.groupPattern.clear();
+  c = collectKafka(cfg, k);
+  EXPECT_TRUE(c.otherErrors.empty());
+  k.listSupported = true;
+  k.listFails = true;
+  c = collectKafka(cfg, k);
+  ASSERT_EQ(c.otherErrors.size(), 1u);
+  EXPECT_EQ(c.otherErrors[0].first, "members");
+  EXPECT_TRUE(c.clusterOk) << "the lag is still measured";
+  EXPECT_FALSE(c.groups.at("explicit").members.has_value());
 }
 
 TEST(KafkaCycle, TopicFilterAndFailures) {
