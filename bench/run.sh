@@ -23,7 +23,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 # The demo stack (real Prometheus with the example data, adapter over HTTPS).
-DEMO_PORT=${BENCH_PORT:-16443} ./scripts/demo.sh >"$work/demo.log" 2>&1 &
+DEMO_QUEUES=0 DEMO_PORT=${BENCH_PORT:-16443} ./scripts/demo.sh >"$work/demo.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do grep -q "Serving until Ctrl-C" "$work/demo.log" && break; sleep 0.5; done
 grep -q "Serving until Ctrl-C" "$work/demo.log" || { cat "$work/demo.log"; exit 1; }

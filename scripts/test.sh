@@ -67,9 +67,9 @@ if compgen -G "$san_logs/*" >/dev/null; then
 fi
 rm -rf "$san_logs"
 
-echo "== fuzz targets (libFuzzer, clang, ${MA_FUZZ_SECONDS:-15}s each)"
+echo "== fuzz targets (libFuzzer, clang, ${MA_FUZZ_SECONDS:-10}s each)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMA_FUZZ=ON \
-  -DMA_FUZZ_SECONDS="${MA_FUZZ_SECONDS:-15}" >/dev/null
+  -DMA_FUZZ_SECONDS="${MA_FUZZ_SECONDS:-10}" >/dev/null
 cmake --build build-fuzz -j "$jobs"
 run_ctest build-fuzz -L fuzz -j "$jobs" || status=1
 
