@@ -145,8 +145,10 @@ class HelmChart : public ::testing::Test {
     EXPECT_EQ(k.code, 0) << "kubectl cannot read the rendered objects: " << k.err;
     return Rendered(documents(r.out));
   }
+  // `extra`: more chart-render flags (-show-only).
   CommandResult renderRaw(const std::vector<std::string>& valueTexts,
-                          const std::string& ns = "monitoring") {
+                          const std::string& ns = "monitoring",
+                          const std::vector<std::string>& extra = {}) {
     std::filesystem::create_directories(dir_.file("k"));
     std::vector<std::string> argv{binary("chart-render"),
                                   "-chart",
@@ -162,6 +164,7 @@ class HelmChart : public ::testing::Test {
       if (path != v) writeFile(path, v);
       argv.insert(argv.end(), {"-f", path});
     }
+    argv.insert(argv.end(), extra.begin(), extra.end());
     return run(dir_, argv);
   }
   // The flags are all known to the binary (its parser runs before --help).
@@ -390,14 +393,14 @@ TEST_F(HelmChart, ExistingRulesSelfSignedAndMistakes) {
   EXPECT_NE(r.err.find("queueStats.config.kafka"), std::string::npos) << r.err;
 }
 
-class DeployManifests : public ::testing::Test {
+// The plain manifests, rendered from the chart (HelmChart's renderer).
+class DeployManifests : public HelmChart {
  protected:
   Rendered kustomize(const std::string& dir) {
     CommandResult r = run(dir_, {"kubectl", "kustomize", sourceDir() + "/" + dir});
     EXPECT_EQ(r.code, 0) << r.err;
     return Rendered(documents(r.out));
   }
-  TempDir dir_;
 };
 
 TEST_F(DeployManifests, KustomizeRendersThePlainManifests) {
@@ -435,19 +438,9 @@ TEST_F(DeployManifests, KustomizeRendersThePlainManifests) {
 
 TEST_F(DeployManifests, TheSameObjectsAsTheChart) {
   // scripts/render-manifests.sh wrote them; re-render and compare object by object.
-  auto compare = [&](const std::string& file, std::vector<std::string> extra,
+  auto compare = [&](const std::string& file, const std::vector<std::string>& extra,
                      const std::string& values) {
-    std::vector<std::string> argv{binary("chart-render"),
-                                  "-chart",
-                                  sourceDir() + "/charts/metrics-adapter",
-                                  "-name",
-                                  "metrics-adapter",
-                                  "-namespace",
-                                  "monitoring",
-                                  "-f",
-                                  sourceDir() + "/" + values};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    CommandResult r = run(dir_, argv);
+    CommandResult r = renderRaw({sourceDir() + "/" + values}, "monitoring", extra);
     ASSERT_EQ(r.code, 0) << r.err;
     auto want = documents(r.out);
     auto have = documents(readFile(sourceDir() + "/" + file));

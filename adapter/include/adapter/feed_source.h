@@ -39,7 +39,7 @@ class FeedSource {
   virtual FeedStatus status() const = 0;
 };
 
-// How the feed logs: (warning?, message, address, error) -- plain values,
+// How the feed logs: (warning?, message, error) -- plain values,
 // so the module needs nothing from the adapter's binary.
 using FeedLog =
     std::function<void(bool warning, const std::string& message, const std::string& error)>;
