@@ -45,7 +45,7 @@ run_ctest build -j 1 || status=1
 
 echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMA_SANITIZE=ON >/dev/null
-cmake --build build-asan -j "$jobs" --target rules_test apiservice_test adapter_test queue_stats_test
+cmake --build build-asan -j "$jobs" --target common_test rules_test apiservice_test adapter_test queue_stats_test
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest build-asan -L unit -j "$jobs" || status=1
 

@@ -69,7 +69,8 @@ std::string sha256Hex(const std::string& s) {
 
 }  // namespace
 
-DelegatingAuthenticator::DelegatingAuthenticator(ReviewTransport* tokenReviews, const Clock& clock,
+DelegatingAuthenticator::DelegatingAuthenticator(ReviewTransport* tokenReviews,
+                                                 const common::Clock& clock,
                                                  AuthenticatorOptions opts)
     : tokenReviews_(tokenReviews),
       clock_(clock),

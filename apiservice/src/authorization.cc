@@ -55,7 +55,7 @@ std::string forbiddenMessage(const UserInfo& user, const RequestAttributes& a,
   return msg;
 }
 
-DelegatingAuthorizer::DelegatingAuthorizer(ReviewTransport& reviews, const Clock& clock,
+DelegatingAuthorizer::DelegatingAuthorizer(ReviewTransport& reviews, const common::Clock& clock,
                                            AuthorizerOptions opts)
     : reviews_(reviews), clock_(clock), opts_(std::move(opts)), cache_(opts_.maxCacheEntries) {}
 

@@ -26,14 +26,14 @@ struct HttpsServer::State {
   ServerOptions opts;
   std::shared_ptr<TlsCredentials> tls;
   Handler handler;
-  Logger& log;
+  common::Logger& log;
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   tcp::acceptor acceptor;
   size_t next = 0;  // round-robin over contexts; touched only by the acceptor's thread
   std::atomic<bool> draining{false};
   std::atomic<int> inflight{0};
 
-  State(ServerOptions o, std::shared_ptr<TlsCredentials> t, Handler h, Logger& l)
+  State(ServerOptions o, std::shared_ptr<TlsCredentials> t, Handler h, common::Logger& l)
       : opts(std::move(o)),
         tls(std::move(t)),
         handler(std::move(h)),
@@ -233,7 +233,7 @@ void accept(HttpsServer::State* st) {
 }  // namespace
 
 HttpsServer::HttpsServer(ServerOptions opts, std::shared_ptr<TlsCredentials> tls, Handler handler,
-                         Logger& log)
+                         common::Logger& log)
     : state_(std::make_shared<State>(std::move(opts), std::move(tls), std::move(handler), log)) {}
 
 HttpsServer::~HttpsServer() { shutdown(std::chrono::milliseconds(0)); }

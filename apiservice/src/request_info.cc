@@ -3,16 +3,17 @@
 #include <algorithm>
 #include <vector>
 
-#include "apiservice/router.h"
-
 namespace apiservice {
 
 RequestAttributes requestAttributes(std::string_view method, std::string_view target) {
+  return requestAttributes(method, parseRequestTarget(target));
+}
+
+RequestAttributes requestAttributes(std::string_view method, const RequestTarget& target) {
   RequestAttributes a;
-  size_t q = target.find('?');
-  std::string_view rawPath = target.substr(0, q);
-  auto query = decodeQuery(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
-  std::vector<std::string> parts = decodePathSegments(rawPath);
+  const std::string& rawPath = target.path;
+  const auto& query = target.query;
+  const std::vector<std::string>& parts = target.segments;
   a.path = "/";
   for (size_t k = 0; k < parts.size(); ++k) a.path += (k ? "/" : "") + parts[k];
   if (a.path.size() > 1 && !rawPath.empty() && rawPath.back() == '/') a.path += '/';

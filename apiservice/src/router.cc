@@ -10,33 +10,6 @@ namespace apiservice {
 
 namespace {
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percentDecode(std::string_view s, bool plusIsSpace) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size() || hexValue(s[i + 1]) < 0 || hexValue(s[i + 2]) < 0) {
-        throw StatusError::badRequest("malformed percent-encoding in \"" + std::string(s) + "\"");
-      }
-      out += static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2]));
-      i += 2;
-    } else if (c == '+' && plusIsSpace) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // Names as Kubernetes allows them in paths; also keeps every name safe to
 // place inside a PromQL string.
 void checkName(const std::string& what, const std::string& v, bool allowStar = false) {
@@ -70,42 +43,8 @@ HttpResponse text(int status, std::string body) {
 
 }  // namespace
 
-std::vector<std::string> decodePathSegments(std::string_view path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    out.push_back(percentDecode(path.substr(i, j - i), false));
-    i = j;
-  }
-  return out;
-}
-
-std::map<std::string, std::string> decodeQuery(std::string_view query) {
-  std::map<std::string, std::string> out;
-  size_t i = 0;
-  while (i <= query.size()) {
-    size_t j = query.find('&', i);
-    if (j == std::string_view::npos) j = query.size();
-    std::string_view kv = query.substr(i, j - i);
-    if (!kv.empty()) {
-      size_t eq = kv.find('=');
-      std::string k = percentDecode(kv.substr(0, eq), true);
-      std::string v = eq == std::string_view::npos ? "" : percentDecode(kv.substr(eq + 1), true);
-      out.emplace(std::move(k), std::move(v));  // first value wins, as Go's Query().Get
-    }
-    i = j + 1;
-  }
-  return out;
-}
-
 Router::Router(Providers providers, RouterHooks hooks, std::string version, AccessControl access,
-               const Clock& clock, Logger* log)
+               const common::Clock& clock, common::Logger* log)
     : providers_(providers),
       hooks_(std::move(hooks)),
       version_(std::move(version)),
@@ -118,7 +57,8 @@ HttpResponse Router::handle(const HttpRequest& req) const {
   std::string routeName = "other";
   HttpResponse res;
   try {
-    res = route(req, routeName);
+    RequestTarget target = parseRequestTarget(req.target);
+    res = route(req, target, routeName);
   } catch (const StatusError& e) {
     res.status = e.code();
     res.body = statusJson(e.code(), e.reason(), e.what());
@@ -146,11 +86,11 @@ bool pathAllowed(const std::vector<std::string>& patterns, std::string_view path
 }
 }  // namespace
 
-void Router::checkAccess(const HttpRequest& req, std::string_view path) const {
-  if (!access_.authenticator || pathAllowed(access_.alwaysAllowPaths, path)) return;
+void Router::checkAccess(const HttpRequest& req, const RequestTarget& target) const {
+  if (!access_.authenticator || pathAllowed(access_.alwaysAllowPaths, target.path)) return;
   UserInfo user = access_.authenticator->authenticate(req);  // throws 401 / 503
   if (!access_.authorizer) return;
-  RequestAttributes attrs = requestAttributes(req.method, req.target);
+  RequestAttributes attrs = requestAttributes(req.method, target);
   Decision d = access_.authorizer->authorize(user, attrs);
   if (log_ && log_->enabled(4)) {
     log_->v(4, d.allowed ? "request authorized" : "request denied",
@@ -163,14 +103,11 @@ bool Router::servesResourceMetrics() const {
   return providers_.resourceMetrics && providers_.resourceMetrics->servesResourceMetrics();
 }
 
-HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const {
-  std::string_view target = req.target;
-  size_t q = target.find('?');
-  std::string_view path = target.substr(0, q);
-  auto query = decodeQuery(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
-
+HttpResponse Router::route(const HttpRequest& req, const RequestTarget& target,
+                           std::string& routeName) const {
+  const std::string& path = target.path;
   routeName = "denied";
-  checkAccess(req, path);
+  checkAccess(req, target);
   routeName = "other";
   if (path == "/healthz" || path == "/livez") {
     routeName = "health";
@@ -200,13 +137,17 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
     routeName = "openapi";
     return json(openApiJson(version_));
   }
-  auto seg = decodePathSegments(path);
+  const auto& seg = target.segments;
   if (seg.empty() || seg[0] != "apis") {
-    throw StatusError::notFound("the server could not find the requested resource " +
-                                std::string(path));
+    throw StatusError::notFound("the server could not find the requested resource " + path);
   }
   routeName = "discovery";
   if (seg.size() == 1) return json(apiGroupListJson(servesResourceMetrics()));
+  return routeGroup(target, routeName);
+}
+
+HttpResponse Router::routeGroup(const RequestTarget& target, std::string& routeName) const {
+  const auto& seg = target.segments;
   const std::string& group = seg[1];
   bool custom = group == kCustomGroup;
   bool external = group == kExternalGroup;
@@ -220,28 +161,38 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
   }
   if (seg.size() == 3) {
     if (custom)
-      return json(customResourceListJson(version, providers_.metrics->listCustomMetrics()));
-    if (external) return json(externalResourceListJson(providers_.metrics->listExternalMetrics()));
+      return json(customResourceListJson(version, providers_.custom->listCustomMetrics()));
+    if (external) return json(externalResourceListJson(providers_.external->listExternalMetrics()));
     return json(resourceMetricsResourceListJson());
   }
   std::vector<std::string> rest(seg.begin() + 3, seg.end());
   if (resource) {
     routeName = "resource_metric";
-    return routeResourceMetrics(rest, query);
+    return routeResourceMetrics(rest, target.query);
   }
   if (external) {
     routeName = "external_metric";
-    if (rest.size() != 3 || rest[0] != "namespaces") {
-      throw StatusError::notFound("external metrics are served at /apis/" + group +
-                                  "/v1beta1/namespaces/{namespace}/{metric}");
-    }
-    ExternalMetricRequest er{rest[1], rest[2],
-                             query.count("labelSelector") ? query["labelSelector"] : ""};
-    checkName("namespace", er.ns);
-    checkName("metric name", er.metric);
-    return json(externalMetricValueListJson(providers_.metrics->getExternalMetric(er)));
+    return routeExternal(rest, target.query);
   }
   routeName = "custom_metric";
+  return routeCustom(version, rest, target.query);
+}
+
+HttpResponse Router::routeExternal(const std::vector<std::string>& rest,
+                                   const std::map<std::string, std::string>& query) const {
+  if (rest.size() != 3 || rest[0] != "namespaces") {
+    throw StatusError::notFound(std::string("external metrics are served at /apis/") +
+                                kExternalGroup + "/v1beta1/namespaces/{namespace}/{metric}");
+  }
+  auto selector = query.find("labelSelector");
+  ExternalMetricRequest er{rest[1], rest[2], selector == query.end() ? "" : selector->second};
+  checkName("namespace", er.ns);
+  checkName("metric name", er.metric);
+  return json(externalMetricValueListJson(providers_.external->getExternalMetric(er)));
+}
+
+HttpResponse Router::routeCustom(const std::string& version, const std::vector<std::string>& rest,
+                                 const std::map<std::string, std::string>& query) const {
   ObjectMetricRequest r;
   if (rest.size() == 5 && rest[0] == "namespaces") {
     r = {rest[2], rest[1], rest[3], rest[4], "", ""};
@@ -261,7 +212,7 @@ HttpResponse Router::route(const HttpRequest& req, std::string& routeName) const
   if (auto it = query.find("labelSelector"); it != query.end()) r.labelSelector = it->second;
   if (auto it = query.find("metricLabelSelector"); it != query.end())
     r.metricLabelSelector = it->second;
-  return json(metricValueListJson(version, providers_.metrics->getObjectMetric(r)));
+  return json(metricValueListJson(version, providers_.custom->getObjectMetric(r)));
 }
 
 HttpResponse Router::routeResourceMetrics(const std::vector<std::string>& rest,

@@ -1,6 +1,6 @@
 #include "apiservice/tls_credentials.h"
 
-#include "apiservice/file_stamp.h"
+#include "common/file_stamp.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@ namespace apiservice {
 
 namespace ssl = boost::asio::ssl;
 
-TlsCredentials::TlsCredentials(std::string certFile, std::string keyFile, Logger& log,
+TlsCredentials::TlsCredentials(std::string certFile, std::string keyFile, common::Logger& log,
                                bool requestClientCertificates)
     : certFile_(std::move(certFile)),
       keyFile_(std::move(keyFile)),
@@ -63,7 +63,7 @@ std::shared_ptr<ssl::context> TlsCredentials::load() const {
 }
 
 std::string TlsCredentials::fingerprint() const {
-  return fileStamp(certFile_) + ";" + fileStamp(keyFile_);
+  return common::fileStamp(certFile_) + ";" + common::fileStamp(keyFile_);
 }
 
 std::shared_ptr<ssl::context> TlsCredentials::context() const {

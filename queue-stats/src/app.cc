@@ -20,7 +20,7 @@ bool sameCluster(const KafkaClusterConfig& a, const KafkaClusterConfig& b) {
 }
 }  // namespace
 
-App::App(Log& log, AppSeams seams) : log_(log), seams_(std::move(seams)) {}
+App::App(common::Logger& log, AppSeams seams) : log_(log), seams_(std::move(seams)) {}
 
 int64_t App::intervalMs() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -113,11 +113,11 @@ void App::runCycle() {
               {"partitions", std::to_string(partitions)},
               {"seconds", std::to_string(cycle.seconds)}});
       if (!cycle.clusterOk)
-        log_.warn("kafka collection failed; its series are withdrawn until the next success",
-                  {{"cluster", c->cfg.name}, {"error", cycle.clusterError}});
+        log_.warning("kafka collection failed; its series are withdrawn until the next success",
+                     {{"cluster", c->cfg.name}, {"error", cycle.clusterError}});
       for (const auto& [g, err] : cycle.groupErrors)
-        log_.warn("kafka group collection failed",
-                  {{"cluster", c->cfg.name}, {"group", g}, {"error", err}});
+        log_.warning("kafka group collection failed",
+                     {{"cluster", c->cfg.name}, {"group", g}, {"error", err}});
       for (const auto& [t, err] : cycle.otherErrors)
         log_.v(1, "kafka collection problem",
                {{"cluster", c->cfg.name}, {"what", t}, {"error", err}});
@@ -132,9 +132,9 @@ void App::runCycle() {
              {{"queues", std::to_string(cycle.queues.size())},
               {"seconds", std::to_string(cycle.seconds)}});
       for (const auto& [q, err] : cycle.queueErrors)
-        log_.warn("sqs queue collection failed", {{"queue", q}, {"error", err}});
+        log_.warning("sqs queue collection failed", {{"queue", q}, {"error", err}});
       for (const auto& [t, err] : cycle.otherErrors)
-        log_.warn("sqs collection problem", {{"what", t}, {"error", err}});
+        log_.warning("sqs collection problem", {{"what", t}, {"error", err}});
       store_.publish(cycle, seams_.nowMs());
     }));
   }

@@ -1,4 +1,5 @@
 #include "queue_stats/aws_credentials.h"
+#include "common/percent_encoding.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,8 +21,6 @@ std::string trim(std::string s) {
   s.erase(s.find_last_not_of(" \t\r\n") + 1);
   return s;
 }
-
-std::string formEncode(const std::string& s) { return uriEncode(s, false); }
 
 std::string xmlTag(const std::string& xml, const std::string& tag) {
   auto open = xml.find("<" + tag + ">");
@@ -262,8 +261,9 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromProfile(const std::st
     throw CredentialsError("profile " + profile + ": source_profile " + p["source_profile"] +
                            " has no credentials");
   // STS AssumeRole, signed with the source profile's credentials.
-  std::string body = "Action=AssumeRole&Version=2011-06-15&RoleArn=" + formEncode(p["role_arn"]) +
-                     "&RoleSessionName=" + formEncode(session);
+  std::string body =
+      "Action=AssumeRole&Version=2011-06-15&RoleArn=" + common::percentEncode(p["role_arn"]) +
+      "&RoleSessionName=" + common::percentEncode(session);
   std::string endpoint = stsEndpoint();
   std::string host = endpoint.substr(endpoint.find("//") + 2);
   host = host.substr(0, host.find('/'));
@@ -301,10 +301,10 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromWebIdentity(
   // Read at every refresh: the kubelet rotates the projected token.
   auto token = env_.readFile(tokenFile);
   if (!token) throw CredentialsError("cannot read the web identity token " + tokenFile);
-  std::string body =
-      "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=" + formEncode(roleArn) +
-      "&RoleSessionName=" + formEncode(sessionName) +
-      "&WebIdentityToken=" + formEncode(trim(*token));
+  std::string body = "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=" +
+                     common::percentEncode(roleArn) +
+                     "&RoleSessionName=" + common::percentEncode(sessionName) +
+                     "&WebIdentityToken=" + common::percentEncode(trim(*token));
   HttpRequestSpec req{"POST",
                       stsEndpoint() + "/",
                       {{"Content-Type", "application/x-www-form-urlencoded"}},

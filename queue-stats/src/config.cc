@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/duration.h"
+
 namespace queue_stats {
 
 namespace {
@@ -20,28 +22,6 @@ std::string join(const std::vector<std::string>& v) {
 
 ConfigError::ConfigError(std::vector<std::string> problems)
     : std::runtime_error(join(problems)), problems_(std::move(problems)) {}
-
-std::optional<int64_t> parseDuration(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    if (i == start || i - start > 9) return std::nullopt;
-    int64_t n = std::stoll(s.substr(start, i - start));
-    if (s.compare(i, 2, "ms") == 0) {
-      total += n;
-      i += 2;
-    } else if (i < s.size() && (s[i] == 's' || s[i] == 'm' || s[i] == 'h')) {
-      total += n * (s[i] == 's' ? 1000 : s[i] == 'm' ? 60000 : 3600000);
-      ++i;
-    } else {
-      return std::nullopt;
-    }
-  }
-  return total;
-}
 
 namespace {
 
@@ -64,7 +44,7 @@ class Loader {
     }
     keys(root, "", {"interval", "kafka", "sqs"}, [&](const std::string& k, const YAML::Node& v) {
       if (k == "interval") {
-        auto ms = parseDuration(scalar(v, "interval"));
+        auto ms = common::parseDurationMillis(scalar(v, "interval"));
         if (!ms || *ms < 1000)
           fail(v.Mark(), "interval", "expected a duration of at least 1s, e.g. 15s");
         else
@@ -159,7 +139,7 @@ class Loader {
              RE2 re(c.groupPattern, RE2::Quiet);
              if (!re.ok()) fail(v.Mark(), at, "invalid RE2 regex: " + re.error());
            } else if (k == "timeout") {
-             auto ms = parseDuration(scalar(v, at));
+             auto ms = common::parseDurationMillis(scalar(v, at));
              if (!ms || *ms <= 0)
                fail(v.Mark(), at, "expected a duration such as 10s");
              else

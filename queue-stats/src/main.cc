@@ -96,7 +96,9 @@ int main(int argc, char** argv) {
     std::cerr << "error: --grpc-client-ca-file needs --grpc-tls-cert-file\n";
     return 2;
   }
-  queue_stats::Log log(std::cerr, verbosity, logFormat == "json");
+  common::Logger log(
+      std::cerr, verbosity,
+      logFormat == "json" ? common::Logger::Format::Json : common::Logger::Format::Text);
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);

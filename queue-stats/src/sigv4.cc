@@ -1,4 +1,5 @@
 #include "queue_stats/sigv4.h"
+#include "common/percent_encoding.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -109,7 +110,7 @@ std::string canonicalQuery(const std::string& query) {
       size_t eq = kv.find('=');
       std::string k = percentDecode(kv.substr(0, eq));
       std::string v = eq == std::string::npos ? "" : percentDecode(kv.substr(eq + 1));
-      params.emplace_back(uriEncode(k, false), uriEncode(v, false));
+      params.emplace_back(common::percentEncode(k, false), common::percentEncode(v, false));
     }
     i = j + 1;
   }
@@ -121,22 +122,6 @@ std::string canonicalQuery(const std::string& query) {
 }
 
 }  // namespace
-
-std::string uriEncode(const std::string& s, bool keepSlash) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keepSlash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 15];
-    }
-  }
-  return out;
-}
 
 std::string sha256Hex(const std::string& data) {
   unsigned char md[32];
@@ -182,7 +167,7 @@ Signature signRequest(const SignableRequest& req, const AwsCredentials& creds,
   }
   std::string path = percentDecode(req.path.empty() ? "/" : req.path);
   if (opts.normalizePath) path = normalize(path);
-  sig.canonicalRequest = req.method + "\n" + uriEncode(path, true) + "\n" +
+  sig.canonicalRequest = req.method + "\n" + common::percentEncode(path, true) + "\n" +
                          canonicalQuery(req.query) + "\n" + headerBlock + "\n" + signedHeaders +
                          "\n" + payloadHash;
   std::string scope = day + "/" + opts.region + "/" + opts.service + "/aws4_request";

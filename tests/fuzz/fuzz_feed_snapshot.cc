@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "adapter/feed_data.h"
+#include "adapter/feed/feed_data.h"
 #include "queue_stats.pb.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "adapter/kube_objects.h"
+#include "adapter/kube/kube_objects.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);

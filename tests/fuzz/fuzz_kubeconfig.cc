@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "adapter/kube_config.h"
+#include "adapter/kube/kube_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);

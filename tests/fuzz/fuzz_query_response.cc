@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "adapter/prometheus_json.h"
+#include "adapter/prometheus/prometheus_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -17,7 +17,7 @@ class Replay : public apiservice::ReviewTransport {
     return {201, body};
   }
 };
-class Frozen : public apiservice::Clock {
+class Frozen : public common::Clock {
  public:
   int64_t t = 0;
   int64_t nowMillis() const override { return t; }

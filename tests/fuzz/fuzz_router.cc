@@ -9,7 +9,8 @@
 #include "apiservice/status.h"
 
 namespace {
-class NullProvider : public apiservice::MetricsProvider {
+class NullProvider : public apiservice::CustomMetricsProvider,
+                     public apiservice::ExternalMetricsProvider {
  public:
   std::vector<apiservice::CustomMetricDescriptor> listCustomMetrics() const override {
     return {{"pods", true, "m"}};
@@ -28,8 +29,8 @@ class NullProvider : public apiservice::MetricsProvider {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static NullProvider provider;
-  static const apiservice::SystemClock clock;
-  static apiservice::Router router({&provider, nullptr}, {}, "v0.1.0", {}, clock);
+  static const common::SystemClock clock;
+  static apiservice::Router router({&provider, &provider, nullptr}, {}, "v0.1.0", {}, clock);
   apiservice::HttpRequest req;
   req.method = "GET";
   req.target.assign(reinterpret_cast<const char*>(data), size);

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <functional>
 
-#include "adapter/prometheus_json.h"
+#include "adapter/prometheus/prometheus_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t pos = 0;

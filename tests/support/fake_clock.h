@@ -3,11 +3,11 @@
 
 #include <atomic>
 
-#include "apiservice/clock.h"
+#include "common/clock.h"
 
 namespace testsupport {
 
-class FakeClock final : public apiservice::Clock {
+class FakeClock final : public common::Clock {
  public:
   explicit FakeClock(int64_t startMs = 1700000000000) : now_(startMs) {}
   int64_t nowMillis() const override { return now_.load(); }

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "apiservice/metrics_provider.h"
+#include "apiservice/custom_metrics_provider.h"
+#include "apiservice/external_metrics_provider.h"
+#include "apiservice/resource_metrics_provider.h"
 
 namespace apiservice {
 

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "apiservice/certificate_pool.h"
-#include "apiservice/clock.h"
 #include "apiservice/http_types.h"
 #include "apiservice/review_transport.h"
 #include "apiservice/ttl_cache.h"
+#include "common/clock.h"
 
 namespace apiservice {
 
@@ -58,7 +58,7 @@ class Authenticator {
 class DelegatingAuthenticator final : public Authenticator {
  public:
   // `tokenReviews` may be null: bearer tokens are then refused.
-  DelegatingAuthenticator(ReviewTransport* tokenReviews, const Clock& clock,
+  DelegatingAuthenticator(ReviewTransport* tokenReviews, const common::Clock& clock,
                           AuthenticatorOptions opts);
   // Swaps the settings atomically; requests in flight finish with the old.
   void setConfig(AuthenticationConfig cfg);
@@ -84,7 +84,7 @@ class DelegatingAuthenticator final : public Authenticator {
   UserInfo fromToken(const std::string& token) const;
 
   ReviewTransport* tokenReviews_;
-  const Clock& clock_;
+  const common::Clock& clock_;
   AuthenticatorOptions opts_;
   // Verdicts are cached per settings generation, so a rotated CA never
   // honours an old verdict.

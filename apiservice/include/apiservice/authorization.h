@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "apiservice/authentication.h"
-#include "apiservice/clock.h"
 #include "apiservice/request_info.h"
 #include "apiservice/review_transport.h"
 #include "apiservice/ttl_cache.h"
+#include "common/clock.h"
 
 namespace apiservice {
 
@@ -35,7 +35,8 @@ struct AuthorizerOptions {
 
 class DelegatingAuthorizer final : public Authorizer {
  public:
-  DelegatingAuthorizer(ReviewTransport& reviews, const Clock& clock, AuthorizerOptions opts);
+  DelegatingAuthorizer(ReviewTransport& reviews, const common::Clock& clock,
+                       AuthorizerOptions opts);
   Decision authorize(const UserInfo& user, const RequestAttributes& attrs) const override;
   // How many SubjectAccessReviews were sent (the benchmark checks the warm
   // path sends none).
@@ -43,7 +44,7 @@ class DelegatingAuthorizer final : public Authorizer {
 
  private:
   ReviewTransport& reviews_;
-  const Clock& clock_;
+  const common::Clock& clock_;
   AuthorizerOptions opts_;
   mutable TtlCache<Decision> cache_;
   mutable std::atomic<uint64_t> reviewsSent_{0};

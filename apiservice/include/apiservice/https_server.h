@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "apiservice/http_types.h"
-#include "apiservice/logger.h"
 #include "apiservice/tls_credentials.h"
+#include "common/logger.h"
 
 namespace apiservice {
 
@@ -29,7 +29,7 @@ using Handler = std::function<HttpResponse(const HttpRequest&)>;
 class HttpsServer {
  public:
   HttpsServer(ServerOptions opts, std::shared_ptr<TlsCredentials> tls, Handler handler,
-              Logger& log);
+              common::Logger& log);
   ~HttpsServer();
   HttpsServer(const HttpsServer&) = delete;
   HttpsServer& operator=(const HttpsServer&) = delete;

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "apiservice/request_target.h"
+
 namespace apiservice {
 
 struct RequestAttributes {
@@ -28,5 +30,7 @@ struct RequestAttributes {
 // `target` is the raw request target (path and query, percent-encoded).
 // Throws StatusError 400 on malformed percent-encoding.
 RequestAttributes requestAttributes(std::string_view method, std::string_view target);
+// The same for a target already parsed (the router parses each once).
+RequestAttributes requestAttributes(std::string_view method, const RequestTarget& target);
 
 }  // namespace apiservice

@@ -11,10 +11,13 @@
 
 #include "apiservice/authentication.h"
 #include "apiservice/authorization.h"
-#include "apiservice/clock.h"
+#include "apiservice/custom_metrics_provider.h"
+#include "apiservice/external_metrics_provider.h"
 #include "apiservice/http_types.h"
-#include "apiservice/logger.h"
-#include "apiservice/metrics_provider.h"
+#include "apiservice/request_target.h"
+#include "apiservice/resource_metrics_provider.h"
+#include "common/clock.h"
+#include "common/logger.h"
 
 namespace apiservice {
 
@@ -35,34 +38,36 @@ struct AccessControl {
 };
 
 struct Providers {
-  const MetricsProvider* metrics = nullptr;                  // custom and external
+  const CustomMetricsProvider* custom = nullptr;
+  const ExternalMetricsProvider* external = nullptr;
   const ResourceMetricsProvider* resourceMetrics = nullptr;  // metrics.k8s.io; may be null
 };
 
 class Router {
  public:
   Router(Providers providers, RouterHooks hooks, std::string version, AccessControl access,
-         const Clock& clock, Logger* log = nullptr);
+         const common::Clock& clock, common::Logger* log = nullptr);
   HttpResponse handle(const HttpRequest& req) const;
 
  private:
-  HttpResponse route(const HttpRequest& req, std::string& routeName) const;
+  HttpResponse route(const HttpRequest& req, const RequestTarget& target,
+                     std::string& routeName) const;
+  // /apis/{group}[/{version}[/...]] once the group is known to be served.
+  HttpResponse routeGroup(const RequestTarget& target, std::string& routeName) const;
+  HttpResponse routeExternal(const std::vector<std::string>& rest,
+                             const std::map<std::string, std::string>& query) const;
+  HttpResponse routeCustom(const std::string& version, const std::vector<std::string>& rest,
+                           const std::map<std::string, std::string>& query) const;
   HttpResponse routeResourceMetrics(const std::vector<std::string>& rest,
                                     const std::map<std::string, std::string>& query) const;
-  void checkAccess(const HttpRequest& req, std::string_view path) const;
+  void checkAccess(const HttpRequest& req, const RequestTarget& target) const;
   bool servesResourceMetrics() const;
   Providers providers_;
   RouterHooks hooks_;
   std::string version_;
   AccessControl access_;
-  const Clock& clock_;
-  Logger* log_;
+  const common::Clock& clock_;
+  common::Logger* log_;
 };
-
-// Splits a raw path into percent-decoded segments; throws StatusError 400
-// on malformed escapes.
-std::vector<std::string> decodePathSegments(std::string_view path);
-// Decodes an application/x-www-form-urlencoded query string.
-std::map<std::string, std::string> decodeQuery(std::string_view query);
 
 }  // namespace apiservice

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "apiservice/logger.h"
+#include "common/logger.h"
 
 namespace apiservice {
 
@@ -19,7 +19,7 @@ class TlsCredentials {
   // With `requestClientCertificates`, the handshake asks for (but does not
   // require or verify) a client certificate; authenticators verify it
   // against CAs that may change while connections are open.
-  TlsCredentials(std::string certFile, std::string keyFile, Logger& log,
+  TlsCredentials(std::string certFile, std::string keyFile, common::Logger& log,
                  bool requestClientCertificates = false);
 
   // Writes apiserver.crt / apiserver.key into `dir` unless both exist, with
@@ -39,7 +39,7 @@ class TlsCredentials {
   std::string fingerprint() const;
   std::string certFile_;
   std::string keyFile_;
-  Logger& log_;
+  common::Logger& log_;
   bool requestClientCertificates_;
   mutable std::mutex mu_;
   std::shared_ptr<boost::asio::ssl::context> ctx_;

@@ -7,12 +7,12 @@
 #include <memory>
 #include <mutex>
 
+#include "common/logger.h"
 #include "queue_stats/aws_credentials.h"
 #include "queue_stats/collectors.h"
 #include "queue_stats/config.h"
 #include "queue_stats/exposition.h"
 #include "queue_stats/kafka_client.h"
-#include "queue_stats/log.h"
 #include "queue_stats/stats_store.h"
 
 namespace queue_stats {
@@ -26,7 +26,7 @@ struct AppSeams {
 
 class App {
  public:
-  App(Log& log, AppSeams seams);
+  App(common::Logger& log, AppSeams seams);
   // Applies a (new) config. Kafka clients are kept for clusters whose
   // settings did not change. Throws std::runtime_error when a source
   // cannot be set up (e.g. no SQS region anywhere); nothing changes then.
@@ -44,7 +44,7 @@ class App {
     KafkaClusterConfig cfg;
     std::shared_ptr<KafkaClient> client;  // kept across reloads that leave the connection as is
   };
-  Log& log_;
+  common::Logger& log_;
   AppSeams seams_;
   StatsStore store_;
   CollectionMetrics metrics_;

@@ -62,7 +62,4 @@ class ConfigError : public std::runtime_error {
 QueueStatsConfig parseConfig(const std::string& text, const std::string& file);
 QueueStatsConfig loadConfigFile(const std::string& path);
 
-// "15s", "1m30s", "500ms"; nullopt when invalid.
-std::optional<int64_t> parseDuration(const std::string& s);
-
 }  // namespace queue_stats

@@ -50,7 +50,5 @@ Signature signRequest(const SignableRequest& req, const AwsCredentials& creds,
 // Helpers shared with the SQS and STS clients.
 std::string sha256Hex(const std::string& data);
 std::string amzDate(int64_t unixSeconds);  // 20150830T123600Z
-// RFC 3986 encoding as SigV4 wants it (unreserved characters kept).
-std::string uriEncode(const std::string& s, bool keepSlash);
 
 }  // namespace queue_stats

@@ -96,7 +96,4 @@ Config parseConfig(const std::string& text, const std::string& file);
 // Reads and parses a file; an unreadable file is a ConfigError too.
 Config loadConfigFile(const std::string& path);
 
-// Parses a Prometheus duration ("1m", "1h30m", "500ms"); nullopt if invalid.
-std::optional<int64_t> parseDurationMillis(const std::string& s);
-
 }  // namespace rules

@@ -12,7 +12,7 @@ using namespace apiservice;
 namespace {
 
 // Records what the router asked for; answers with one fixed value.
-class RecordingProvider : public MetricsProvider {
+class RecordingProvider : public CustomMetricsProvider, public ExternalMetricsProvider {
  public:
   mutable ObjectMetricRequest lastObject;
   mutable ExternalMetricRequest lastExternal;
@@ -32,7 +32,7 @@ class RecordingProvider : public MetricsProvider {
   }
 };
 
-const SystemClock kClock;
+const common::SystemClock kClock;
 
 HttpResponse get(const Router& router, const std::string& target) {
   HttpRequest r;
@@ -45,7 +45,7 @@ HttpResponse get(const Router& router, const std::string& target) {
 
 TEST(Router, ParsesCustomMetricPaths) {
   RecordingProvider p;
-  Router router({&p, nullptr}, {}, "v0.1.0", {}, kClock);
+  Router router({&p, &p, nullptr}, {}, "v0.1.0", {}, kClock);
   auto r = get(router,
                "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/%2A/"
                "m?labelSelector=app%3Dweb%2Ctier+in+%28a%29&metricLabelSelector=x%3Dy");
@@ -72,7 +72,7 @@ TEST(Router, ParsesCustomMetricPaths) {
 
 TEST(Router, ErrorsBecomeStatus) {
   RecordingProvider p;
-  Router router({&p, nullptr}, {}, "v0.1.0", {}, kClock);
+  Router router({&p, &p, nullptr}, {}, "v0.1.0", {}, kClock);
   auto r = get(router, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/p/boom");
   EXPECT_EQ(r.status, 500);
   EXPECT_NE(r.body.find("kaput"), std::string::npos);
@@ -96,7 +96,7 @@ TEST(Router, ReadinessAndObservation) {
   RouterHooks hooks{
       [&] { return ready; }, [] { return std::string("m 1\n"); },
       [&](const std::string& route, int code, double) { seen.emplace_back(route, code); }};
-  Router router({&p, nullptr}, hooks, "v0.1.0", {}, kClock);
+  Router router({&p, &p, nullptr}, hooks, "v0.1.0", {}, kClock);
   EXPECT_EQ(get(router, "/readyz").status, 503);
   ready = true;
   EXPECT_EQ(get(router, "/readyz").status, 200);
@@ -176,7 +176,8 @@ TEST(Router, AuthenticatesThenAuthorizesEveryRequest) {
   RecordingProvider p;
   FixedAuthenticator authn;
   OnlyAlice authz;
-  Router router({&p, nullptr}, {}, "v0.1.0", {&authn, &authz, {"/healthz", "/livez/*"}}, kClock);
+  Router router({&p, &p, nullptr}, {}, "v0.1.0", {&authn, &authz, {"/healthz", "/livez/*"}},
+                kClock);
   const std::string path = "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/%2A/m";
   auto anon = router.handle(as("", path));
   EXPECT_EQ(anon.status, 401);
@@ -202,7 +203,7 @@ TEST(Router, AuthenticatesThenAuthorizesEveryRequest) {
 TEST(Router, ServesResourceMetricsLikeMetricsServer) {
   RecordingProvider p;
   TwoPods pods;
-  Router router({&p, &pods}, {}, "v0.1.0", {}, kClock);
+  Router router({&p, &p, &pods}, {}, "v0.1.0", {}, kClock);
   auto groups = nlohmann::json::parse(get(router, "/apis").body);
   ASSERT_EQ(groups["groups"].size(), 3u);
   EXPECT_EQ(groups["groups"][2]["name"], "metrics.k8s.io");

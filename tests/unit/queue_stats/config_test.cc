@@ -77,11 +77,3 @@ TEST(QueueStatsConfig, ProblemsCarryFileLineAndColumn) {
     EXPECT_NE(got.find(want), std::string::npos) << yaml << "\ngot: " << got;
   }
 }
-
-TEST(QueueStatsConfig, Durations) {
-  EXPECT_EQ(parseDuration("15s").value(), 15000);
-  EXPECT_EQ(parseDuration("1m30s").value(), 90000);
-  EXPECT_EQ(parseDuration("250ms").value(), 250);
-  EXPECT_FALSE(parseDuration("15").has_value());
-  EXPECT_FALSE(parseDuration("x").has_value());
-}

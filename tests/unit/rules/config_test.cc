@@ -153,12 +153,3 @@ TEST(Config, ReportsEveryProblem) {
   EXPECT_NE(err.find("rules[0]"), std::string::npos);
   EXPECT_NE(err.find("rules[1]"), std::string::npos);
 }
-
-TEST(Config, Durations) {
-  EXPECT_EQ(parseDurationMillis("1m").value(), 60000);
-  EXPECT_EQ(parseDurationMillis("1h30m").value(), 5400000);
-  EXPECT_EQ(parseDurationMillis("500ms").value(), 500);
-  EXPECT_FALSE(parseDurationMillis("1m1h").has_value());
-  EXPECT_FALSE(parseDurationMillis("abc").has_value());
-  EXPECT_FALSE(parseDurationMillis("").has_value());
-}

@@ -1,0 +1,50 @@
+// metrics-adapter's command-line flags, named as prometheus-adapter's and
+// Kubernetes' where they exist.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapter/feed/feed_source.h"
+#include "adapter/kube/kubernetes_options.h"
+#include "adapter/prometheus/prometheus_client.h"
+#include "adapter/prometheus/relister.h"
+#include "apiservice/https_server.h"
+#include "common/logger.h"
+
+namespace adapter {
+
+struct AdapterOptions {
+  std::string configFile;
+  bool standalone = false;
+  KubernetesOptions kubernetes;
+  PrometheusClientOptions prometheus;
+  RelistOptions relist;
+  QueueStatsFeedOptions queueStats;
+  apiservice::ServerOptions server;
+  bool bindAddressSet = false;
+  std::string tlsCertFile;
+  std::string tlsPrivateKeyFile;
+  std::string certDir = "apiserver.local.config/certificates";
+  std::chrono::milliseconds shutdownGracePeriod{std::chrono::seconds(10)};
+  int verbosity = 0;
+  common::Logger::Format logFormat = common::Logger::Format::Text;
+};
+
+struct ParsedOptions {
+  AdapterOptions options;
+  bool helpRequested = false;
+  std::string helpText;
+};
+
+// Throws std::invalid_argument with a message naming the bad flag.
+ParsedOptions parseAdapterOptions(const std::vector<std::string>& args);
+
+// Shared by the server and the rules CLI: the Prometheus flags.
+std::chrono::milliseconds parseDurationFlag(const std::string& flag, const std::string& value);
+// A Kubernetes string-slice flag: comma-separated, blanks trimmed.
+std::vector<std::string> splitList(const std::string& value);
+
+}  // namespace adapter

@@ -1,0 +1,55 @@
+// The adapter's subscription to queue-stats' gRPC feed (queuestats.v1
+// Watch): keeps the latest snapshot as external-metric series and
+// reconnects with backoff. Built into the feed module (feed_source.h).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adapter/feed/feed_source.h"
+
+namespace grpc {
+class ClientContext;
+}  // namespace grpc
+
+namespace adapter {
+
+class QueueStatsFeed final : public FeedSource {
+ public:
+  // Starts the subscription thread. Throws std::runtime_error when the TLS
+  // files cannot be read.
+  QueueStatsFeed(QueueStatsFeedOptions opts, FeedLog log);
+  ~QueueStatsFeed();
+  QueueStatsFeed(const QueueStatsFeed&) = delete;
+  QueueStatsFeed& operator=(const QueueStatsFeed&) = delete;
+
+  std::shared_ptr<const FeedData> current() const override;
+  FeedStatus status() const override;
+
+  struct Channel;
+
+ private:
+  void run();
+  QueueStatsFeedOptions opts_;
+  FeedLog log_;
+  std::unique_ptr<Channel> channel_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  grpc::ClientContext* activeCall_ = nullptr;  // the open stream, cancelled on stop
+  std::shared_ptr<const FeedData> data_;
+  FeedStatus status_;
+  std::thread thread_;
+};
+
+// The module's entry point, looked up by loadQueueStatsFeed.
+extern "C" FeedSource* ma_queue_stats_feed_create(const QueueStatsFeedOptions* opts,
+                                                  const FeedLog* log, std::string* error);
+
+}  // namespace adapter

@@ -1,0 +1,37 @@
+// Which objects a label selector picks: the seam between the providers
+// and Kubernetes (watching_object_lister.h answers from watch-fed caches;
+// tests use a fake).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rules/label_selector.h"
+#include "rules/resource_mapper.h"
+
+namespace adapter {
+
+struct ObjectQuery {
+  const rules::ResourceInfo* resource = nullptr;
+  std::string ns;  // empty: every namespace (or a cluster-scoped resource)
+  rules::LabelSelector selector;
+  std::string selectorText;  // as the client sent it, for the uncached LIST
+  bool runningPodsOnly = false;
+};
+
+struct ObjectSummary {
+  std::string ns;
+  std::string name;
+  std::map<std::string, std::string> labels;
+};
+
+class ObjectLister {
+ public:
+  virtual ~ObjectLister() = default;
+  // Throw apiservice::StatusError when the objects cannot be listed.
+  virtual std::vector<std::string> names(const ObjectQuery& q) = 0;
+  virtual std::vector<ObjectSummary> objects(const ObjectQuery& q) = 0;
+};
+
+}  // namespace adapter

@@ -1,0 +1,53 @@
+// The backend client over HTTP(S): anything Prometheus-compatible (Thanos,
+// Mimir, Cortex, VictoriaMetrics), with its credentials re-read when they
+// change.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapter/prometheus/prometheus_api.h"
+#include "adapter/prometheus/prometheus_json.h"
+#include "common/http_client.h"
+
+namespace adapter {
+
+struct PrometheusClientOptions {
+  std::string url;
+  std::string verb = "GET";  // GET or POST; GET switches to POST above maxGetUrlBytes
+  size_t maxGetUrlBytes = 8192;
+  std::chrono::milliseconds timeout{10000};
+  common::TlsClientOptions tls;
+  std::string tokenFile;  // re-read when it changes
+  std::string basicAuthUsername;
+  std::string basicAuthPasswordFile;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class HttpPrometheusClient final : public PrometheusApi {
+ public:
+  explicit HttpPrometheusClient(PrometheusClientOptions opts);
+  void series(const std::string& match, int64_t startMs, int64_t endMs,
+              const SeriesVisitor& visit) override;
+  std::vector<Sample> query(const std::string& promql, int64_t timeMs) override;
+
+ private:
+  common::ClientRequest request(const std::string& path, const std::string& form);
+  std::string authorization();
+  PrometheusClientOptions opts_;
+  common::HttpClient http_;
+  // The Authorization header, rebuilt only when a credential file changes.
+  std::mutex authMu_;
+  std::string authStamp_;
+  std::string authHeader_;
+};
+
+}  // namespace adapter

@@ -1,0 +1,107 @@
+#include "adapter/prometheus/prometheus_client.h"
+
+#include "common/file_stamp.h"
+#include "common/percent_encoding.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+
+namespace adapter {
+
+namespace {
+
+std::string seconds(int64_t ms) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%lld.%03lld", static_cast<long long>(ms / 1000),
+                static_cast<long long>(ms % 1000));
+  return b;
+}
+
+// A credential file's content without its trailing newline.
+std::string readSecret(const std::string& path) {
+  auto s = common::readWholeFile(path);
+  if (!s) throw BackendError("cannot read " + path);
+  while (!s->empty() && (s->back() == '\n' || s->back() == '\r' || s->back() == ' ')) s->pop_back();
+  return *s;
+}
+
+std::string base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+HttpPrometheusClient::HttpPrometheusClient(PrometheusClientOptions opts)
+    : opts_(std::move(opts)), http_(common::Url::parse(opts_.url), opts_.tls, opts_.timeout) {
+  if (opts_.verb != "GET" && opts_.verb != "POST")
+    throw BackendError("--prometheus-verb must be GET or POST");
+}
+
+std::string HttpPrometheusClient::authorization() {
+  // Token files rotate (projected service-account tokens): the stamp is a
+  // stat, the file is read only when it changed.
+  if (opts_.tokenFile.empty() && opts_.basicAuthUsername.empty()) return "";
+  const std::string& file =
+      !opts_.tokenFile.empty() ? opts_.tokenFile : opts_.basicAuthPasswordFile;
+  std::string stamp = file.empty() ? "" : common::fileStamp(file);
+  std::lock_guard<std::mutex> lock(authMu_);
+  if (stamp != authStamp_ || authHeader_.empty()) {
+    std::string secret = file.empty() ? "" : readSecret(file);
+    authHeader_ = !opts_.tokenFile.empty()
+                      ? "Bearer " + secret
+                      : "Basic " + base64(opts_.basicAuthUsername + ":" + secret);
+    authStamp_ = stamp;
+  }
+  return authHeader_;
+}
+
+common::ClientRequest HttpPrometheusClient::request(const std::string& path,
+                                                    const std::string& form) {
+  common::ClientRequest r;
+  bool post = opts_.verb == "POST" ||
+              opts_.url.size() + path.size() + 1 + form.size() > opts_.maxGetUrlBytes;
+  if (post) {
+    r.method = "POST";
+    r.target = path;
+    r.body = form;
+    r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  } else {
+    r.target = path + "?" + form;
+  }
+  for (const auto& h : opts_.headers) r.headers.push_back(h);
+  if (auto auth = authorization(); !auth.empty()) r.headers.emplace_back("Authorization", auth);
+  return r;
+}
+
+void HttpPrometheusClient::series(const std::string& match, int64_t startMs, int64_t endMs,
+                                  const SeriesVisitor& visit) {
+  std::string form = "match%5B%5D=" + common::percentEncode(match) + "&start=" + seconds(startMs) +
+                     "&end=" + seconds(endMs);
+  try {
+    http_.stream(request("/api/v1/series", form),
+                 [&](int status, common::HttpClient::BodyReader& read) {
+                   parseSeriesResponse(status, read, visit);
+                 });
+  } catch (const common::HttpClientError& e) {
+    throw BackendError(std::string("Prometheus series discovery failed: ") + e.what(), true);
+  }
+}
+
+std::vector<Sample> HttpPrometheusClient::query(const std::string& promql, int64_t timeMs) {
+  std::string form = "query=" + common::percentEncode(promql) + "&time=" + seconds(timeMs);
+  common::ClientResponse res;
+  try {
+    res = http_.send(request("/api/v1/query", form));
+  } catch (const common::HttpClientError& e) {
+    throw BackendError(std::string("Prometheus query failed: ") + e.what(), true);
+  }
+  return parseQueryResponse(res.status, res.body);
+}
+
+}  // namespace adapter

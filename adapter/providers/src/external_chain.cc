@@ -1,0 +1,43 @@
+#include "adapter/providers/external_chain.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "apiservice/status.h"
+
+namespace adapter {
+
+ExternalMetricsChain::ExternalMetricsChain(std::vector<const ExternalMetricsSource*> sources)
+    : sources_(std::move(sources)) {
+  if (sources_.empty()) throw std::invalid_argument("an external metrics chain needs a source");
+}
+
+std::vector<std::string> ExternalMetricsChain::listExternalMetrics() const {
+  std::vector<std::string> out;
+  for (const auto* s : sources_) {
+    auto names = s->listExternalMetrics();
+    out.insert(out.end(), std::make_move_iterator(names.begin()),
+               std::make_move_iterator(names.end()));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<apiservice::ExternalMetricValue> ExternalMetricsChain::getExternalMetric(
+    const apiservice::ExternalMetricRequest& req) const {
+  for (const auto* s : sources_)
+    if (s->servesExternalMetric(req.metric)) return s->getExternalMetric(req);
+  // Nobody claims the name: the last 404 is the answer unless a source
+  // says something else (503 while it starts).
+  for (size_t i = 0; i + 1 < sources_.size(); ++i) {
+    try {
+      return sources_[i]->getExternalMetric(req);
+    } catch (const apiservice::StatusError& e) {
+      if (e.code() != 404) throw;
+    }
+  }
+  return sources_.back()->getExternalMetric(req);
+}
+
+}  // namespace adapter

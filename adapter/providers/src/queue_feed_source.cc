@@ -1,0 +1,60 @@
+#include "adapter/providers/queue_feed_source.h"
+
+#include <algorithm>
+
+#include "adapter/providers/query_execution.h"
+#include "apiservice/status.h"
+
+namespace adapter {
+
+using apiservice::StatusError;
+
+QueueFeedSource::QueueFeedSource(const FeedSource& feed, std::string address,
+                                 std::chrono::milliseconds maxAge, const common::Clock& clock)
+    : feed_(feed), address_(std::move(address)), maxAgeMs_(maxAge.count()), clock_(clock) {}
+
+bool QueueFeedSource::servesExternalMetric(const std::string& metric) const {
+  const auto& names = feedMetricNames();
+  return std::find(names.begin(), names.end(), metric) != names.end();
+}
+
+std::vector<std::string> QueueFeedSource::listExternalMetrics() const { return feedMetricNames(); }
+
+std::vector<apiservice::ExternalMetricValue> QueueFeedSource::getExternalMetric(
+    const apiservice::ExternalMetricRequest& req) const {
+  if (!servesExternalMetric(req.metric))
+    throw StatusError::notFound("queue-stats does not measure \"" + req.metric + "\"");
+  rules::LabelSelector selector = parseRequestSelector(req.labelSelector, "labelSelector");
+  const std::string& address = address_;
+  auto data = feed_.current();
+  if (!data) {
+    FeedStatus st = feed_.status();
+    throw StatusError::unavailable("no data from queue-stats at " + address + " yet" +
+                                   (st.lastError.empty() ? "" : ": " + st.lastError));
+  }
+  std::vector<apiservice::ExternalMetricValue> out;
+  auto it = data->metrics.find(req.metric);
+  if (it == data->metrics.end()) return out;
+  const int64_t now = clock_.nowMillis();
+  const int64_t maxAge = maxAgeMs_;
+  for (const auto& s : it->second) {
+    if (!rules::selectorMatches(selector, s.labels)) continue;
+    if (now - s.collectedAtMs > maxAge) {
+      // Part of a sum must not be left out, nor an old value passed off as
+      // current: the whole answer is refused.
+      FeedStatus st = feed_.status();
+      std::string what;
+      for (const auto& [k, v] : s.labels) what += (what.empty() ? "" : ",") + k + "=" + v;
+      throw StatusError::unavailable(
+          req.metric + "{" + what + "} was measured " +
+          std::to_string((now - s.collectedAtMs) / 1000) +
+          " s ago, older than --queue-stats-max-age (" + std::to_string(maxAge / 1000) + " s); " +
+          (st.connected ? "queue-stats is not collecting it"
+                        : "the feed from " + address + " is down: " + st.lastError));
+    }
+    out.push_back({req.metric, s.labels, s.value, s.collectedAtMs});
+  }
+  return out;
+}
+
+}  // namespace adapter

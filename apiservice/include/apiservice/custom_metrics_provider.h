@@ -1,0 +1,48 @@
+// custom.metrics.k8s.io: metrics that describe Kubernetes objects. The seam
+// between the router and whatever computes them; implementations throw
+// StatusError for anything the client should see.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace apiservice {
+
+struct ObjectMetricRequest {
+  std::string resource;  // as requested: "pods", "pod", "deployments.apps"
+  std::string ns;        // empty for cluster-scoped objects
+  std::string name;      // an object name, or "*" for every object
+  std::string metric;
+  std::string labelSelector;
+  std::string metricLabelSelector;
+};
+
+struct DescribedObject {
+  std::string kind;
+  std::string ns;
+  std::string name;
+  std::string apiVersion;  // "/v1" for the core group, as prometheus-adapter sends it
+};
+
+struct ObjectMetricValue {
+  DescribedObject object;
+  std::string metric;
+  double value = 0;         // always finite
+  int64_t timestampMs = 0;  // Unix milliseconds
+};
+
+struct CustomMetricDescriptor {
+  std::string resource;  // "pods", "deployments.apps"
+  bool namespaced = true;
+  std::string metric;
+};
+
+class CustomMetricsProvider {
+ public:
+  virtual ~CustomMetricsProvider() = default;
+  virtual std::vector<CustomMetricDescriptor> listCustomMetrics() const = 0;
+  virtual std::vector<ObjectMetricValue> getObjectMetric(const ObjectMetricRequest& req) const = 0;
+};
+
+}  // namespace apiservice

@@ -1,0 +1,34 @@
+// external.metrics.k8s.io: metrics that describe nothing in the cluster
+// (queue depths, cloud numbers), selected by labels. Implementations throw
+// StatusError for anything the client should see.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace apiservice {
+
+struct ExternalMetricRequest {
+  std::string ns;
+  std::string metric;
+  std::string labelSelector;
+};
+
+struct ExternalMetricValue {
+  std::string metric;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+  int64_t timestampMs = 0;
+};
+
+class ExternalMetricsProvider {
+ public:
+  virtual ~ExternalMetricsProvider() = default;
+  virtual std::vector<std::string> listExternalMetrics() const = 0;
+  virtual std::vector<ExternalMetricValue> getExternalMetric(
+      const ExternalMetricRequest& req) const = 0;
+};
+
+}  // namespace apiservice
