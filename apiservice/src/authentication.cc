@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apiservice/status.h"
+#include "common/json_fields.h"
 
 namespace apiservice {
 
@@ -162,15 +163,15 @@ UserInfo DelegatingAuthenticator::fromToken(const std::string& token) const {
   Json j = Json::parse(reply.body, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     throw StatusError::unavailable("cannot review the bearer token: malformed TokenReview reply");
-  const Json status = j.value("status", Json::object());
+  const Json status = common::jsonMember(j, "status", Json::object());
   TokenVerdict v;
-  if (status.is_object() && status.value("authenticated", false)) {
-    const Json user = status.value("user", Json::object());
+  if (common::jsonBool(status, "authenticated")) {
+    const Json user = common::jsonMember(status, "user", Json::object());
     UserInfo u;
-    u.name = user.value("username", "");
-    u.uid = user.value("uid", "");
-    const Json groups = user.value("groups", Json::array());
-    const Json extra = user.value("extra", Json::object());
+    u.name = common::jsonString(user, "username");
+    u.uid = common::jsonString(user, "uid");
+    const Json groups = common::jsonMember(user, "groups", Json::array());
+    const Json extra = common::jsonMember(user, "extra", Json::object());
     for (const auto& g : groups)
       if (g.is_string()) u.groups.push_back(g.get<std::string>());
     for (const auto& [k, vals] : extra.items()) {
@@ -181,7 +182,7 @@ UserInfo DelegatingAuthenticator::fromToken(const std::string& token) const {
     if (!u.name.empty()) v.user = std::move(u);
   }
   if (!v.user) {
-    std::string err = status.is_object() ? status.value("error", "") : "";
+    std::string err = common::jsonString(status, "error");
     v.error = "the bearer token was rejected by TokenReview" + (err.empty() ? "" : ": " + err);
   }
   tokenCache_.put(key, v, now + opts_.tokenCacheTtlMs, now);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apiservice/status.h"
+#include "common/json_fields.h"
 
 namespace apiservice {
 
@@ -88,9 +89,9 @@ Decision DelegatingAuthorizer::authorize(const UserInfo& user, const RequestAttr
   }
   const auto& st = j["status"];
   Decision d;
-  d.allowed = st.value("allowed", false) && !st.value("denied", false);
-  d.reason = st.value("reason", "");
-  if (std::string ev = st.value("evaluationError", ""); !ev.empty())
+  d.allowed = common::jsonBool(st, "allowed") && !common::jsonBool(st, "denied");
+  d.reason = common::jsonString(st, "reason");
+  if (std::string ev = common::jsonString(st, "evaluationError"); !ev.empty())
     d.reason += (d.reason.empty() ? "" : "; ") + ev;
   cache_.put(body, d, now + (d.allowed ? opts_.allowedTtlMs : opts_.deniedTtlMs), now);
   return d;

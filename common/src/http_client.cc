@@ -205,6 +205,35 @@ ClientResponse HttpClient::send(const ClientRequest& req) {
   return out;
 }
 
+namespace {
+
+http::request<http::string_body> wireRequest(const Url& url, const ClientRequest& req) {
+  http::request<http::string_body> r{req.method == "POST" ? http::verb::post : http::verb::get,
+                                     url.pathPrefix + req.target, 11};
+  r.set(http::field::host, url.host);
+  r.set(http::field::user_agent, "metrics-adapter");
+  r.set(http::field::accept, "application/json");
+  for (const auto& [k, v] : req.headers) r.set(k, v);
+  r.keep_alive(true);
+  if (!req.body.empty() || req.method == "POST") {
+    r.body() = req.body;
+    r.prepare_payload();
+  }
+  return r;
+}
+
+[[noreturn]] void throwRequestFailure(const Url& url, beast::error_code ec,
+                                      std::chrono::milliseconds timeout) {
+  if (ec == asio::error::operation_aborted) throw HttpClientError("request cancelled");
+  if (ec == beast::error::timeout) {
+    throw HttpClientError("request to " + url.host + ":" + url.port + " timed out after " +
+                          std::to_string(timeout.count()) + "ms");
+  }
+  throw HttpClientError("request to " + url.host + ":" + url.port + " failed: " + ec.message());
+}
+
+}  // namespace
+
 int HttpClient::stream(const ClientRequest& req,
                        const std::function<void(int, BodyReader&)>& onBody) {
   // A pooled connection may have been closed by the server while idle; one
@@ -219,17 +248,7 @@ int HttpClient::stream(const ClientRequest& req,
     c->cancel = req.cancel;
     auto timeout = req.timeout.count() > 0 ? req.timeout : timeout_;
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    http::request<http::string_body> r{req.method == "POST" ? http::verb::post : http::verb::get,
-                                       url_.pathPrefix + req.target, 11};
-    r.set(http::field::host, url_.host);
-    r.set(http::field::user_agent, "metrics-adapter");
-    r.set(http::field::accept, "application/json");
-    for (const auto& [k, v] : req.headers) r.set(k, v);
-    r.keep_alive(true);
-    if (!req.body.empty() || req.method == "POST") {
-      r.body() = req.body;
-      r.prepare_payload();
-    }
+    auto r = wireRequest(url_, req);
     beast::error_code ec = c->run(deadline, [&](auto h) {
       if (c->secure)
         http::async_write(*c->secure, r, h);
@@ -251,13 +270,7 @@ int HttpClient::stream(const ClientRequest& req,
                    (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
                     ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated);
       if (stale) continue;
-      if (ec == asio::error::operation_aborted) throw HttpClientError("request cancelled");
-      if (ec == beast::error::timeout) {
-        throw HttpClientError("request to " + url_.host + ":" + url_.port + " timed out after " +
-                              std::to_string(timeout.count()) + "ms");
-      }
-      throw HttpClientError("request to " + url_.host + ":" + url_.port +
-                            " failed: " + ec.message());
+      throwRequestFailure(url_, ec, timeout);
     }
     int status = static_cast<int>(parser.get().result_int());
     bool failed = false;

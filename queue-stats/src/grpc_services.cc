@@ -3,9 +3,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <condition_variable>
-#include <fstream>
-#include <sstream>
 
+#include "common/file_stamp.h"
 #include "externalscaler.grpc.pb.h"
 #include "queue_stats.grpc.pb.h"
 #include "queue_stats/keda_scaler.h"
@@ -56,11 +55,9 @@ bool matches(const std::string& want, const std::string& have) {
 }
 
 std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = common::readWholeFile(path);
+  if (!text) throw std::runtime_error("cannot read " + path);
+  return std::move(*text);
 }
 
 grpc::Status toStatus(const ScalerError& e) {

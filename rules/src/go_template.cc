@@ -1255,10 +1255,17 @@ class Executor {
     fail(pos, "can't evaluate field " + name + " in type " + recv.typeName());
   }
 
+  static void needArgs(const std::string& name, size_t argc, size_t n, bool atLeast,
+                       const Pos& pos) {
+    if (atLeast ? argc < n : argc != n) {
+      fail(pos, "wrong number of args for " + name + ": want " + (atLeast ? "at least " : "") +
+                    std::to_string(n) + " got " + std::to_string(argc));
+    }
+  }
+
   Value callFunction(const Value& dot, const Operand& fn, const Command& cmd,
                      const std::optional<Value>& final) {
     const std::string& name = fn.name;
-    const Pos& pos = cmd.pos;
     size_t argc = cmd.args.size() - 1 + (final ? 1 : 0);
     auto arg = [&](size_t k) -> Value {
       if (k + 1 < cmd.args.size()) {
@@ -1272,14 +1279,8 @@ class Executor {
       }
       return *final;
     };
-    auto need = [&](size_t n, bool atLeast = false) {
-      if (atLeast ? argc < n : argc != n) {
-        fail(pos, "wrong number of args for " + name + ": want " + (atLeast ? "at least " : "") +
-                      std::to_string(n) + " got " + std::to_string(argc));
-      }
-    };
-    if (name == "and" || name == "or") {
-      need(1, true);
+    if (name == "and" || name == "or") {  // short-circuit: arguments evaluated as needed
+      needArgs(name, argc, 1, true, cmd.pos);
       Value v;
       for (size_t k = 0; k < argc; ++k) {
         v = arg(k);
@@ -1290,30 +1291,42 @@ class Executor {
     std::vector<Value> args;
     args.reserve(argc);
     for (size_t k = 0; k < argc; ++k) args.push_back(arg(k));
+    if (auto v = callComparison(name, args, cmd.pos)) return std::move(*v);
+    if (auto v = callPrinting(name, args, cmd.pos)) return std::move(*v);
+    return callCollection(name, args, cmd.pos);
+  }
+
+  // not, eq, ne, lt, le, gt, ge.
+  static std::optional<Value> callComparison(const std::string& name,
+                                             const std::vector<Value>& args, const Pos& pos) {
     if (name == "not") {
-      need(1);
+      needArgs(name, args.size(), 1, false, pos);
       return Value(!args[0].truthy());
     }
-    if (name == "len") {
-      need(1);
-      const auto& st = args[0].storage();
-      if (auto s = std::get_if<std::string>(&st)) return Value(static_cast<int64_t>(s->size()));
-      if (auto l = std::get_if<std::shared_ptr<const ValueList>>(&st))
-        return Value(static_cast<int64_t>((*l)->items.size()));
-      if (auto m = std::get_if<std::shared_ptr<const ValueMap>>(&st))
-        return Value(static_cast<int64_t>((*m)->items.size()));
-      fail(pos, "error calling len: len of type " + args[0].typeName());
+    if (name == "eq") {
+      needArgs(name, args.size(), 2, true, pos);
+      for (size_t k = 1; k < args.size(); ++k)
+        if (compare(args[0], args[k], pos, true) == 0) return Value(true);
+      return Value(false);
     }
-    if (name == "index") {
-      need(1, true);
-      Value cur = args[0];
-      for (size_t k = 1; k < args.size(); ++k) cur = indexOne(cur, args[k], pos);
-      return cur;
+    if (name == "ne") {
+      needArgs(name, args.size(), 2, false, pos);
+      return Value(compare(args[0], args[1], pos, true) != 0);
     }
-    if (name == "slice") {
-      need(1, true);
-      return sliceOf(args, pos);
+    if (name == "lt" || name == "le" || name == "gt" || name == "ge") {
+      needArgs(name, args.size(), 2, false, pos);
+      int c = compare(args[0], args[1], pos, false);
+      if (name == "lt") return Value(c < 0);
+      if (name == "le") return Value(c <= 0);
+      if (name == "gt") return Value(c > 0);
+      return Value(c >= 0);
     }
+    return std::nullopt;
+  }
+
+  // print, println, printf and the escapers.
+  static std::optional<Value> callPrinting(const std::string& name, const std::vector<Value>& args,
+                                           const Pos& pos) {
     if (name == "print") return Value(goSprint(args));
     if (name == "println") {
       std::string out;
@@ -1324,32 +1337,40 @@ class Executor {
       return Value(out + "\n");
     }
     if (name == "printf") {
-      need(1, true);
+      needArgs(name, args.size(), 1, true, pos);
       auto f = std::get_if<std::string>(&args[0].storage());
       if (!f) fail(pos, "wrong type for value; expected string; got " + args[0].typeName());
       return Value(goSprintf(*f, std::vector<Value>(args.begin() + 1, args.end())));
     }
-    if (name == "eq") {
-      need(2, true);
-      for (size_t k = 1; k < args.size(); ++k)
-        if (compare(args[0], args[k], pos, true) == 0) return Value(true);
-      return Value(false);
-    }
-    if (name == "ne") {
-      need(2);
-      return Value(compare(args[0], args[1], pos, true) != 0);
-    }
-    if (name == "lt" || name == "le" || name == "gt" || name == "ge") {
-      need(2);
-      int c = compare(args[0], args[1], pos, false);
-      if (name == "lt") return Value(c < 0);
-      if (name == "le") return Value(c <= 0);
-      if (name == "gt") return Value(c > 0);
-      return Value(c >= 0);
-    }
     if (name == "urlquery") return Value(urlQueryEscape(goSprint(args)));
     if (name == "html") return Value(htmlEscape(goSprint(args)));
     if (name == "js") return Value(jsEscape(goSprint(args)));
+    return std::nullopt;
+  }
+
+  // len, index, slice; any other name is not a function.
+  static Value callCollection(const std::string& name, const std::vector<Value>& args,
+                              const Pos& pos) {
+    if (name == "len") {
+      needArgs(name, args.size(), 1, false, pos);
+      const auto& st = args[0].storage();
+      if (auto s = std::get_if<std::string>(&st)) return Value(static_cast<int64_t>(s->size()));
+      if (auto l = std::get_if<std::shared_ptr<const ValueList>>(&st))
+        return Value(static_cast<int64_t>((*l)->items.size()));
+      if (auto m = std::get_if<std::shared_ptr<const ValueMap>>(&st))
+        return Value(static_cast<int64_t>((*m)->items.size()));
+      fail(pos, "error calling len: len of type " + args[0].typeName());
+    }
+    if (name == "index") {
+      needArgs(name, args.size(), 1, true, pos);
+      Value cur = args[0];
+      for (size_t k = 1; k < args.size(); ++k) cur = indexOne(cur, args[k], pos);
+      return cur;
+    }
+    if (name == "slice") {
+      needArgs(name, args.size(), 1, true, pos);
+      return sliceOf(args, pos);
+    }
     fail(pos, "function \"" + name + "\" not defined");
   }
 

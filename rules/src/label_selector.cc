@@ -104,91 +104,122 @@ std::vector<Tok> lex(std::string_view s) {
   throw SelectorError("invalid label selector at position " + std::to_string(pos + 1) + ": " + msg);
 }
 
+// Reads requirements from the tokens, one at a time, as
+// k8s.io/apimachinery/pkg/labels' parser does.
+class RequirementParser {
+ public:
+  explicit RequirementParser(const std::vector<Tok>& toks) : toks_(toks) {}
+
+  bool atEnd() const { return toks_[i_].kind == T::End; }
+
+  Requirement requirement() {
+    Requirement r;
+    bool negated = toks_[i_].kind == T::Bang;
+    if (negated) ++i_;
+    if (cur().kind != T::Ident)
+      fail(cur().pos, "expected a label key, found \"" + cur().text + "\"");
+    r.key = cur().text;
+    if (auto err = checkKey(r.key); !err.empty()) fail(cur().pos, "key \"" + r.key + "\": " + err);
+    size_t keyPos = cur().pos;
+    ++i_;
+    if (negated) {
+      r.op = Requirement::Op::DoesNotExist;
+    } else if (cur().kind == T::Comma || cur().kind == T::End) {
+      r.op = Requirement::Op::Exists;
+    } else {
+      operatorAndValues(r, keyPos);
+    }
+    return r;
+  }
+
+  // The ',' between requirements; false at the end.
+  bool separator() {
+    if (atEnd()) return false;
+    if (cur().kind != T::Comma)
+      fail(cur().pos, "expected ',' between requirements, found \"" + cur().text + "\"");
+    ++i_;
+    return true;
+  }
+
+ private:
+  const Tok& cur() const { return toks_[i_]; }
+
+  void operatorAndValues(Requirement& r, size_t keyPos) {
+    const Tok& op = toks_[i_++];
+    if (op.kind == T::Eq || op.kind == T::DoubleEq || op.kind == T::NotEq) {
+      equality(r, op);
+    } else if (op.kind == T::Gt || op.kind == T::Lt) {
+      ordering(r, op);
+    } else if (op.kind == T::Ident && (op.text == "in" || op.text == "notin")) {
+      set(r, op, keyPos);
+    } else {
+      fail(op.pos,
+           "expected an operator (=, ==, !=, in, notin, exists), found \"" + op.text + "\"");
+    }
+  }
+
+  void equality(Requirement& r, const Tok& op) {
+    r.op = op.kind == T::Eq         ? Requirement::Op::Equals
+           : op.kind == T::DoubleEq ? Requirement::Op::DoubleEquals
+                                    : Requirement::Op::NotEquals;
+    std::string v;
+    if (cur().kind == T::Ident)
+      v = toks_[i_++].text;
+    else if (cur().kind != T::Comma && cur().kind != T::End)
+      fail(cur().pos, "expected a value after " + op.text + ", found \"" + cur().text + "\"");
+    if (auto err = checkValue(v); !err.empty()) fail(op.pos, "value \"" + v + "\": " + err);
+    r.values.push_back(v);
+  }
+
+  void ordering(Requirement& r, const Tok& op) {
+    r.op = op.kind == T::Gt ? Requirement::Op::GreaterThan : Requirement::Op::LessThan;
+    if (cur().kind != T::Ident) fail(cur().pos, "expected an integer after " + op.text);
+    const std::string& v = cur().text;
+    if (v.find_first_not_of("0123456789") != std::string::npos || (v[0] == '-' && v.size() == 1))
+      fail(cur().pos, "for '" + op.text + "' the value must be an integer");
+    r.values.push_back(v);
+    ++i_;
+  }
+
+  void set(Requirement& r, const Tok& op, size_t keyPos) {
+    r.op = op.text == "in" ? Requirement::Op::In : Requirement::Op::NotIn;
+    if (cur().kind != T::LParen) fail(cur().pos, "expected '(' after " + op.text);
+    ++i_;
+    if (cur().kind == T::RParen) fail(keyPos, "for 'in' and 'notin' the value set can't be empty");
+    std::set<std::string> vals;
+    while (true) {
+      std::string v;
+      size_t vpos = cur().pos;
+      if (cur().kind == T::Ident) v = toks_[i_++].text;
+      if (auto err = checkValue(v); !err.empty()) fail(vpos, "value \"" + v + "\": " + err);
+      vals.insert(v);
+      if (cur().kind == T::Comma) {
+        ++i_;
+        continue;
+      }
+      if (cur().kind == T::RParen) {
+        ++i_;
+        break;
+      }
+      fail(cur().pos, "expected ',' or ')' in value set, found \"" + cur().text + "\"");
+    }
+    r.values.assign(vals.begin(), vals.end());
+  }
+
+  const std::vector<Tok>& toks_;
+  size_t i_ = 0;
+};
+
 }  // namespace
 
 LabelSelector parseLabelSelector(std::string_view text) {
   LabelSelector sel;
   auto toks = lex(text);
-  size_t i = 0;
-  if (toks[0].kind == T::End) return sel;
-  while (true) {
-    Requirement r;
-    bool negated = false;
-    if (toks[i].kind == T::Bang) {
-      negated = true;
-      ++i;
-    }
-    if (toks[i].kind != T::Ident)
-      fail(toks[i].pos, "expected a label key, found \"" + toks[i].text + "\"");
-    r.key = toks[i].text;
-    if (auto err = checkKey(r.key); !err.empty())
-      fail(toks[i].pos, "key \"" + r.key + "\": " + err);
-    size_t keyPos = toks[i].pos;
-    ++i;
-    if (negated) {
-      r.op = Requirement::Op::DoesNotExist;
-    } else if (toks[i].kind == T::Comma || toks[i].kind == T::End) {
-      r.op = Requirement::Op::Exists;
-    } else {
-      const Tok& op = toks[i++];
-      if (op.kind == T::Eq || op.kind == T::DoubleEq || op.kind == T::NotEq) {
-        r.op = op.kind == T::Eq         ? Requirement::Op::Equals
-               : op.kind == T::DoubleEq ? Requirement::Op::DoubleEquals
-                                        : Requirement::Op::NotEquals;
-        std::string v;
-        if (toks[i].kind == T::Ident)
-          v = toks[i++].text;
-        else if (toks[i].kind != T::Comma && toks[i].kind != T::End) {
-          fail(toks[i].pos,
-               "expected a value after " + op.text + ", found \"" + toks[i].text + "\"");
-        }
-        if (auto err = checkValue(v); !err.empty()) fail(op.pos, "value \"" + v + "\": " + err);
-        r.values.push_back(v);
-      } else if (op.kind == T::Gt || op.kind == T::Lt) {
-        r.op = op.kind == T::Gt ? Requirement::Op::GreaterThan : Requirement::Op::LessThan;
-        if (toks[i].kind != T::Ident) fail(toks[i].pos, "expected an integer after " + op.text);
-        const std::string& v = toks[i].text;
-        if (v.find_first_not_of("0123456789") != std::string::npos ||
-            (v[0] == '-' && v.size() == 1)) {
-          fail(toks[i].pos, "for '" + op.text + "' the value must be an integer");
-        }
-        r.values.push_back(v);
-        ++i;
-      } else if (op.kind == T::Ident && (op.text == "in" || op.text == "notin")) {
-        r.op = op.text == "in" ? Requirement::Op::In : Requirement::Op::NotIn;
-        if (toks[i].kind != T::LParen) fail(toks[i].pos, "expected '(' after " + op.text);
-        ++i;
-        if (toks[i].kind == T::RParen)
-          fail(keyPos, "for 'in' and 'notin' the value set can't be empty");
-        std::set<std::string> vals;
-        while (true) {
-          std::string v;
-          size_t vpos = toks[i].pos;
-          if (toks[i].kind == T::Ident) v = toks[i++].text;
-          if (auto err = checkValue(v); !err.empty()) fail(vpos, "value \"" + v + "\": " + err);
-          vals.insert(v);
-          if (toks[i].kind == T::Comma) {
-            ++i;
-            continue;
-          }
-          if (toks[i].kind == T::RParen) {
-            ++i;
-            break;
-          }
-          fail(toks[i].pos, "expected ',' or ')' in value set, found \"" + toks[i].text + "\"");
-        }
-        r.values.assign(vals.begin(), vals.end());
-      } else {
-        fail(op.pos,
-             "expected an operator (=, ==, !=, in, notin, exists), found \"" + op.text + "\"");
-      }
-    }
-    sel.requirements.push_back(std::move(r));
-    if (toks[i].kind == T::End) break;
-    if (toks[i].kind != T::Comma)
-      fail(toks[i].pos, "expected ',' between requirements, found \"" + toks[i].text + "\"");
-    ++i;
-  }
+  RequirementParser p(toks);
+  if (p.atEnd()) return sel;
+  do {
+    sel.requirements.push_back(p.requirement());
+  } while (p.separator());
   std::stable_sort(sel.requirements.begin(), sel.requirements.end(),
                    [](const Requirement& a, const Requirement& b) { return a.key < b.key; });
   return sel;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/duration.h"
 #include "queue_stats/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -13,6 +14,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const queue_stats::ConfigError& e) {
     if (e.problems().empty()) __builtin_trap();
   }
-  queue_stats::parseDuration(in);
+  common::parseDurationMillis(in);
   return 0;
 }

@@ -28,7 +28,7 @@ void ConfigReloader::loadInitial() {
   }
   const std::string& content = *read;
   auto set = rules::RuleSet::compile(rules::parseConfig(content, path_), path_, mapper_);
-  lastContent_ = content;
+  lastContent_ = servingContent_ = content;
   generation_ = 1;
   relister_.setRules(set, generation_);
   metrics_.observeReload(true, generation_, unixNow());
@@ -54,13 +54,20 @@ bool ConfigReloader::reload(bool force) {
 }
 
 bool ConfigReloader::recompile() {
-  return accept(lastContent_, "recompiled config for new API resources");
+  // A file rejected for naming a resource discovery had not found yet may
+  // compile now; otherwise the serving config is compiled against the new
+  // resource table.
+  if (lastContent_ != servingContent_ &&
+      accept(lastContent_, "recompiled config for new API resources"))
+    return true;
+  return accept(servingContent_, "recompiled config for new API resources");
 }
 
 bool ConfigReloader::accept(const std::string& content, const char* what) {
   try {
     auto set = rules::RuleSet::compile(rules::parseConfig(content, path_), path_, mapper_);
     ++generation_;
+    servingContent_ = content;
     relister_.setRules(set, generation_);
     metrics_.observeReload(true, generation_, unixNow());
     log_.info(what, {{"file", path_}, {"generation", std::to_string(generation_)}});

@@ -20,6 +20,13 @@ std::chrono::milliseconds parseDurationFlag(const std::string& flag, const std::
   return std::chrono::milliseconds(*ms);
 }
 
+std::pair<std::string, std::string> parseHeaderFlag(const std::string& value) {
+  auto eq = value.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw std::invalid_argument("--prometheus-header=" + value + ": expected Key=Value");
+  return {value.substr(0, eq), value.substr(eq + 1)};
+}
+
 std::vector<std::string> splitList(const std::string& value) {
   std::vector<std::string> out;
   size_t i = 0;
@@ -35,21 +42,22 @@ std::vector<std::string> splitList(const std::string& value) {
   return out;
 }
 
-ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
-  ParsedOptions out;
-  AdapterOptions& o = out.options;
+namespace {
+
+// Flag values that are parsed after the command line is read.
+struct RawFlags {
   std::string relistInterval = "10m", maxAge, timeout = "10s", grace = "10s", logFormat = "text",
               bindAddress;
   std::vector<std::string> headers;
   int port = 6443;
-  KubernetesOptions& k = o.kubernetes;
-  AuthenticationFlags& an = k.authentication;
   std::string discoveryInterval = "1m", tokenTtl = "10s", allowedTtl = "10s", deniedTtl = "10s",
               allowPaths = "/healthz,/readyz,/livez", allowedNames, userHeaders = "X-Remote-User",
               groupHeaders = "X-Remote-Group", extraPrefixes = "X-Remote-Extra-", uidHeaders,
               queueStatsMaxAge = "2m";
-  po::options_description desc(
-      "metrics-adapter: Kubernetes custom and external metrics from Prometheus.\n\nFlags");
+};
+
+// The adapter's own flags: config, Prometheus, queue-stats, serving, logs.
+void describeAdapterFlags(po::options_description& desc, AdapterOptions& o, RawFlags& f) {
   // clang-format off
   desc.add_options()
     ("help,h", "Print this help.")
@@ -57,49 +65,153 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
     ("standalone", po::bool_switch(&o.standalone), "Run without a Kubernetes connection: no authentication, built-in resource table, binds to 127.0.0.1 unless --bind-address is set.")
     ("prometheus-url", po::value(&o.prometheus.url)->default_value("http://localhost:9090"), "Prometheus-compatible API base URL, with an optional path prefix.")
     ("prometheus-verb", po::value(&o.prometheus.verb)->default_value("GET"), "HTTP method for queries: GET (switches to POST above 8 KB) or POST.")
-    ("prometheus-timeout", po::value(&timeout)->default_value("10s"), "Timeout of one Prometheus API call.")
+    ("prometheus-timeout", po::value(&f.timeout)->default_value("10s"), "Timeout of one Prometheus API call.")
     ("prometheus-token-file", po::value(&o.prometheus.tokenFile), "File with a bearer token for Prometheus; re-read when it changes.")
     ("prometheus-basic-auth-username", po::value(&o.prometheus.basicAuthUsername), "Basic auth user for Prometheus.")
     ("prometheus-basic-auth-password-file", po::value(&o.prometheus.basicAuthPasswordFile), "File with the basic auth password.")
     ("prometheus-ca-file", po::value(&o.prometheus.tls.caFile), "CA bundle to verify Prometheus' certificate.")
     ("prometheus-client-cert", po::value(&o.prometheus.tls.certFile), "Client certificate for Prometheus (mTLS).")
     ("prometheus-client-key", po::value(&o.prometheus.tls.keyFile), "Client key for Prometheus (mTLS).")
-    ("prometheus-header", po::value(&headers)->composing(), "Extra header Key=Value on every Prometheus request (repeatable), e.g. X-Scope-OrgID=tenant.")
-    ("metrics-relist-interval", po::value(&relistInterval)->default_value("10m"), "How often to rediscover available metrics (one /api/v1/series call per distinct seriesQuery).")
-    ("metrics-max-age", po::value(&maxAge), "How far back discovery looks for series; defaults to --metrics-relist-interval.")
+    ("prometheus-header", po::value(&f.headers)->composing(), "Extra header Key=Value on every Prometheus request (repeatable), e.g. X-Scope-OrgID=tenant.")
+    ("metrics-relist-interval", po::value(&f.relistInterval)->default_value("10m"), "How often to rediscover available metrics (one /api/v1/series call per distinct seriesQuery).")
+    ("metrics-max-age", po::value(&f.maxAge), "How far back discovery looks for series; defaults to --metrics-relist-interval.")
     ("queue-stats-address", po::value(&o.queueStats.address), "queue-stats' gRPC address (host:port): serve its Kafka lag and SQS depth as external metrics straight from its feed.")
     ("queue-stats-ca-file", po::value(&o.queueStats.caFile), "CA bundle to verify queue-stats' certificate; set: the feed uses TLS.")
     ("queue-stats-client-cert", po::value(&o.queueStats.certFile), "Client certificate for queue-stats (mTLS; implies TLS).")
     ("queue-stats-client-key", po::value(&o.queueStats.keyFile), "Client key for queue-stats (mTLS).")
-    ("queue-stats-max-age", po::value(&queueStatsMaxAge)->default_value(queueStatsMaxAge), "Feed values measured longer ago than this are an error (503), never served as current.")
-    ("secure-port", po::value(&port)->default_value(6443), "HTTPS port (0 picks a free one).")
-    ("bind-address", po::value(&bindAddress), "Address to listen on (default 0.0.0.0; 127.0.0.1 with --standalone).")
+    ("queue-stats-max-age", po::value(&f.queueStatsMaxAge)->default_value(f.queueStatsMaxAge), "Feed values measured longer ago than this are an error (503), never served as current.")
+    ("secure-port", po::value(&f.port)->default_value(6443), "HTTPS port (0 picks a free one).")
+    ("bind-address", po::value(&f.bindAddress), "Address to listen on (default 0.0.0.0; 127.0.0.1 with --standalone).")
     ("tls-cert-file", po::value(&o.tlsCertFile), "Serving certificate (PEM); reloaded when it changes.")
     ("tls-private-key-file", po::value(&o.tlsPrivateKeyFile), "Serving private key (PEM).")
     ("cert-dir", po::value(&o.certDir)->default_value(o.certDir), "Where a self-signed certificate is written when --tls-cert-file is not set.")
     ("server-threads", po::value(&o.server.threads)->default_value(16), "Threads serving connections; each connection stays on one thread (they wait on Prometheus, so more than cores).")
-    ("shutdown-grace-period", po::value(&grace)->default_value("10s"), "On SIGTERM, how long in-flight requests may take to finish.")
-    ("lister-kubeconfig", po::value(&k.listerKubeconfig), "kubeconfig for listing and watching objects and API discovery (default: in-cluster).")
-    ("authentication-kubeconfig", po::value(&k.authenticationKubeconfig), "kubeconfig for TokenReviews and the extension-apiserver-authentication ConfigMap (default: in-cluster).")
-    ("authorization-kubeconfig", po::value(&k.authorizationKubeconfig), "kubeconfig for SubjectAccessReviews (default: in-cluster).")
-    ("kube-api-qps", po::value(&k.qps)->default_value(20), "Requests per second to kube-apiserver for listing, watching and discovery.")
-    ("kube-api-burst", po::value(&k.burst)->default_value(40), "Burst of requests to kube-apiserver above --kube-api-qps.")
-    ("discovery-interval", po::value(&discoveryInterval)->default_value("1m"), "How often API discovery is refreshed (new CRDs resolve without a restart).")
-    ("client-ca-file", po::value(&an.clientCAFile), "CA bundle for client certificates (user = CN, groups = O); default: client-ca-file of the extension-apiserver-authentication ConfigMap.")
-    ("requestheader-client-ca-file", po::value(&an.requestHeaderClientCAFile), "CA bundle for the front-proxy client certificate; default: from the extension-apiserver-authentication ConfigMap.")
-    ("requestheader-allowed-names", po::value(&allowedNames), "Front-proxy certificate common names allowed (comma-separated); empty: any the CA signed.")
-    ("requestheader-username-headers", po::value(&userHeaders)->default_value(userHeaders), "Request headers with the user name (first non-empty wins).")
-    ("requestheader-uid-headers", po::value(&uidHeaders), "Request headers with the user's UID.")
-    ("requestheader-group-headers", po::value(&groupHeaders)->default_value(groupHeaders), "Request headers with the user's groups (one group per header).")
-    ("requestheader-extra-headers-prefix", po::value(&extraPrefixes)->default_value(extraPrefixes), "Prefixes of request headers with extra user attributes.")
-    ("authentication-skip-lookup", po::bool_switch(&an.skipLookup), "Do not read the extension-apiserver-authentication ConfigMap; only the flags above apply.")
-    ("authentication-token-webhook-cache-ttl", po::value(&tokenTtl)->default_value("10s"), "How long TokenReview answers are cached.")
-    ("authorization-webhook-cache-authorized-ttl", po::value(&allowedTtl)->default_value("10s"), "How long allowing SubjectAccessReview answers are cached.")
-    ("authorization-webhook-cache-unauthorized-ttl", po::value(&deniedTtl)->default_value("10s"), "How long denying SubjectAccessReview answers are cached.")
-    ("authorization-always-allow-paths", po::value(&allowPaths)->default_value(allowPaths), "Paths served without authentication or authorization (comma-separated; /x/* matches below /x/).")
+    ("shutdown-grace-period", po::value(&f.grace)->default_value("10s"), "On SIGTERM, how long in-flight requests may take to finish.")
     ("v", po::value(&o.verbosity)->default_value(0), "Log verbosity (klog levels: 1 discovery, 2 dropped samples, 4 queries and access decisions).")
-    ("log-format", po::value(&logFormat)->default_value("text"), "Log format: text or json.");
+    ("log-format", po::value(&f.logFormat)->default_value("text"), "Log format: text or json.");
   // clang-format on
+}
+
+// kube-apiserver's flags for clients, discovery and delegated auth.
+void describeKubernetesFlags(po::options_description& desc, AdapterOptions& o, RawFlags& f) {
+  // clang-format off
+  desc.add_options()
+    ("lister-kubeconfig", po::value(&o.kubernetes.listerKubeconfig), "kubeconfig for listing and watching objects and API discovery (default: in-cluster).")
+    ("authentication-kubeconfig", po::value(&o.kubernetes.authenticationKubeconfig), "kubeconfig for TokenReviews and the extension-apiserver-authentication ConfigMap (default: in-cluster).")
+    ("authorization-kubeconfig", po::value(&o.kubernetes.authorizationKubeconfig), "kubeconfig for SubjectAccessReviews (default: in-cluster).")
+    ("kube-api-qps", po::value(&o.kubernetes.qps)->default_value(20), "Requests per second to kube-apiserver for listing, watching and discovery.")
+    ("kube-api-burst", po::value(&o.kubernetes.burst)->default_value(40), "Burst of requests to kube-apiserver above --kube-api-qps.")
+    ("discovery-interval", po::value(&f.discoveryInterval)->default_value("1m"), "How often API discovery is refreshed (new CRDs resolve without a restart).")
+    ("client-ca-file", po::value(&o.kubernetes.authentication.clientCAFile), "CA bundle for client certificates (user = CN, groups = O); default: client-ca-file of the extension-apiserver-authentication ConfigMap.")
+    ("requestheader-client-ca-file", po::value(&o.kubernetes.authentication.requestHeaderClientCAFile), "CA bundle for the front-proxy client certificate; default: from the extension-apiserver-authentication ConfigMap.")
+    ("requestheader-allowed-names", po::value(&f.allowedNames), "Front-proxy certificate common names allowed (comma-separated); empty: any the CA signed.")
+    ("requestheader-username-headers", po::value(&f.userHeaders)->default_value(f.userHeaders), "Request headers with the user name (first non-empty wins).")
+    ("requestheader-uid-headers", po::value(&f.uidHeaders), "Request headers with the user's UID.")
+    ("requestheader-group-headers", po::value(&f.groupHeaders)->default_value(f.groupHeaders), "Request headers with the user's groups (one group per header).")
+    ("requestheader-extra-headers-prefix", po::value(&f.extraPrefixes)->default_value(f.extraPrefixes), "Prefixes of request headers with extra user attributes.")
+    ("authentication-skip-lookup", po::bool_switch(&o.kubernetes.authentication.skipLookup), "Do not read the extension-apiserver-authentication ConfigMap; only the flags above apply.")
+    ("authentication-token-webhook-cache-ttl", po::value(&f.tokenTtl)->default_value("10s"), "How long TokenReview answers are cached.")
+    ("authorization-webhook-cache-authorized-ttl", po::value(&f.allowedTtl)->default_value("10s"), "How long allowing SubjectAccessReview answers are cached.")
+    ("authorization-webhook-cache-unauthorized-ttl", po::value(&f.deniedTtl)->default_value("10s"), "How long denying SubjectAccessReview answers are cached.")
+    ("authorization-always-allow-paths", po::value(&f.allowPaths)->default_value(f.allowPaths), "Paths served without authentication or authorization (comma-separated; /x/* matches below /x/).");
+  // clang-format on
+}
+
+void applyServingFlags(AdapterOptions& o, const RawFlags& f, const po::variables_map& vm) {
+  if (o.configFile.empty()) throw std::invalid_argument("--config is required");
+  if (f.port < 0 || f.port > 65535) throw std::invalid_argument("--secure-port must be 0-65535");
+  o.server.port = static_cast<uint16_t>(f.port);
+  o.bindAddressSet = vm.count("bind-address") > 0;
+  o.server.bindAddress =
+      o.bindAddressSet ? f.bindAddress : (o.standalone ? "127.0.0.1" : "0.0.0.0");
+}
+
+void applyBackendFlags(AdapterOptions& o, const RawFlags& f) {
+  o.prometheus.timeout = parseDurationFlag("prometheus-timeout", f.timeout);
+  o.relist.interval = parseDurationFlag("metrics-relist-interval", f.relistInterval);
+  o.relist.maxAge =
+      f.maxAge.empty() ? o.relist.interval : parseDurationFlag("metrics-max-age", f.maxAge);
+  o.shutdownGracePeriod = parseDurationFlag("shutdown-grace-period", f.grace);
+  if (o.prometheus.verb != "GET" && o.prometheus.verb != "POST") {
+    throw std::invalid_argument("--prometheus-verb must be GET or POST");
+  }
+  for (const auto& h : f.headers) o.prometheus.headers.push_back(parseHeaderFlag(h));
+  if (f.logFormat == "json")
+    o.logFormat = common::Logger::Format::Json;
+  else if (f.logFormat != "text")
+    throw std::invalid_argument("--log-format must be text or json");
+  if (o.tlsCertFile.empty() != o.tlsPrivateKeyFile.empty()) {
+    throw std::invalid_argument("--tls-cert-file and --tls-private-key-file go together");
+  }
+}
+
+void applyQueueStatsFlags(AdapterOptions& o, const RawFlags& f) {
+  o.queueStats.maxAge = parseDurationFlag("queue-stats-max-age", f.queueStatsMaxAge);
+  if (o.queueStats.certFile.empty() != o.queueStats.keyFile.empty()) {
+    throw std::invalid_argument(
+        "--queue-stats-client-cert and --queue-stats-client-key go together");
+  }
+  if (o.queueStats.address.empty() &&
+      (!o.queueStats.caFile.empty() || !o.queueStats.certFile.empty())) {
+    throw std::invalid_argument(
+        "--queue-stats-ca-file and --queue-stats-client-cert need --queue-stats-address");
+  }
+  if (o.server.threads < 1) throw std::invalid_argument("--server-threads must be at least 1");
+}
+
+void applyKubernetesFlags(KubernetesOptions& k, const RawFlags& f) {
+  AuthenticationFlags& an = k.authentication;
+  k.discoveryInterval = parseDurationFlag("discovery-interval", f.discoveryInterval);
+  k.tokenCacheTtl = parseDurationFlag("authentication-token-webhook-cache-ttl", f.tokenTtl);
+  k.authorizedCacheTtl =
+      parseDurationFlag("authorization-webhook-cache-authorized-ttl", f.allowedTtl);
+  k.unauthorizedCacheTtl =
+      parseDurationFlag("authorization-webhook-cache-unauthorized-ttl", f.deniedTtl);
+  k.alwaysAllowPaths = splitList(f.allowPaths);
+  an.requestHeaderAllowedNames = splitList(f.allowedNames);
+  an.requestHeaderUsernameHeaders = splitList(f.userHeaders);
+  an.requestHeaderGroupHeaders = splitList(f.groupHeaders);
+  an.requestHeaderExtraHeadersPrefix = splitList(f.extraPrefixes);
+  an.requestHeaderUidHeaders = splitList(f.uidHeaders);
+  if (k.qps < 0) throw std::invalid_argument("--kube-api-qps must not be negative");
+  if (k.burst < 1) throw std::invalid_argument("--kube-api-burst must be at least 1");
+  if (!an.requestHeaderClientCAFile.empty() && an.requestHeaderUsernameHeaders.empty()) {
+    throw std::invalid_argument(
+        "--requestheader-username-headers must name at least one header when "
+        "--requestheader-client-ca-file is set");
+  }
+}
+
+// Kubernetes flags mean nothing without a Kubernetes connection: refuse
+// them rather than ignore them.
+void refuseClusterFlagsWhenStandalone(const AdapterOptions& o) {
+  if (!o.standalone) return;
+  const KubernetesOptions& k = o.kubernetes;
+  const AuthenticationFlags& an = k.authentication;
+  for (const auto& [flag, set] :
+       {std::pair{"lister-kubeconfig", !k.listerKubeconfig.empty()},
+        std::pair{"authentication-kubeconfig", !k.authenticationKubeconfig.empty()},
+        std::pair{"authorization-kubeconfig", !k.authorizationKubeconfig.empty()},
+        std::pair{"client-ca-file", !an.clientCAFile.empty()},
+        std::pair{"requestheader-client-ca-file", !an.requestHeaderClientCAFile.empty()}}) {
+    if (set) {
+      throw std::invalid_argument(std::string("--") + flag +
+                                  " has no effect with --standalone (no Kubernetes connection, "
+                                  "no authentication)");
+    }
+  }
+}
+
+}  // namespace
+
+ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
+  ParsedOptions out;
+  AdapterOptions& o = out.options;
+  RawFlags f;
+  po::options_description desc(
+      "metrics-adapter: Kubernetes custom and external metrics from Prometheus.\n\nFlags");
+  describeAdapterFlags(desc, o, f);
+  describeKubernetesFlags(desc, o, f);
   std::ostringstream help;
   help << desc;
   out.helpText = help.str();
@@ -119,77 +231,11 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
     out.helpRequested = true;
     return out;
   }
-  if (o.configFile.empty()) throw std::invalid_argument("--config is required");
-  if (port < 0 || port > 65535) throw std::invalid_argument("--secure-port must be 0-65535");
-  o.server.port = static_cast<uint16_t>(port);
-  o.bindAddressSet = vm.count("bind-address") > 0;
-  o.server.bindAddress = o.bindAddressSet ? bindAddress : (o.standalone ? "127.0.0.1" : "0.0.0.0");
-  o.prometheus.timeout = parseDurationFlag("prometheus-timeout", timeout);
-  o.relist.interval = parseDurationFlag("metrics-relist-interval", relistInterval);
-  o.relist.maxAge =
-      maxAge.empty() ? o.relist.interval : parseDurationFlag("metrics-max-age", maxAge);
-  o.shutdownGracePeriod = parseDurationFlag("shutdown-grace-period", grace);
-  if (o.prometheus.verb != "GET" && o.prometheus.verb != "POST") {
-    throw std::invalid_argument("--prometheus-verb must be GET or POST");
-  }
-  for (const auto& h : headers) {
-    auto eq = h.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw std::invalid_argument("--prometheus-header=" + h + ": expected Key=Value");
-    }
-    o.prometheus.headers.emplace_back(h.substr(0, eq), h.substr(eq + 1));
-  }
-  if (logFormat == "json")
-    o.logFormat = common::Logger::Format::Json;
-  else if (logFormat != "text")
-    throw std::invalid_argument("--log-format must be text or json");
-  if (o.tlsCertFile.empty() != o.tlsPrivateKeyFile.empty()) {
-    throw std::invalid_argument("--tls-cert-file and --tls-private-key-file go together");
-  }
-  o.queueStats.maxAge = parseDurationFlag("queue-stats-max-age", queueStatsMaxAge);
-  if (o.queueStats.certFile.empty() != o.queueStats.keyFile.empty()) {
-    throw std::invalid_argument(
-        "--queue-stats-client-cert and --queue-stats-client-key go together");
-  }
-  if (o.queueStats.address.empty() &&
-      (!o.queueStats.caFile.empty() || !o.queueStats.certFile.empty())) {
-    throw std::invalid_argument(
-        "--queue-stats-ca-file and --queue-stats-client-cert need --queue-stats-address");
-  }
-  if (o.server.threads < 1) throw std::invalid_argument("--server-threads must be at least 1");
-  k.discoveryInterval = parseDurationFlag("discovery-interval", discoveryInterval);
-  k.tokenCacheTtl = parseDurationFlag("authentication-token-webhook-cache-ttl", tokenTtl);
-  k.authorizedCacheTtl =
-      parseDurationFlag("authorization-webhook-cache-authorized-ttl", allowedTtl);
-  k.unauthorizedCacheTtl =
-      parseDurationFlag("authorization-webhook-cache-unauthorized-ttl", deniedTtl);
-  k.alwaysAllowPaths = splitList(allowPaths);
-  an.requestHeaderAllowedNames = splitList(allowedNames);
-  an.requestHeaderUsernameHeaders = splitList(userHeaders);
-  an.requestHeaderGroupHeaders = splitList(groupHeaders);
-  an.requestHeaderExtraHeadersPrefix = splitList(extraPrefixes);
-  an.requestHeaderUidHeaders = splitList(uidHeaders);
-  if (k.qps < 0) throw std::invalid_argument("--kube-api-qps must not be negative");
-  if (k.burst < 1) throw std::invalid_argument("--kube-api-burst must be at least 1");
-  if (!an.requestHeaderClientCAFile.empty() && an.requestHeaderUsernameHeaders.empty()) {
-    throw std::invalid_argument(
-        "--requestheader-username-headers must name at least one header when "
-        "--requestheader-client-ca-file is set");
-  }
-  if (o.standalone) {
-    for (const auto& [flag, set] :
-         {std::pair{"lister-kubeconfig", !k.listerKubeconfig.empty()},
-          std::pair{"authentication-kubeconfig", !k.authenticationKubeconfig.empty()},
-          std::pair{"authorization-kubeconfig", !k.authorizationKubeconfig.empty()},
-          std::pair{"client-ca-file", !an.clientCAFile.empty()},
-          std::pair{"requestheader-client-ca-file", !an.requestHeaderClientCAFile.empty()}}) {
-      if (set) {
-        throw std::invalid_argument(std::string("--") + flag +
-                                    " has no effect with --standalone (no Kubernetes connection, "
-                                    "no authentication)");
-      }
-    }
-  }
+  applyServingFlags(o, f, vm);
+  applyBackendFlags(o, f);
+  applyQueueStatsFlags(o, f);
+  applyKubernetesFlags(o.kubernetes, f);
+  refuseClusterFlagsWhenStandalone(o);
   return out;
 }
 

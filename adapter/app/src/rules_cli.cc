@@ -53,152 +53,125 @@ void warnings(const rules::RuleSet& set, std::ostream& out) {
   }
 }
 
-}  // namespace
-
-int runRulesCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (args.empty() || (args[0] != "check" && args[0] != "explain")) {
-    err << kUsage;
-    return 2;
-  }
-  bool explain = args[0] == "explain";
+// The command line of `rules check|explain`.
+struct RulesArgs {
+  bool explain = false;
   std::string config, metric, resource = "pods", ns, name = "*", metricSel, selector,
                               maxAge = "10m", timeout = "30s";
   bool external = false;
+  bool help = false;
   PrometheusClientOptions prom;
   std::vector<std::string> headers;
+};
+
+// Parses the flags after the verb; throws po::error.
+RulesArgs parseRulesArgs(const std::vector<std::string>& args) {
+  RulesArgs a;
+  a.explain = args[0] == "explain";
   po::options_description desc("rules flags");
   // clang-format off
   desc.add_options()
     ("help,h", "help")
-    ("config", po::value(&config))
-    ("prometheus-url", po::value(&prom.url))
-    ("prometheus-token-file", po::value(&prom.tokenFile))
-    ("prometheus-ca-file", po::value(&prom.tls.caFile))
-    ("prometheus-header", po::value(&headers)->composing())
-    ("prometheus-timeout", po::value(&timeout))
-    ("metrics-max-age", po::value(&maxAge))
-    ("metric", po::value(&metric))
-    ("resource", po::value(&resource))
-    ("namespace", po::value(&ns))
-    ("name", po::value(&name))
-    ("metric-label-selector", po::value(&metricSel))
-    ("external", po::bool_switch(&external))
-    ("selector", po::value(&selector));
+    ("config", po::value(&a.config))
+    ("prometheus-url", po::value(&a.prom.url))
+    ("prometheus-token-file", po::value(&a.prom.tokenFile))
+    ("prometheus-ca-file", po::value(&a.prom.tls.caFile))
+    ("prometheus-header", po::value(&a.headers)->composing())
+    ("prometheus-timeout", po::value(&a.timeout))
+    ("metrics-max-age", po::value(&a.maxAge))
+    ("metric", po::value(&a.metric))
+    ("resource", po::value(&a.resource))
+    ("namespace", po::value(&a.ns))
+    ("name", po::value(&a.name))
+    ("metric-label-selector", po::value(&a.metricSel))
+    ("external", po::bool_switch(&a.external))
+    ("selector", po::value(&a.selector));
   // clang-format on
   po::variables_map vm;
-  try {
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    po::store(po::command_line_parser(rest).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    err << "error: " << e.what() << "\n" << kUsage;
-    return 2;
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  po::store(po::command_line_parser(rest).options(desc).run(), vm);
+  po::notify(vm);
+  a.help = vm.count("help") > 0;
+  return a;
+}
+
+// The Prometheus flags of explain; throws std::invalid_argument naming one.
+std::chrono::milliseconds applyBackendFlags(RulesArgs& a) {
+  std::chrono::milliseconds age = parseDurationFlag("metrics-max-age", a.maxAge);
+  a.prom.timeout = parseDurationFlag("prometheus-timeout", a.timeout);
+  for (const auto& h : a.headers) a.prom.headers.push_back(parseHeaderFlag(h));
+  return age;
+}
+
+// Counts one series against a rule: filtered, unnamed, named, and the
+// resources its labels name.
+void tally(const rules::CompiledRule& r, std::string_view seriesName,
+           const std::vector<std::string>& labels, RuleStats& st) {
+  ++st.seen;
+  bool kept = true;
+  for (const auto& f : r.is) kept = kept && f.matches(seriesName);
+  for (const auto& f : r.isNot) kept = kept && !f.matches(seriesName);
+  if (!kept) {
+    ++st.filtered;
+    return;
   }
-  if (vm.count("help")) {
-    out << kUsage;
-    return 0;
+  auto m = r.nameMatches.expand(r.nameAs, seriesName);
+  if (!m || m->empty()) {
+    ++st.nameMismatch;
+    return;
   }
-  if (config.empty()) {
-    err << "error: --config is required\n" << kUsage;
-    return 2;
-  }
-  auto mapper = builtinResources();
-  std::shared_ptr<const rules::RuleSet> set;
-  try {
-    set = rules::RuleSet::compile(rules::loadConfigFile(config), config, mapper);
-  } catch (const rules::ConfigError& e) {
-    for (const auto& d : e.diagnostics()) err << "error: " << d.str() << "\n";
-    err << e.diagnostics().size() << " problem(s) in " << config << "\n";
-    return 1;
-  }
-  const auto& cfg = set->config();
-  out << config << ": OK: " << cfg.rules.size() << " rules, " << cfg.externalRules.size()
-      << " external rules, " << (cfg.resourceRules ? "resourceRules set" : "no resourceRules")
-      << "\n";
-  warnings(*set, out);
-  if (!explain) return 0;
-  if (prom.url.empty()) {
-    err << "error: explain needs --prometheus-url\n";
-    return 2;
-  }
-  int64_t now = common::SystemClock().nowMillis();
-  std::chrono::milliseconds age;
-  try {
-    age = parseDurationFlag("metrics-max-age", maxAge);
-    prom.timeout = parseDurationFlag("prometheus-timeout", timeout);
-    for (const auto& h : headers) {
-      auto eq = h.find('=');
-      if (eq == std::string::npos)
-        throw std::invalid_argument("--prometheus-header=" + h + ": expected Key=Value");
-      prom.headers.emplace_back(h.substr(0, eq), h.substr(eq + 1));
+  ++st.named;
+  st.metrics.insert(*m);
+  if (r.external) return;
+  bool any = false;
+  for (const auto& l : labels) {
+    if (auto info = r.resources.resourceForLabel(l)) {
+      any = true;
+      st.resources.insert(info->gr.str() + " (label " + l + ")");
     }
-  } catch (const std::invalid_argument& e) {
-    err << "error: " << e.what() << "\n";
-    return 2;
   }
-  std::unique_ptr<HttpPrometheusClient> client;
+  if (!any) ++st.noResource;
+}
+
+void printRuleStats(const rules::CompiledRule& r, const RuleStats& st, std::ostream& out) {
+  out << "    " << r.context << ": " << st.named << " named -> " << st.metrics.size() << " metrics";
+  if (st.filtered) out << "; " << st.filtered << " removed by seriesFilters";
+  if (st.nameMismatch)
+    out << "; " << st.nameMismatch << " did not match name.matches " << r.nameMatches.pattern();
+  if (st.noResource) out << "; " << st.noResource << " had no label naming a resource";
+  out << "\n";
+  if (!st.resources.empty()) {
+    out << "      resources:";
+    for (const auto& res : st.resources) out << " " << res;
+    out << "\n";
+  }
+}
+
+// One /series call per distinct seriesQuery, as the relister does, with
+// what each rule made of the series; throws on backend failures.
+rules::SeriesCatalog discover(const std::shared_ptr<const rules::RuleSet>& set, const RulesArgs& a,
+                              std::chrono::milliseconds age, std::ostream& out) {
+  int64_t now = common::SystemClock().nowMillis();
   rules::CatalogBuilder builder(set);
   std::map<const rules::CompiledRule*, RuleStats> stats;
-  out << "\nDiscovery: series of the last " << maxAge << " from " << prom.url << "\n";
-  try {
-    client = std::make_unique<HttpPrometheusClient>(prom);
-    for (size_t q = 0; q < set->seriesQueries().size(); ++q) {
-      size_t count = 0;
-      client->series(set->seriesQueries()[q], now - age.count(), now,
-                     [&](std::string_view seriesName, const std::vector<std::string>& labels) {
-                       ++count;
-                       builder.addSeries(q, seriesName, labels);
-                       for (const rules::CompiledRule* r : set->rulesByQuery()[q]) {
-                         RuleStats& st = stats[r];
-                         ++st.seen;
-                         bool kept = true;
-                         for (const auto& f : r->is) kept = kept && f.matches(seriesName);
-                         for (const auto& f : r->isNot) kept = kept && !f.matches(seriesName);
-                         if (!kept) {
-                           ++st.filtered;
-                           continue;
-                         }
-                         auto m = r->nameMatches.expand(r->nameAs, seriesName);
-                         if (!m || m->empty()) {
-                           ++st.nameMismatch;
-                           continue;
-                         }
-                         ++st.named;
-                         st.metrics.insert(*m);
-                         if (r->external) continue;
-                         bool any = false;
-                         for (const auto& l : labels) {
-                           if (auto info = r->resources.resourceForLabel(l)) {
-                             any = true;
-                             st.resources.insert(info->gr.str() + " (label " + l + ")");
-                           }
-                         }
-                         if (!any) ++st.noResource;
-                       }
-                     });
-      out << "  seriesQuery " << set->seriesQueries()[q] << ": " << count << " series\n";
-      for (const rules::CompiledRule* r : set->rulesByQuery()[q]) {
-        const RuleStats& st = stats[r];
-        out << "    " << r->context << ": " << st.named << " named -> " << st.metrics.size()
-            << " metrics";
-        if (st.filtered) out << "; " << st.filtered << " removed by seriesFilters";
-        if (st.nameMismatch)
-          out << "; " << st.nameMismatch << " did not match name.matches "
-              << r->nameMatches.pattern();
-        if (st.noResource) out << "; " << st.noResource << " had no label naming a resource";
-        out << "\n";
-        if (!st.resources.empty()) {
-          out << "      resources:";
-          for (const auto& res : st.resources) out << " " << res;
-          out << "\n";
-        }
-      }
-    }
-  } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
-    return 1;
+  out << "\nDiscovery: series of the last " << a.maxAge << " from " << a.prom.url << "\n";
+  HttpPrometheusClient client(a.prom);
+  for (size_t q = 0; q < set->seriesQueries().size(); ++q) {
+    size_t count = 0;
+    client.series(set->seriesQueries()[q], now - age.count(), now,
+                  [&](std::string_view seriesName, const std::vector<std::string>& labels) {
+                    ++count;
+                    builder.addSeries(q, seriesName, labels);
+                    for (const rules::CompiledRule* r : set->rulesByQuery()[q])
+                      tally(*r, seriesName, labels, stats[r]);
+                  });
+    out << "  seriesQuery " << set->seriesQueries()[q] << ": " << count << " series\n";
+    for (const rules::CompiledRule* r : set->rulesByQuery()[q]) printRuleStats(*r, stats[r], out);
   }
-  rules::SeriesCatalog catalog = std::move(builder).build();
+  return std::move(builder).build();
+}
+
+void printCatalog(const rules::SeriesCatalog& catalog, std::ostream& out) {
   out << "\nCustom metrics (" << catalog.customMetrics().size() << "):\n";
   for (const auto& m : catalog.customMetrics()) {
     const auto* e = catalog.findCustom(m.resource.gr, m.metric);
@@ -211,47 +184,118 @@ int runRulesCommand(const std::vector<std::string>& args, std::ostream& out, std
     out << "  " << m << "  <- " << catalog.findExternal(m)->rule->context << " from "
         << catalog.findExternal(m)->seriesName << "\n";
   }
-  if (metric.empty()) return 0;
+}
+
+int explainExternal(const rules::SeriesCatalog& catalog, const RulesArgs& a, std::ostream& out) {
+  const auto* e = catalog.findExternal(a.metric);
+  if (!e) {
+    out << "external metric " << a.metric
+        << " is not discovered: no external rule named a series so\n";
+    return 1;
+  }
+  out << "external metric " << a.metric << " in namespace " << (a.ns.empty() ? "(none)" : a.ns)
+      << " is served by " << e->rule->context << "\n  PromQL: "
+      << rules::buildExternalQuery(*e->rule, e->seriesName, a.ns,
+                                   rules::parseLabelSelector(a.selector))
+      << "\n";
+  return 0;
+}
+
+int explainCustom(const rules::SeriesCatalog& catalog, const rules::ResourceMapper& mapper,
+                  const RulesArgs& a, std::ostream& out) {
+  auto info = mapper.resolve(a.resource);
+  if (!info) {
+    out << "resource " << a.resource << " is not a known Kubernetes resource\n";
+    return 1;
+  }
+  const auto* e = catalog.findCustom(info->gr, a.metric);
+  if (!e) {
+    out << "metric " << a.metric << " is not discovered for " << info->gr.str()
+        << ": no rule produced it from a series with a label naming " << info->gr.str() << "\n";
+    return 1;
+  }
+  std::vector<std::string> names;
+  if (a.name != "*") names.push_back(a.name);
+  auto q = rules::buildCustomQuery(*e->rule, e->seriesName, info->gr, a.ns, names,
+                                   rules::parseLabelSelector(a.metricSel));
+  out << info->gr.str() << " " << a.name << " metric " << a.metric
+      << (a.ns.empty() ? "" : " in namespace " + a.ns) << " is served by " << e->rule->context
+      << " (series " << e->seriesName << ")\n  PromQL: " << q.promql
+      << "\n  object names come from label: " << q.resourceLabel << "\n";
+  return 0;
+}
+
+// `explain` after the config checked out: discovery, the catalog, and the
+// query one metric would run.
+int explain(const std::shared_ptr<const rules::RuleSet>& set, const rules::ResourceMapper& mapper,
+            RulesArgs& a, std::ostream& out, std::ostream& err) {
+  if (a.prom.url.empty()) {
+    err << "error: explain needs --prometheus-url\n";
+    return 2;
+  }
+  std::chrono::milliseconds age;
+  try {
+    age = applyBackendFlags(a);
+  } catch (const std::invalid_argument& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
+  rules::SeriesCatalog catalog;
+  try {
+    catalog = discover(set, a, age, out);
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
+  printCatalog(catalog, out);
+  if (a.metric.empty()) return 0;
   out << "\n";
   try {
-    if (external) {
-      const auto* e = catalog.findExternal(metric);
-      if (!e) {
-        out << "external metric " << metric
-            << " is not discovered: no external rule named a series so\n";
-        return 1;
-      }
-      out << "external metric " << metric << " in namespace " << (ns.empty() ? "(none)" : ns)
-          << " is served by " << e->rule->context << "\n  PromQL: "
-          << rules::buildExternalQuery(*e->rule, e->seriesName, ns,
-                                       rules::parseLabelSelector(selector))
-          << "\n";
-      return 0;
-    }
-    auto info = mapper->resolve(resource);
-    if (!info) {
-      out << "resource " << resource << " is not a known Kubernetes resource\n";
-      return 1;
-    }
-    const auto* e = catalog.findCustom(info->gr, metric);
-    if (!e) {
-      out << "metric " << metric << " is not discovered for " << info->gr.str()
-          << ": no rule produced it from a series with a label naming " << info->gr.str() << "\n";
-      return 1;
-    }
-    std::vector<std::string> names;
-    if (name != "*") names.push_back(name);
-    auto q = rules::buildCustomQuery(*e->rule, e->seriesName, info->gr, ns, names,
-                                     rules::parseLabelSelector(metricSel));
-    out << info->gr.str() << " " << name << " metric " << metric
-        << (ns.empty() ? "" : " in namespace " + ns) << " is served by " << e->rule->context
-        << " (series " << e->seriesName << ")\n  PromQL: " << q.promql
-        << "\n  object names come from label: " << q.resourceLabel << "\n";
+    return a.external ? explainExternal(catalog, a, out) : explainCustom(catalog, mapper, a, out);
   } catch (const std::exception& ex) {
     err << "error: " << ex.what() << "\n";
     return 1;
   }
-  return 0;
+}
+
+}  // namespace
+
+int runRulesCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty() || (args[0] != "check" && args[0] != "explain")) {
+    err << kUsage;
+    return 2;
+  }
+  RulesArgs a;
+  try {
+    a = parseRulesArgs(args);
+  } catch (const po::error& e) {
+    err << "error: " << e.what() << "\n" << kUsage;
+    return 2;
+  }
+  if (a.help) {
+    out << kUsage;
+    return 0;
+  }
+  if (a.config.empty()) {
+    err << "error: --config is required\n" << kUsage;
+    return 2;
+  }
+  auto mapper = builtinResources();
+  std::shared_ptr<const rules::RuleSet> set;
+  try {
+    set = rules::RuleSet::compile(rules::loadConfigFile(a.config), a.config, mapper);
+  } catch (const rules::ConfigError& e) {
+    for (const auto& d : e.diagnostics()) err << "error: " << d.str() << "\n";
+    err << e.diagnostics().size() << " problem(s) in " << a.config << "\n";
+    return 1;
+  }
+  const auto& cfg = set->config();
+  out << a.config << ": OK: " << cfg.rules.size() << " rules, " << cfg.externalRules.size()
+      << " external rules, " << (cfg.resourceRules ? "resourceRules set" : "no resourceRules")
+      << "\n";
+  warnings(*set, out);
+  if (!a.explain) return 0;
+  return explain(set, *mapper, a, out, err);
 }
 
 }  // namespace adapter

@@ -15,7 +15,7 @@ std::unique_ptr<KubeClient> ClusterConnection::client(const std::string& kubecon
 
 ClusterConnection::ClusterConnection(const KubernetesOptions& opts, const common::Clock& clock,
                                      common::Logger& log)
-    : opts_(opts), log_(log) {
+    : log_(log) {
   lister_ = client(opts.listerKubeconfig, "lister-kubeconfig", opts.qps, opts.burst);
   // Reviews are on the request path: kube-apiserver's own delegating
   // clients allow 200 per second (burst 400).

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/json_fields.h"
+
 namespace adapter {
 
 using nlohmann::json;
@@ -49,13 +51,13 @@ std::vector<GroupVersionRef> parseApiGroupList(const std::string& body) {
   std::vector<GroupVersionRef> out;
   for (const auto& g : j["groups"]) {
     if (!g.is_object()) continue;
-    std::string name = g.value("name", "");
+    std::string name = common::jsonString(g, "name");
     std::string version;
     if (g.contains("preferredVersion") && g["preferredVersion"].is_object())
-      version = g["preferredVersion"].value("version", "");
+      version = common::jsonString(g["preferredVersion"], "version");
     if (version.empty() && g.contains("versions") && g["versions"].is_array() &&
         !g["versions"].empty() && g["versions"][0].is_object())
-      version = g["versions"][0].value("version", "");
+      version = common::jsonString(g["versions"][0], "version");
     if (!name.empty() && !version.empty()) out.push_back({name, version});
   }
   return out;
@@ -81,19 +83,19 @@ std::vector<rules::ResourceInfo> parseApiResourceList(const std::string& body,
   std::vector<rules::ResourceInfo> out;
   for (const auto& r : j["resources"]) {
     if (!r.is_object()) continue;
-    std::string name = r.value("name", "");
+    std::string name = common::jsonString(r, "name");
     if (name.empty() || name.find('/') != std::string::npos) continue;  // subresources
     rules::ResourceInfo info;
     info.gr = {group, name};
-    info.kind = r.value("kind", "");
-    info.singular = r.value("singularName", "");
+    info.kind = common::jsonString(r, "kind");
+    info.singular = common::jsonString(r, "singularName");
     if (info.singular.empty()) {
       info.singular = info.kind;
       std::transform(info.singular.begin(), info.singular.end(), info.singular.begin(),
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     }
     info.version = version;
-    info.namespaced = r.value("namespaced", false);
+    info.namespaced = common::jsonBool(r, "namespaced");
     if (r.contains("shortNames") && r["shortNames"].is_array())
       for (const auto& s : r["shortNames"])
         if (s.is_string()) info.shortNames.push_back(s.get<std::string>());

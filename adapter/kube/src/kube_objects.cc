@@ -3,6 +3,7 @@
 #include <istream>
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
 #include "common/reader_streambuf.h"
 
 namespace adapter {
@@ -150,10 +151,10 @@ std::string statusText(const KubeStatus& s) {
 KubeStatus parseStatus(std::string_view body) {
   KubeStatus st;
   json j = json::parse(body, nullptr, false);
-  if (j.is_object() && j.value("kind", "") == "Status") {
-    st.code = j.value("code", 0);
-    st.reason = j.value("reason", "");
-    st.message = j.value("message", "");
+  if (j.is_object() && common::jsonString(j, "kind") == "Status") {
+    st.code = static_cast<int>(common::jsonInt(j, "code"));
+    st.reason = common::jsonString(j, "reason");
+    st.message = common::jsonString(j, "message");
   }
   return st;
 }

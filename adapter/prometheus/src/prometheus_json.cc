@@ -5,6 +5,7 @@
 #include <istream>
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
 #include "common/reader_streambuf.h"
 
 namespace adapter {
@@ -18,11 +19,12 @@ namespace {
   std::string detail;
   try {
     json j = json::parse(body);
-    if (j.is_object() && j.value("status", "") == "error") {
-      throw BackendError(std::string(what) + " failed: " + j.value("errorType", "error") + ": " +
-                             j.value("error", "(no message)") + " (HTTP " +
+    if (j.is_object() && common::jsonString(j, "status") == "error") {
+      throw BackendError(std::string(what) +
+                             " failed: " + common::jsonString(j, "errorType", "error") + ": " +
+                             common::jsonString(j, "error", "(no message)") + " (HTTP " +
                              std::to_string(httpStatus) + ")",
-                         httpStatus >= 500 && j.value("errorType", "") != "execution");
+                         httpStatus >= 500 && common::jsonString(j, "errorType") != "execution");
     }
   } catch (const json::exception&) {
   }

@@ -8,6 +8,7 @@
 
 #include "apiservice/status.h"
 #include "fake_clock.h"
+#include "fake_review_transport.h"
 #include "test_pki.h"
 
 using namespace apiservice;
@@ -16,42 +17,33 @@ using testsupport::TestCa;
 
 namespace {
 
-// Answers TokenReviews from a table and counts them.
-class TokenReviews : public ReviewTransport {
- public:
-  int calls = 0;
-  bool down = false;
-  std::string lastBody;
-  ReviewReply post(const std::string& path, const std::string& body) override {
-    ++calls;
-    lastBody = body;
-    if (down) throw std::runtime_error("connection refused");
-    EXPECT_EQ(path, "/apis/authentication.k8s.io/v1/tokenreviews");
-    auto j = nlohmann::json::parse(body);
-    EXPECT_EQ(j["kind"], "TokenReview");
-    EXPECT_EQ(j["apiVersion"], "authentication.k8s.io/v1");
-    std::string token = j["spec"]["token"];
-    nlohmann::json status;
-    if (token == "good") {
-      status = {{"authenticated", true},
-                {"user",
-                 {{"username", "system:serviceaccount:ns:sa"},
-                  {"uid", "u-1"},
-                  {"groups", {"system:serviceaccounts", "system:authenticated"}},
-                  {"extra", {{"authentication.kubernetes.io/pod-name", {"p"}}}}}}};
-    } else {
-      status = {{"authenticated", false}, {"error", "token expired"}};
-    }
-    return {201, nlohmann::json{{"kind", "TokenReview"}, {"status", status}}.dump()};
+// Answers TokenReviews from a table (the fake counts them).
+std::string tokenReview(const std::string& path, const std::string& body) {
+  EXPECT_EQ(path, "/apis/authentication.k8s.io/v1/tokenreviews");
+  auto j = nlohmann::json::parse(body);
+  EXPECT_EQ(j["kind"], "TokenReview");
+  EXPECT_EQ(j["apiVersion"], "authentication.k8s.io/v1");
+  std::string token = j["spec"]["token"];
+  nlohmann::json status;
+  if (token == "good") {
+    status = {{"authenticated", true},
+              {"user",
+               {{"username", "system:serviceaccount:ns:sa"},
+                {"uid", "u-1"},
+                {"groups", {"system:serviceaccounts", "system:authenticated"}},
+                {"extra", {{"authentication.kubernetes.io/pod-name", {"p"}}}}}}};
+  } else {
+    status = {{"authenticated", false}, {"error", "token expired"}};
   }
-};
+  return nlohmann::json{{"kind", "TokenReview"}, {"status", status}}.dump();
+}
 
 struct Fixture {
   TestCa frontProxyCa{"front-proxy-ca"};
   TestCa clientCa{"client-ca"};
   TestCa otherCa{"someone-else"};
-  TokenReviews reviews;
-  testsupport::FakeClock clock;
+  mocks::FakeReviewTransport reviews{tokenReview};
+  mocks::FakeClock clock;
   DelegatingAuthenticator authn{&reviews, clock, {10000, 100}};
 
   Fixture() {

@@ -8,27 +8,21 @@
 
 #include "apiservice/status.h"
 #include "fake_clock.h"
+#include "fake_review_transport.h"
 
 using namespace apiservice;
 
 namespace {
 
-class AccessReviews : public ReviewTransport {
- public:
-  int calls = 0;
-  int httpStatus = 201;
-  nlohmann::json lastSpec;
-  ReviewReply post(const std::string& path, const std::string& body) override {
-    ++calls;
-    EXPECT_EQ(path, "/apis/authorization.k8s.io/v1/subjectaccessreviews");
-    auto j = nlohmann::json::parse(body);
-    lastSpec = j["spec"];
-    bool allowed = lastSpec.value("user", "") == "alice";
-    nlohmann::json status = {{"allowed", allowed}};
-    if (!allowed) status["reason"] = "no RBAC policy matched";
-    return {httpStatus, nlohmann::json{{"status", status}}.dump()};
-  }
-};
+// Allows alice, denies everyone else (the fake counts the reviews).
+std::string accessReview(const std::string& path, const std::string& body) {
+  EXPECT_EQ(path, "/apis/authorization.k8s.io/v1/subjectaccessreviews");
+  auto j = nlohmann::json::parse(body);
+  bool allowed = j["spec"].value("user", "") == "alice";
+  nlohmann::json status = {{"allowed", allowed}};
+  if (!allowed) status["reason"] = "no RBAC policy matched";
+  return nlohmann::json{{"status", status}}.dump();
+}
 
 }  // namespace
 
@@ -57,8 +51,8 @@ TEST(Authorization, ReviewCarriesTheRequestAttributes) {
 }
 
 TEST(Authorization, AnswersAreCachedPerTtl) {
-  AccessReviews reviews;
-  testsupport::FakeClock clock;
+  mocks::FakeReviewTransport reviews{accessReview};
+  mocks::FakeClock clock;
   AuthorizerOptions opts;
   opts.allowedTtlMs = 10000;
   opts.deniedTtlMs = 2000;
@@ -82,13 +76,13 @@ TEST(Authorization, AnswersAreCachedPerTtl) {
 }
 
 TEST(Authorization, MastersNeedNoReviewAndFailuresAre503) {
-  AccessReviews reviews;
-  testsupport::FakeClock clock;
+  mocks::FakeReviewTransport reviews{accessReview};
+  mocks::FakeClock clock;
   DelegatingAuthorizer authz(reviews, clock, {});
   auto attrs = requestAttributes("GET", "/metrics");
   EXPECT_TRUE(authz.authorize({"root", "", {"system:masters"}, {}}, attrs).allowed);
   EXPECT_EQ(reviews.calls, 0);
-  reviews.httpStatus = 500;
+  reviews.status = 500;
   try {
     authz.authorize({"carol", "", {}, {}}, attrs);
     FAIL();

@@ -11,6 +11,8 @@
 #include "adapter/providers/queue_feed_source.h"
 #include "apiservice/status.h"
 #include "fake_clock.h"
+#include "fake_external_source.h"
+#include "fake_feed_source.h"
 #include "queue_stats.pb.h"
 
 using namespace adapter;
@@ -60,35 +62,16 @@ queuestats::v1::Snapshot sampleSnapshot(int64_t at) {
   return s;
 }
 
-class FakeFeed final : public FeedSource {
- public:
-  std::shared_ptr<const FeedData> current() const override { return data; }
-  FeedStatus status() const override { return st; }
-  std::shared_ptr<const FeedData> data;
-  FeedStatus st;
-};
-
-// The rules-based source behind the feed in the chain.
-class RulesProvider final : public ExternalMetricsSource {
- public:
-  bool servesExternalMetric(const std::string& metric) const override {
-    return metric == "http_requests" || metric == "kafka_consumergroup_lag_sum";
-  }
-  std::vector<std::string> listExternalMetrics() const override {
-    return {"http_requests", "kafka_consumergroup_lag_sum"};
-  }
-  std::vector<apiservice::ExternalMetricValue> getExternalMetric(
-      const apiservice::ExternalMetricRequest& r) const override {
-    return {{r.metric, {{"from", "prometheus"}}, 1, kNow}};
-  }
-};
-
 struct Fixture {
-  FakeFeed feed;
-  RulesProvider rules;
-  testsupport::FakeClock clock{kNow};
+  mocks::FakeFeedSource feed;
+  mocks::FakeExternalSource rules{"rules"};  // the rules-based source behind the feed
+  mocks::FakeClock clock{kNow};
   QueueFeedSource feedSource{feed, "queue-stats:9309", std::chrono::seconds(60), clock};
   ExternalMetricsChain provider{{&feedSource, &rules}};
+  Fixture() {
+    for (const char* metric : {"http_requests", "kafka_consumergroup_lag_sum"})
+      rules.claim(metric, {{metric, {{"from", "prometheus"}}, 1, kNow}});
+  }
   std::vector<apiservice::ExternalMetricValue> get(const std::string& metric,
                                                    const std::string& selector = "") {
     return provider.getExternalMetric({"default", metric, selector});
@@ -145,7 +128,7 @@ TEST(FeedData, SeriesFromASnapshot) {
 
 TEST(QueueFeedProvider, ServesFeedNamesAndPassesTheRestOn) {
   Fixture f;
-  f.feed.data = std::make_shared<FeedData>(feedDataFromSnapshot(sampleSnapshot(kNow - 5000)));
+  f.feed.publish(std::make_shared<FeedData>(feedDataFromSnapshot(sampleSnapshot(kNow - 5000))));
   auto v = f.get("kafka_consumergroup_lag_sum", "consumergroup=orders-consumer");
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].value, 60);
@@ -170,21 +153,21 @@ TEST(QueueFeedProvider, ServesFeedNamesAndPassesTheRestOn) {
 
 TEST(QueueFeedProvider, NoDataAndStaleDataAre503) {
   Fixture f;
-  f.feed.st.lastError = "failed to connect to all addresses";
+  f.feed.setStatus({false, 0, 0, "failed to connect to all addresses"});
   std::string message;
   EXPECT_EQ(codeOf([&] { f.get("kafka_consumergroup_lag_sum"); }, &message), 503);
   EXPECT_NE(message.find("no data from queue-stats at queue-stats:9309 yet: failed to connect"),
             std::string::npos)
       << message;
-  f.feed.data = std::make_shared<FeedData>(feedDataFromSnapshot(sampleSnapshot(kNow)));
-  f.feed.st = {true, 0, 1, ""};
+  f.feed.publish(std::make_shared<FeedData>(feedDataFromSnapshot(sampleSnapshot(kNow))));
+  f.feed.setStatus({true, 0, 1, ""});
   f.clock.advance(60000);
   EXPECT_EQ(f.get("kafka_consumergroup_lag_sum").size(), 1u) << "exactly at the limit";
   f.clock.advance(1);
   EXPECT_EQ(codeOf([&] { f.get("kafka_consumergroup_lag_sum"); }, &message), 503);
   EXPECT_NE(message.find("older than --queue-stats-max-age (60 s)"), std::string::npos) << message;
   EXPECT_NE(message.find("queue-stats is not collecting it"), std::string::npos) << message;
-  f.feed.st = {false, 2, 1, "Socket closed"};
+  f.feed.setStatus({false, 2, 1, "Socket closed"});
   EXPECT_EQ(codeOf([&] { f.get("aws_sqs_approximate_number_of_messages_visible"); }, &message),
             503);
   EXPECT_NE(message.find("the feed from queue-stats:9309 is down: Socket closed"),

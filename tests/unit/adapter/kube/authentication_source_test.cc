@@ -15,7 +15,7 @@ using namespace adapter;
 
 TEST(AuthenticationSource, ConfigMapFillsWhatFlagsDoNotSet) {
   testsupport::TestCa proxyCa("front-proxy-ca"), clientCa("client-ca");
-  testsupport::FakeClock clock;
+  mocks::FakeClock clock;
   apiservice::DelegatingAuthenticator authn(nullptr, clock, {});
   std::ostringstream logs;
   common::Logger log(logs, 0, common::Logger::Format::Text);
@@ -54,7 +54,7 @@ TEST(AuthenticationSource, FlagsWinOverTheConfigMap) {
   testsupport::TestCa flagCa("flag-ca"), mapCa("map-ca");
   std::string file = std::filesystem::temp_directory_path() / "ma-flag-ca.pem";
   std::ofstream(file) << flagCa.pem();
-  testsupport::FakeClock clock;
+  mocks::FakeClock clock;
   apiservice::DelegatingAuthenticator authn(nullptr, clock, {});
   std::ostringstream logs;
   common::Logger log(logs, 0, common::Logger::Format::Text);

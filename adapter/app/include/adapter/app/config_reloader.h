@@ -23,8 +23,9 @@ class ConfigReloader {
   // Reloads when the content changed (or always, when `force`); returns
   // true when a new config was accepted.
   bool reload(bool force);
-  // Compiles the current file content again (resource names changed after
-  // API discovery); a config that no longer compiles keeps the old one.
+  // Compiles again after API discovery changed the resource names: the
+  // last file content read if it was rejected and now compiles, else the
+  // serving config; one that no longer compiles keeps the old rules.
   bool recompile();
   uint64_t generation() const { return generation_; }
 
@@ -35,7 +36,8 @@ class ConfigReloader {
   SelfMetrics& metrics_;
   common::Logger& log_;
   bool accept(const std::string& content, const char* what);
-  std::string lastContent_;
+  std::string lastContent_;     // the file as last read (unchanged: nothing to do)
+  std::string servingContent_;  // the config the rules being served came from
   uint64_t generation_ = 0;
 };
 

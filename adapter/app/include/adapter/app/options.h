@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "adapter/feed/feed_source.h"
@@ -44,6 +45,8 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args);
 
 // Shared by the server and the rules CLI: the Prometheus flags.
 std::chrono::milliseconds parseDurationFlag(const std::string& flag, const std::string& value);
+// A --prometheus-header value, Key=Value (the key not empty).
+std::pair<std::string, std::string> parseHeaderFlag(const std::string& value);
 // A Kubernetes string-slice flag: comma-separated, blanks trimmed.
 std::vector<std::string> splitList(const std::string& value);
 

@@ -39,7 +39,6 @@ class ClusterConnection {
  private:
   std::unique_ptr<KubeClient> client(const std::string& kubeconfig, const std::string& flag,
                                      double qps, int burst);
-  const KubernetesOptions& opts_;
   common::Logger& log_;
   std::unique_ptr<KubeClient> lister_, authn_, authz_;
   std::unique_ptr<KubeReviewTransport> tokenReviews_, accessReviews_;

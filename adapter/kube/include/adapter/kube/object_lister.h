@@ -30,6 +30,7 @@ class ObjectLister {
  public:
   virtual ~ObjectLister() = default;
   // Throw apiservice::StatusError when the objects cannot be listed.
+  // Names come sorted (callers binary-search them).
   virtual std::vector<std::string> names(const ObjectQuery& q) = 0;
   virtual std::vector<ObjectSummary> objects(const ObjectQuery& q) = 0;
 };

@@ -1,11 +1,13 @@
-// A clock tests move by hand.
+// A clock tests move by hand: wall and monotonic time are the same number
+// and change only when advance() says so.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 
 #include "common/clock.h"
 
-namespace testsupport {
+namespace mocks {
 
 class FakeClock final : public common::Clock {
  public:
@@ -18,4 +20,4 @@ class FakeClock final : public common::Clock {
   std::atomic<int64_t> now_;
 };
 
-}  // namespace testsupport
+}  // namespace mocks
