@@ -1,6 +1,6 @@
 // The adapter's subscription to queue-stats' gRPC feed (queuestats.v1
 // Watch): keeps the latest snapshot as external-metric series and
-// reconnects with backoff. Built into the feed module (feed_source.h).
+// reconnects with backoff. Built into the feed module (feed_module_loader.h).
 #pragma once
 
 #include <chrono>
