@@ -102,7 +102,7 @@ DelegatingAuthenticator::Verdict DelegatingAuthenticator::verify(
     int64_t left = (v.client->notAfterUnix * 1000 - clock_.nowMillis());
     ttl = std::max<int64_t>(0, std::min(ttl, left));
   }
-  if (ttl > 0) certCache_.put(key, v, now + ttl, now);
+  if (ttl > 0) certCache_.put(key, v, now + ttl);
   return v;
 }
 
@@ -139,20 +139,51 @@ std::optional<UserInfo> DelegatingAuthenticator::fromRequestHeaders(
   return u;
 }
 
-UserInfo DelegatingAuthenticator::fromToken(const std::string& token) const {
-  std::string key = sha256Hex(token);  // the token itself is never kept
-  int64_t now = clock_.monotonicMillis();
-  if (auto v = tokenCache_.get(key, now)) {
-    if (v->user) return *v->user;
-    unauthorized({v->error});
+namespace {
+
+bool validUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    i += n;
   }
-  Json review = {{"apiVersion", "authentication.k8s.io/v1"},
-                 {"kind", "TokenReview"},
-                 {"spec", {{"token", token}}}};
+  return true;
+}
+
+UserInfo reviewedUser(const Json& status) {
+  const Json user = common::jsonMember(status, "user", Json::object());
+  UserInfo u;
+  u.name = common::jsonString(user, "username");
+  u.uid = common::jsonString(user, "uid");
+  const Json groups = common::jsonMember(user, "groups", Json::array());
+  const Json extra = common::jsonMember(user, "extra", Json::object());
+  for (const auto& g : groups)
+    if (g.is_string()) u.groups.push_back(g.get<std::string>());
+  for (const auto& [k, vals] : extra.items()) {
+    if (!vals.is_array()) continue;
+    for (const auto& x : vals)
+      if (x.is_string()) u.extra[k].push_back(x.get<std::string>());
+  }
+  return u;
+}
+
+}  // namespace
+
+common::Task<DelegatingAuthenticator::TokenVerdict> DelegatingAuthenticator::review(
+    const std::string& token, common::RequestContext::Clock::time_point deadline) const {
+  Json body = {{"apiVersion", "authentication.k8s.io/v1"},
+               {"kind", "TokenReview"},
+               {"spec", {{"token", token}}}};
+  // Its own context: a shared review outlives the first caller's client.
+  common::RequestContext ctx(deadline);
   ReviewReply reply;
   try {
     ++reviewsSent_;
-    reply = tokenReviews_->post("/apis/authentication.k8s.io/v1/tokenreviews", review.dump());
+    const std::string path = "/apis/authentication.k8s.io/v1/tokenreviews", json = body.dump();
+    reply = co_await tokenReviews_->post(path, json, ctx);  // named: see coro.h
   } catch (const std::exception& e) {
     throw StatusError::unavailable(std::string("cannot review the bearer token: ") + e.what());
   }
@@ -166,37 +197,57 @@ UserInfo DelegatingAuthenticator::fromToken(const std::string& token) const {
   const Json status = common::jsonMember(j, "status", Json::object());
   TokenVerdict v;
   if (common::jsonBool(status, "authenticated")) {
-    const Json user = common::jsonMember(status, "user", Json::object());
-    UserInfo u;
-    u.name = common::jsonString(user, "username");
-    u.uid = common::jsonString(user, "uid");
-    const Json groups = common::jsonMember(user, "groups", Json::array());
-    const Json extra = common::jsonMember(user, "extra", Json::object());
-    for (const auto& g : groups)
-      if (g.is_string()) u.groups.push_back(g.get<std::string>());
-    for (const auto& [k, vals] : extra.items()) {
-      if (!vals.is_array()) continue;
-      for (const auto& x : vals)
-        if (x.is_string()) u.extra[k].push_back(x.get<std::string>());
-    }
+    UserInfo u = reviewedUser(status);
     if (!u.name.empty()) v.user = std::move(u);
   }
   if (!v.user) {
     std::string err = common::jsonString(status, "error");
     v.error = "the bearer token was rejected by TokenReview" + (err.empty() ? "" : ": " + err);
   }
-  tokenCache_.put(key, v, now + opts_.tokenCacheTtlMs, now);
-  if (!v.user) unauthorized({v.error});
-  return *v.user;
+  int64_t now = clock_.monotonicMillis();
+  tokenCache_.put(sha256Hex(token), v, now + opts_.tokenCacheTtlMs);
+  co_return v;
 }
 
-UserInfo DelegatingAuthenticator::authenticate(const HttpRequest& req) const {
+common::Task<UserInfo> DelegatingAuthenticator::fromToken(const std::string& token,
+                                                          const common::RequestContext& ctx) const {
+  std::string key = sha256Hex(token);  // the token itself is never kept
+  std::optional<TokenVerdict> v = tokenCache_.get(key, clock_.monotonicMillis());
+  if (!v) {
+    const std::function<common::Task<TokenVerdict>()> work = [&] {
+      return review(token, ctx.deadline());
+    };
+    v = co_await tokenFlights_.run(key, ctx, work);  // named: see coro.h
+  }
+  if (!v->user) unauthorized({v->error});
+  co_return *v->user;
+}
+
+namespace {
+
+// The bearer token of an Authorization header; empty when there is none.
+std::optional<std::string> bearerToken(const HttpRequest& req) {
+  const std::string* auth = req.header("authorization");
+  if (!auth) return std::nullopt;
+  std::string a = *auth;
+  a.erase(0, a.find_first_not_of(" \t"));
+  if (a.size() <= 7 || lower(a.substr(0, 7)) != "bearer ") return std::nullopt;
+  std::string token = a.substr(7);
+  token.erase(0, token.find_first_not_of(' '));
+  return token.substr(0, token.find(' '));
+}
+
+}  // namespace
+
+common::Task<UserInfo> DelegatingAuthenticator::authenticate(
+    const HttpRequest& req, const common::RequestContext& ctx) const {
   auto active = config_.load();
   const AuthenticationConfig& cfg = active->cfg;
   std::vector<std::string> errors;
   bool hasCert = req.peerCertificates && !req.peerCertificates->empty();
   if (hasCert && cfg.requestHeader.clientCA) {
-    if (auto u = fromRequestHeaders(req, cfg.requestHeader, active->generation, errors)) return *u;
+    if (auto u = fromRequestHeaders(req, cfg.requestHeader, active->generation, errors))
+      co_return *u;
   }
   if (hasCert && cfg.clientCA) {
     Verdict v = verify(*cfg.clientCA, 'c', active->generation, *req.peerCertificates);
@@ -204,25 +255,20 @@ UserInfo DelegatingAuthenticator::authenticate(const HttpRequest& req) const {
       UserInfo u;
       u.name = v.client->commonName;
       u.groups = v.client->organizations;
-      return u;
+      co_return u;
     }
     errors.push_back("client certificate: " +
                      (v.client ? std::string("the certificate has no CN") : v.error));
   }
-  if (const std::string* auth = req.header("authorization")) {
-    std::string a = *auth;
-    a.erase(0, a.find_first_not_of(" \t"));
-    if (a.size() > 7 && lower(a.substr(0, 7)) == "bearer ") {
-      std::string token = a.substr(7);
-      token.erase(0, token.find_first_not_of(' '));
-      token = token.substr(0, token.find(' '));
-      if (token.empty()) {
-        errors.push_back("empty bearer token");
-      } else if (!tokenReviews_) {
-        errors.push_back("bearer tokens are not accepted (no authentication kubeconfig)");
-      } else {
-        return fromToken(token);
-      }
+  if (std::optional<std::string> token = bearerToken(req)) {
+    if (token->empty()) {
+      errors.push_back("empty bearer token");
+    } else if (!validUtf8(*token)) {
+      errors.push_back("the bearer token is not valid UTF-8");
+    } else if (!tokenReviews_) {
+      errors.push_back("bearer tokens are not accepted (no authentication kubeconfig)");
+    } else {
+      co_return co_await fromToken(*token, ctx);
     }
   }
   if (errors.empty()) errors.push_back("no client certificate or bearer token");

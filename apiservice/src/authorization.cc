@@ -60,20 +60,15 @@ DelegatingAuthorizer::DelegatingAuthorizer(ReviewTransport& reviews, const commo
                                            AuthorizerOptions opts)
     : reviews_(reviews), clock_(clock), opts_(std::move(opts)), cache_(opts_.maxCacheEntries) {}
 
-Decision DelegatingAuthorizer::authorize(const UserInfo& user, const RequestAttributes& a) const {
-  for (const auto& g : user.groups) {
-    if (std::find(opts_.alwaysAllowGroups.begin(), opts_.alwaysAllowGroups.end(), g) !=
-        opts_.alwaysAllowGroups.end()) {
-      return {true, "member of " + g};
-    }
-  }
-  std::string body = subjectAccessReviewJson(user, a);
-  int64_t now = clock_.monotonicMillis();
-  if (auto d = cache_.get(body, now)) return *d;
+common::Task<Decision> DelegatingAuthorizer::review(
+    const std::string& body, common::RequestContext::Clock::time_point deadline) const {
+  // Its own context: a shared review outlives the first caller's client.
+  common::RequestContext ctx(deadline);
   ReviewReply reply;
   try {
     ++reviewsSent_;
-    reply = reviews_.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", body);
+    const std::string path = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
+    reply = co_await reviews_.post(path, body, ctx);  // named: see coro.h
   } catch (const std::exception& e) {
     throw StatusError::unavailable(std::string("cannot authorize the request: ") + e.what());
   }
@@ -93,8 +88,24 @@ Decision DelegatingAuthorizer::authorize(const UserInfo& user, const RequestAttr
   d.reason = common::jsonString(st, "reason");
   if (std::string ev = common::jsonString(st, "evaluationError"); !ev.empty())
     d.reason += (d.reason.empty() ? "" : "; ") + ev;
-  cache_.put(body, d, now + (d.allowed ? opts_.allowedTtlMs : opts_.deniedTtlMs), now);
-  return d;
+  int64_t now = clock_.monotonicMillis();
+  cache_.put(body, d, now + (d.allowed ? opts_.allowedTtlMs : opts_.deniedTtlMs));
+  co_return d;
+}
+
+common::Task<Decision> DelegatingAuthorizer::authorize(const UserInfo& user,
+                                                       const RequestAttributes& a,
+                                                       const common::RequestContext& ctx) const {
+  for (const auto& g : user.groups) {
+    if (std::find(opts_.alwaysAllowGroups.begin(), opts_.alwaysAllowGroups.end(), g) !=
+        opts_.alwaysAllowGroups.end()) {
+      co_return Decision{true, "member of " + g};
+    }
+  }
+  std::string body = subjectAccessReviewJson(user, a);
+  if (auto d = cache_.get(body, clock_.monotonicMillis())) co_return *d;
+  const std::function<common::Task<Decision>()> work = [&] { return review(body, ctx.deadline()); };
+  co_return co_await flights_.run(body, ctx, work);  // named: see coro.h
 }
 
 }  // namespace apiservice

@@ -42,6 +42,45 @@ std::vector<std::string> nameEntries(X509_NAME* name, int nid) {
   return out;
 }
 
+// X509_V_OK when `leaf`, with the intermediates after it in `derChain`,
+// chains up to a certificate of `store`; else OpenSSL's reason.
+int verifyChain(X509_STORE* store, X509* leaf, const std::vector<std::string>& derChain) {
+  STACK_OF(X509)* untrusted = sk_X509_new_null();
+  std::vector<X509Ptr> keep;
+  for (size_t i = 1; i < derChain.size(); ++i) {
+    if (auto x = fromDer(derChain[i])) {
+      sk_X509_push(untrusted, x.get());
+      keep.push_back(std::move(x));
+    }
+  }
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  X509_STORE_CTX_init(ctx, store, leaf, untrusted);
+  // Client authentication: an extended key usage, when present, must
+  // allow it (as Go treats certificates without one as usable for any).
+  X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+  // Go trusts every certificate of the pool, self-signed or not, so a
+  // bundle of only an intermediate CA anchors the chains it signs.
+  X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN);
+  int ok = X509_verify_cert(ctx);
+  int err = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+  X509_STORE_CTX_free(ctx);
+  sk_X509_free(untrusted);
+  ERR_clear_error();
+  return err == X509_V_OK && ok != 1 ? X509_V_ERR_UNSPECIFIED : err;
+}
+
+VerifiedClient clientOf(X509* leaf) {
+  VerifiedClient v;
+  X509_NAME* subject = X509_get_subject_name(leaf);
+  auto cns = nameEntries(subject, NID_commonName);
+  // Go's pkix.Name keeps the last CN of the subject, and all the O's.
+  if (!cns.empty()) v.commonName = cns.back();
+  v.organizations = nameEntries(subject, NID_organizationName);
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_getm_notAfter(leaf), &tm) == 1) v.notAfterUnix = timegm(&tm);
+  return v;
+}
+
 }  // namespace
 
 CertificatePool::~CertificatePool() = default;
@@ -71,37 +110,12 @@ std::optional<VerifiedClient> CertificatePool::verify(const std::vector<std::str
   if (derChain.empty()) return fail("no client certificate");
   X509Ptr leaf = fromDer(derChain[0]);
   if (!leaf) return fail("the client certificate is not valid DER");
-  STACK_OF(X509)* untrusted = sk_X509_new_null();
-  std::vector<X509Ptr> keep;
-  for (size_t i = 1; i < derChain.size(); ++i) {
-    if (auto x = fromDer(derChain[i])) {
-      sk_X509_push(untrusted, x.get());
-      keep.push_back(std::move(x));
-    }
-  }
-  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
-  X509_STORE_CTX_init(ctx, store_->store, leaf.get(), untrusted);
-  // Client authentication: an extended key usage, when present, must
-  // allow it (as Go treats certificates without one as usable for any).
-  X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
-  int ok = X509_verify_cert(ctx);
-  int err = X509_STORE_CTX_get_error(ctx);
-  X509_STORE_CTX_free(ctx);
-  sk_X509_free(untrusted);
-  ERR_clear_error();
-  if (ok != 1) {
+  int err = verifyChain(store_->store, leaf.get(), derChain);
+  if (err != X509_V_OK) {
     return fail(std::string("certificate verification against ") + source_ +
                 " failed: " + X509_verify_cert_error_string(err));
   }
-  VerifiedClient v;
-  X509_NAME* subject = X509_get_subject_name(leaf.get());
-  auto cns = nameEntries(subject, NID_commonName);
-  if (!cns.empty()) v.commonName = cns.front();
-  v.organizations = nameEntries(subject, NID_organizationName);
-  ASN1_TIME* notAfter = X509_getm_notAfter(leaf.get());
-  std::tm tm{};
-  if (ASN1_TIME_to_tm(notAfter, &tm) == 1) v.notAfterUnix = timegm(&tm);
-  return v;
+  return clientOf(leaf.get());
 }
 
 }  // namespace apiservice

@@ -2,13 +2,15 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <optional>
+#include <cerrno>
 
 #include "apiservice/status.h"
 
@@ -18,6 +20,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using common::Task;
 
 // One io_context per thread, each connection pinned to one of them: a
 // request never hops threads, so there are no strands and no handoffs (a
@@ -32,15 +35,20 @@ struct HttpsServer::State {
   size_t next = 0;  // round-robin over contexts; touched only by the acceptor's thread
   std::atomic<bool> draining{false};
   std::atomic<int> inflight{0};
+  std::atomic<int> limited{0};  // the requests --max-requests-inflight counts
 
   State(ServerOptions o, std::shared_ptr<TlsCredentials> t, Handler h, common::Logger& l)
       : opts(std::move(o)),
         tls(std::move(t)),
         handler(std::move(h)),
         log(l),
-        contexts(makeContexts(std::max(1, opts.threads))),
+        contexts(makeContexts(threadCount(opts.threads))),
         acceptor(*contexts[0]) {}
 
+  static int threadCount(int wanted) {
+    if (wanted > 0) return wanted;
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
   static std::vector<std::unique_ptr<asio::io_context>> makeContexts(int n) {
     std::vector<std::unique_ptr<asio::io_context>> v;
     for (int i = 0; i < n; ++i) v.push_back(std::make_unique<asio::io_context>(1));
@@ -51,88 +59,132 @@ struct HttpsServer::State {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket&& socket, std::shared_ptr<asio::ssl::context> ctx, HttpsServer::State* st)
-      : ctx_(std::move(ctx)), st_(st), stream_(std::move(socket), *ctx_) {
-    boost::system::error_code ec;
-    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-  }
+using Stream = beast::ssl_stream<beast::tcp_stream>;
+using Parser = http::request_parser<http::string_body>;
 
-  void run() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->handshake(); });
+std::string der(X509* x) {
+  unsigned char* buf = nullptr;
+  int n = i2d_X509(x, &buf);
+  std::string out = n > 0 ? std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(n)) : "";
+  OPENSSL_free(buf);
+  return out;
+}
+
+// The chain is read once per connection; authenticators verify it.
+std::shared_ptr<const std::vector<std::string>> peerCertificates(SSL* ssl) {
+  X509* leaf = SSL_get1_peer_certificate(ssl);
+  if (!leaf) return nullptr;
+  auto chain = std::make_shared<std::vector<std::string>>();
+  chain->push_back(der(leaf));
+  // On the server side the peer's chain does not include its leaf.
+  if (STACK_OF(X509)* rest = SSL_get_peer_cert_chain(ssl)) {
+    for (int i = 0; i < sk_X509_num(rest); ++i) {
+      X509* c = sk_X509_value(rest, i);
+      if (X509_cmp(c, leaf) != 0) chain->push_back(der(c));
+    }
+  }
+  X509_free(leaf);
+  return chain;
+}
+
+HttpResponse statusResponse(int code, const std::string& reason, const std::string& message) {
+  HttpResponse r;
+  r.status = code;
+  r.body = statusJson(code, reason, message);
+  return r;
+}
+
+bool unlimited(const std::vector<std::string>& paths, std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  return std::find(paths.begin(), paths.end(), path) != paths.end();
+}
+
+// Cancels `ctx` when the client hangs up while its request is handled:
+// the socket turns readable with nothing to read (FIN), a reset, or a TLS
+// alert (close_notify). Pipelined request bytes leave it alone.
+class DisconnectWatch {
+ public:
+  DisconnectWatch(tcp::socket& socket, const common::RequestContext& ctx)
+      : socket_(socket), target_(std::make_shared<const common::RequestContext*>(&ctx)) {
+    socket_.async_wait(tcp::socket::wait_read, [t = target_, &s = socket_](beast::error_code ec) {
+      if (ec || !*t) return;
+      char b = 0;
+      ssize_t n = ::recv(s.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+      bool gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || (n == 1 && b == 21);
+      if (gone) const_cast<common::RequestContext*>(*t)->cancel();
+    });
+  }
+  ~DisconnectWatch() {
+    *target_ = nullptr;
+    beast::error_code ec;
+    socket_.cancel(ec);
   }
 
  private:
-  void handshake() {
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
-    stream_.async_handshake(
-        asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
-          if (ec) {
-            self->st_->log.v(4, "TLS handshake failed",
-                             {{"remote", self->remote_}, {"error", ec.message()}});
-            return;
-          }
-          self->capturePeerCertificates();
-          self->read();
-        });
+  tcp::socket& socket_;
+  std::shared_ptr<const common::RequestContext*> target_;
+};
+
+auto redirect(beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+class Connection {
+ public:
+  Connection(tcp::socket&& socket, HttpsServer::State& st)
+      : st_(st), tls_(st.tls->context()), stream_(std::move(socket), *tls_) {
+    beast::error_code ec;
+    auto ep = lowest().socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
-  // The chain is read once per connection; authenticators verify it.
-  void capturePeerCertificates() {
-    SSL* ssl = stream_.native_handle();
-    X509* leaf = SSL_get1_peer_certificate(ssl);
-    if (!leaf) return;
-    auto chain = std::make_shared<std::vector<std::string>>();
-    auto der = [](X509* x) {
-      unsigned char* buf = nullptr;
-      int n = i2d_X509(x, &buf);
-      std::string out =
-          n > 0 ? std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(n)) : "";
-      OPENSSL_free(buf);
-      return out;
-    };
-    chain->push_back(der(leaf));
-    // On the server side the peer's chain does not include its leaf.
-    if (STACK_OF(X509)* rest = SSL_get_peer_cert_chain(ssl)) {
-      for (int i = 0; i < sk_X509_num(rest); ++i) {
-        X509* c = sk_X509_value(rest, i);
-        if (X509_cmp(c, leaf) != 0) chain->push_back(der(c));
+  Task<void> serve() {
+    lowest().expires_after(st_.opts.requestHeaderTimeout);
+    beast::error_code ec;
+    co_await stream_.async_handshake(asio::ssl::stream_base::server, redirect(ec));
+    if (ec) {
+      st_.log.v(4, "TLS handshake failed", {{"remote", remote_}, {"error", ec.message()}});
+      co_return;
+    }
+    peer_ = peerCertificates(stream_.native_handle());
+    for (bool first = true;; first = false) {
+      Parser parser;
+      parser.header_limit(static_cast<uint32_t>(st_.opts.maxHeaderBytes));
+      parser.body_limit(1 << 20);
+      ec = co_await readRequest(parser, first);
+      if (ec == http::error::end_of_stream) co_return co_await close();
+      if (ec == http::error::header_limit || ec == http::error::body_limit)
+        co_return co_await refuse(ec == http::error::header_limit);
+      if (ec) co_return;  // timeouts, resets, TLS errors: nothing to answer
+      bool keepAlive = parser.get().keep_alive() && !st_.draining.load();
+      HttpResponse out = co_await answer(parser.get());
+      if (!co_await write(std::move(out), parser.get().version(), keepAlive)) co_return;
+      if (!keepAlive) co_return co_await close();
+      if (buffer_.size() == 0) buffer_.shrink_to_fit();  // idle connections stay small
+    }
+  }
+
+ private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // An idle keep-alive connection waits up to the idle timeout for its next
+  // request; once its first byte arrives the headers have
+  // --request-header-timeout (Go's IdleTimeout and ReadHeaderTimeout).
+  Task<beast::error_code> readRequest(Parser& parser, bool first) {
+    bool started = first || buffer_.size() > 0;
+    lowest().expires_after(started ? st_.opts.requestHeaderTimeout : st_.opts.idleTimeout);
+    beast::error_code ec;
+    while (!parser.is_header_done()) {
+      co_await http::async_read_some(stream_, buffer_, parser, redirect(ec));
+      if (ec) co_return ec;
+      if (!started) {
+        started = true;
+        lowest().expires_after(st_.opts.requestHeaderTimeout);
       }
     }
-    X509_free(leaf);
-    peer_ = std::move(chain);
+    if (!parser.is_done()) co_await http::async_read(stream_, buffer_, parser, redirect(ec));
+    co_return ec;
   }
 
-  void read() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<uint32_t>(st_->opts.maxHeaderBytes));
-    parser_->body_limit(1 << 20);
-    beast::get_lowest_layer(stream_).expires_after(st_->opts.idleTimeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
-  }
-
-  void onRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream) return close();
-    if (ec == http::error::header_limit) {
-      HttpResponse r;
-      r.status = 431;
-      r.body = statusJson(
-          431, "RequestHeaderFieldsTooLarge",
-          "request line and headers exceed " + std::to_string(st_->opts.maxHeaderBytes) + " bytes");
-      return write(std::move(r), 11, false, /*drainFirst=*/true);
-    }
-    if (ec == http::error::body_limit) {
-      HttpResponse r;
-      r.status = 413;
-      r.body = statusJson(413, "RequestEntityTooLarge", "request body too large");
-      return write(std::move(r), 11, false, /*drainFirst=*/true);
-    }
-    if (ec) return;  // timeouts, resets, TLS errors: nothing to answer
-    auto& req = parser_->get();
+  HttpRequest toRequest(const http::request<http::string_body>& req) const {
     HttpRequest in;
     in.method = std::string(req.method_string());
     in.target = std::string(req.target());
@@ -143,77 +195,100 @@ class Session : public std::enable_shared_from_this<Session> {
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       in.headers.emplace(std::move(name), std::string(f.value()));
     }
-    st_->inflight.fetch_add(1);
-    HttpResponse out = st_->handler(in);
-    st_->inflight.fetch_sub(1);
-    if (in.method == "HEAD") out.body.clear();
-    write(std::move(out), req.version(), req.keep_alive() && !st_->draining.load());
+    return in;
   }
 
-  // `drainFirst`: the client may still be sending the refused request; see
-  // lingeringClose().
-  void write(HttpResponse out, unsigned version, bool keepAlive, bool drainFirst = false) {
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(out.status), version);
-    res->set(http::field::server, "metrics-adapter");
-    res->set(http::field::content_type, out.contentType);
-    res->set(http::field::cache_control, "no-cache, private");
-    for (const auto& [k, v] : out.headers) res->set(k, v);
-    res->keep_alive(keepAlive);
-    res->body() = std::move(out.body);
-    res->prepare_payload();
-    res_ = res;
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
-    http::async_write(
-        stream_, *res_,
-        [self = shared_from_this(), keepAlive, drainFirst](beast::error_code ec, size_t) {
-          self->res_.reset();
-          if (ec) return;
-          if (drainFirst) return self->lingeringClose();
-          if (keepAlive)
-            self->read();
-          else
-            self->close();
-        });
+  Task<HttpResponse> answer(const http::request<http::string_body>& req) {
+    HttpRequest in = toRequest(req);
+    int limit = st_.opts.maxRequestsInflight;
+    bool counted = !unlimited(st_.opts.unlimitedPaths, in.target);
+    if (counted && limit > 0 && st_.limited.fetch_add(1) >= limit) {
+      st_.limited.fetch_sub(1);
+      co_return tooManyRequests();
+    }
+    st_.inflight.fetch_add(1);
+    HttpResponse out;
+    try {
+      common::RequestContext ctx = common::RequestContext::withTimeout(st_.opts.requestTimeout);
+      DisconnectWatch watch(lowest().socket(), ctx);
+      out = co_await st_.handler(in, ctx);
+    } catch (const std::exception& e) {
+      out = statusResponse(500, "InternalError", std::string("internal error: ") + e.what());
+    }
+    st_.inflight.fetch_sub(1);
+    if (counted && limit > 0) st_.limited.fetch_sub(1);
+    if (in.method == "HEAD") out.body.clear();
+    co_return out;
+  }
+
+  // kube-apiserver's answer beyond --max-requests-inflight.
+  HttpResponse tooManyRequests() const {
+    HttpResponse r = statusResponse(429, "TooManyRequests",
+                                    "Too many requests, please try again later. (more than " +
+                                        std::to_string(st_.opts.maxRequestsInflight) +
+                                        " requests in flight: --max-requests-inflight)");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+
+  Task<bool> write(HttpResponse out, unsigned version, bool keepAlive) {
+    http::response<http::string_body> res{static_cast<http::status>(out.status), version};
+    res.set(http::field::server, "metrics-adapter");
+    res.set(http::field::content_type, out.contentType);
+    res.set(http::field::cache_control, "no-cache, private");
+    for (const auto& [k, v] : out.headers) res.set(k, v);
+    res.keep_alive(keepAlive);
+    res.body() = std::move(out.body);
+    res.prepare_payload();
+    lowest().expires_after(std::chrono::seconds(30));
+    beast::error_code ec;
+    co_await http::async_write(stream_, res, redirect(ec));
+    co_return !ec;
+  }
+
+  // 431 or 413, then a lingering close: the client may still be sending.
+  Task<void> refuse(bool headers) {
+    HttpResponse r =
+        headers ? statusResponse(431, "RequestHeaderFieldsTooLarge",
+                                 "request line and headers exceed " +
+                                     std::to_string(st_.opts.maxHeaderBytes) + " bytes")
+                : statusResponse(413, "RequestEntityTooLarge", "request body too large");
+    if (co_await write(std::move(r), 11, false)) co_await lingeringClose();
   }
 
   // Closing a socket with unread input makes the kernel send a reset, which
   // can destroy the answer before the client reads it. So: stop sending,
   // discard what still arrives (at most 16 MiB or 2 s), then close.
-  void lingeringClose() {
+  Task<void> lingeringClose() {
     beast::error_code ec;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
-    drain_ = std::make_unique<std::array<char, 16384>>();
-    discard(0);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().expires_after(std::chrono::seconds(2));
+    std::array<char, 4096> sink;
+    for (size_t total = 0; total <= (16u << 20);) {
+      size_t n = co_await lowest().async_read_some(asio::buffer(sink), redirect(ec));
+      if (ec) co_return;
+      total += n;
+    }
   }
 
-  void discard(size_t total) {
-    if (total > (16u << 20)) return;
-    beast::get_lowest_layer(stream_).async_read_some(
-        asio::buffer(*drain_), [self = shared_from_this(), total](beast::error_code ec, size_t n) {
-          if (!ec) self->discard(total + n);
-        });
+  Task<void> close() {
+    lowest().expires_after(std::chrono::seconds(5));
+    beast::error_code ec;
+    co_await stream_.async_shutdown(redirect(ec));
   }
 
-  void close() {
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
-    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
-  }
-
-  std::shared_ptr<asio::ssl::context> ctx_;  // must outlive stream_
-  // Not owned: the State owns the io_contexts whose handlers own every
-  // session, so it outlives them (and a shared_ptr here would be a cycle
-  // that leaks whatever is still queued at shutdown).
-  HttpsServer::State* st_;
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  HttpsServer::State& st_;
+  std::shared_ptr<asio::ssl::context> tls_;  // must outlive stream_
+  Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<http::response<http::string_body>> res_;
-  std::unique_ptr<std::array<char, 16384>> drain_;
   std::string remote_;
   std::shared_ptr<const std::vector<std::string>> peer_;
 };
+
+Task<void> serveConnection(tcp::socket socket, HttpsServer::State* st) {
+  Connection c(std::move(socket), *st);
+  co_await c.serve();
+}
 
 void accept(HttpsServer::State* st) {
   st->acceptor.async_accept(st->nextContext(), [st](beast::error_code ec, tcp::socket socket) {
@@ -222,7 +297,8 @@ void accept(HttpsServer::State* st) {
       // Header and body go out as separate TLS records; Nagle must not hold the second.
       beast::error_code nodelay;
       socket.set_option(tcp::no_delay(true), nodelay);
-      std::make_shared<Session>(std::move(socket), st->tls->context(), st)->run();
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, serveConnection(std::move(socket), st), asio::detached);
     } else {
       st->log.v(2, "accept failed", {{"error", ec.message()}});
     }
@@ -237,6 +313,8 @@ HttpsServer::HttpsServer(ServerOptions opts, std::shared_ptr<TlsCredentials> tls
     : state_(std::make_shared<State>(std::move(opts), std::move(tls), std::move(handler), log)) {}
 
 HttpsServer::~HttpsServer() { shutdown(std::chrono::milliseconds(0)); }
+
+int HttpsServer::inflight() const { return state_->inflight.load(); }
 
 void HttpsServer::start() {
   auto& st = *state_;

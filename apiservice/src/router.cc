@@ -4,7 +4,6 @@
 
 #include "apiservice/api_json.h"
 #include "apiservice/request_info.h"
-#include "apiservice/status.h"
 
 namespace apiservice {
 
@@ -52,23 +51,43 @@ Router::Router(Providers providers, RouterHooks hooks, std::string version, Acce
       clock_(clock),
       log_(log) {}
 
-HttpResponse Router::handle(const HttpRequest& req) const {
+common::Task<HttpResponse> Router::handle(const HttpRequest& req,
+                                          const common::RequestContext& ctx) const {
   auto start = std::chrono::steady_clock::now();
   std::string routeName = "other";
   HttpResponse res;
   try {
     RequestTarget target = parseRequestTarget(req.target);
-    res = route(req, target, routeName);
+    res = co_await route(req, target, routeName, ctx);
   } catch (const StatusError& e) {
-    res.status = e.code();
-    res.body = statusJson(e.code(), e.reason(), e.what());
+    res = failure(e, req);
+  } catch (const common::RequestAborted& e) {
+    // kube-apiserver's answer when a request outlives --request-timeout.
+    res = failure(StatusError(504, "Timeout",
+                              std::string("Timeout: request did not complete within the allotted "
+                                          "timeout (") +
+                                  e.what() + ")"),
+                  req);
   } catch (const std::exception& e) {
-    res.status = 500;
-    res.body = statusJson(500, "InternalError", std::string("internal error: ") + e.what());
+    res = failure(StatusError::internal(std::string("internal error: ") + e.what()), req);
   }
   if (hooks_.observe) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     hooks_.observe(routeName, res.status, secs);
+  }
+  co_return res;
+}
+
+HttpResponse Router::failure(const StatusError& e, const HttpRequest& req) const {
+  HttpResponse res;
+  res.status = e.code();
+  if (e.code() == 401) {
+    // Why a credential failed helps an attacker; the operator reads it in the log.
+    if (log_)
+      log_->v(2, "request unauthenticated", {{"remote", req.remoteAddress}, {"reason", e.what()}});
+    res.body = statusJson(401, "Unauthorized", "Unauthorized");
+  } else {
+    res.body = statusJson(e.code(), e.reason(), e.what());
   }
   return res;
 }
@@ -86,12 +105,13 @@ bool pathAllowed(const std::vector<std::string>& patterns, std::string_view path
 }
 }  // namespace
 
-void Router::checkAccess(const HttpRequest& req, const RequestTarget& target) const {
-  if (!access_.authenticator || pathAllowed(access_.alwaysAllowPaths, target.path)) return;
-  UserInfo user = access_.authenticator->authenticate(req);  // throws 401 / 503
-  if (!access_.authorizer) return;
+common::Task<void> Router::checkAccess(const HttpRequest& req, const RequestTarget& target,
+                                       const common::RequestContext& ctx) const {
+  if (!access_.authenticator || pathAllowed(access_.alwaysAllowPaths, target.path)) co_return;
+  UserInfo user = co_await access_.authenticator->authenticate(req, ctx);  // throws 401 / 503
+  if (!access_.authorizer) co_return;
   RequestAttributes attrs = requestAttributes(req.method, target);
-  Decision d = access_.authorizer->authorize(user, attrs);
+  Decision d = co_await access_.authorizer->authorize(user, attrs, ctx);
   if (log_ && log_->enabled(4)) {
     log_->v(4, d.allowed ? "request authorized" : "request denied",
             {{"user", user.name}, {"verb", attrs.verb}, {"path", attrs.path}});
@@ -103,12 +123,8 @@ bool Router::servesResourceMetrics() const {
   return providers_.resourceMetrics && providers_.resourceMetrics->servesResourceMetrics();
 }
 
-HttpResponse Router::route(const HttpRequest& req, const RequestTarget& target,
-                           std::string& routeName) const {
-  const std::string& path = target.path;
-  routeName = "denied";
-  checkAccess(req, target);
-  routeName = "other";
+std::optional<HttpResponse> Router::routeLocal(const HttpRequest& req, const std::string& path,
+                                               std::string& routeName) const {
   if (path == "/healthz" || path == "/livez") {
     routeName = "health";
     return text(200, "ok");
@@ -137,16 +153,45 @@ HttpResponse Router::route(const HttpRequest& req, const RequestTarget& target,
     routeName = "openapi";
     return json(openApiJson(version_));
   }
+  return std::nullopt;
+}
+
+namespace {
+// Metric values cannot be watched: kube-apiserver answers a watch on such a
+// resource with 405 before anything else, so it is never authorized as one.
+void refuseWatch(const RequestTarget& target) {
+  auto w = target.query.find("watch");
+  if (w == target.query.end() || (w->second != "true" && w->second != "1")) return;
+  const auto& seg = target.segments;
+  if (seg.size() < 4 || seg[0] != "apis") return;
+  // {resource}/... or namespaces/{ns}/{resource}/...
+  const std::string& resource = seg[3] == "namespaces" && seg.size() >= 6 ? seg[5] : seg[3];
+  throw StatusError(
+      405, "MethodNotAllowed",
+      "watch is not supported on resources of kind \"" + resource + "." + seg[1] + "\"");
+}
+}  // namespace
+
+common::Task<HttpResponse> Router::route(const HttpRequest& req, const RequestTarget& target,
+                                         std::string& routeName,
+                                         const common::RequestContext& ctx) const {
+  const std::string& path = target.path;
+  routeName = "denied";
+  refuseWatch(target);
+  co_await checkAccess(req, target, ctx);
+  routeName = "other";
+  if (auto local = routeLocal(req, path, routeName)) co_return std::move(*local);
   const auto& seg = target.segments;
   if (seg.empty() || seg[0] != "apis") {
     throw StatusError::notFound("the server could not find the requested resource " + path);
   }
   routeName = "discovery";
-  if (seg.size() == 1) return json(apiGroupListJson(servesResourceMetrics()));
-  return routeGroup(target, routeName);
+  if (seg.size() == 1) co_return json(apiGroupListJson(servesResourceMetrics()));
+  co_return co_await routeGroup(target, routeName, ctx);
 }
 
-HttpResponse Router::routeGroup(const RequestTarget& target, std::string& routeName) const {
+common::Task<HttpResponse> Router::routeGroup(const RequestTarget& target, std::string& routeName,
+                                              const common::RequestContext& ctx) const {
   const auto& seg = target.segments;
   const std::string& group = seg[1];
   bool custom = group == kCustomGroup;
@@ -154,32 +199,34 @@ HttpResponse Router::routeGroup(const RequestTarget& target, std::string& routeN
   bool resource = group == kResourceGroup && servesResourceMetrics();
   if (!custom && !external && !resource)
     throw StatusError::notFound("API group " + group + " is not served here");
-  if (seg.size() == 2) return json(apiGroupJson(group));
+  if (seg.size() == 2) co_return json(apiGroupJson(group));
   const std::string& version = seg[2];
   if (!(version == "v1beta1" || (custom && version == "v1beta2"))) {
     throw StatusError::notFound("version " + version + " of " + group + " is not served here");
   }
   if (seg.size() == 3) {
     if (custom)
-      return json(customResourceListJson(version, providers_.custom->listCustomMetrics()));
-    if (external) return json(externalResourceListJson(providers_.external->listExternalMetrics()));
-    return json(resourceMetricsResourceListJson());
+      co_return json(customResourceListJson(version, providers_.custom->listCustomMetrics()));
+    if (external)
+      co_return json(externalResourceListJson(providers_.external->listExternalMetrics()));
+    co_return json(resourceMetricsResourceListJson());
   }
   std::vector<std::string> rest(seg.begin() + 3, seg.end());
   if (resource) {
     routeName = "resource_metric";
-    return routeResourceMetrics(rest, target.query);
+    co_return co_await routeResourceMetrics(rest, target.query, ctx);
   }
   if (external) {
     routeName = "external_metric";
-    return routeExternal(rest, target.query);
+    co_return co_await routeExternal(rest, target.query, ctx);
   }
   routeName = "custom_metric";
-  return routeCustom(version, rest, target.query);
+  co_return co_await routeCustom(version, rest, target.query, ctx);
 }
 
-HttpResponse Router::routeExternal(const std::vector<std::string>& rest,
-                                   const std::map<std::string, std::string>& query) const {
+common::Task<HttpResponse> Router::routeExternal(const std::vector<std::string>& rest,
+                                                 const Query& query,
+                                                 const common::RequestContext& ctx) const {
   if (rest.size() != 3 || rest[0] != "namespaces") {
     throw StatusError::notFound(std::string("external metrics are served at /apis/") +
                                 kExternalGroup + "/v1beta1/namespaces/{namespace}/{metric}");
@@ -188,11 +235,14 @@ HttpResponse Router::routeExternal(const std::vector<std::string>& rest,
   ExternalMetricRequest er{rest[1], rest[2], selector == query.end() ? "" : selector->second};
   checkName("namespace", er.ns);
   checkName("metric name", er.metric);
-  return json(externalMetricValueListJson(providers_.external->getExternalMetric(er)));
+  co_return json(
+      externalMetricValueListJson(co_await providers_.external->getExternalMetric(er, ctx)));
 }
 
-HttpResponse Router::routeCustom(const std::string& version, const std::vector<std::string>& rest,
-                                 const std::map<std::string, std::string>& query) const {
+common::Task<HttpResponse> Router::routeCustom(const std::string& version,
+                                               const std::vector<std::string>& rest,
+                                               const Query& query,
+                                               const common::RequestContext& ctx) const {
   ObjectMetricRequest r;
   if (rest.size() == 5 && rest[0] == "namespaces") {
     r = {rest[2], rest[1], rest[3], rest[4], "", ""};
@@ -212,11 +262,12 @@ HttpResponse Router::routeCustom(const std::string& version, const std::vector<s
   if (auto it = query.find("labelSelector"); it != query.end()) r.labelSelector = it->second;
   if (auto it = query.find("metricLabelSelector"); it != query.end())
     r.metricLabelSelector = it->second;
-  return json(metricValueListJson(version, providers_.custom->getObjectMetric(r)));
+  co_return json(metricValueListJson(version, co_await providers_.custom->getObjectMetric(r, ctx)));
 }
 
-HttpResponse Router::routeResourceMetrics(const std::vector<std::string>& rest,
-                                          const std::map<std::string, std::string>& query) const {
+common::Task<HttpResponse> Router::routeResourceMetrics(const std::vector<std::string>& rest,
+                                                        const Query& query,
+                                                        const common::RequestContext& ctx) const {
   if (auto f = query.find("fieldSelector"); f != query.end() && !f->second.empty()) {
     throw StatusError::badRequest(
         "fieldSelector is not supported by this metrics.k8s.io server; "
@@ -226,27 +277,32 @@ HttpResponse Router::routeResourceMetrics(const std::vector<std::string>& rest,
   if (auto it = query.find("labelSelector"); it != query.end()) selector = it->second;
   const ResourceMetricsProvider& p = *providers_.resourceMetrics;
   int64_t now = clock_.nowMillis();
+  // Named, never temporaries: GCC 12 may destroy a temporary argument of a
+  // co_await'ed call twice.
+  const std::string none;
   // nodes[/{name}], pods, namespaces/{ns}/pods[/{name}]
   if (rest[0] == "nodes" && rest.size() <= 2) {
-    if (rest.size() == 1) return json(nodeMetricsListJson(p.nodeMetrics("", selector), now));
+    if (rest.size() == 1)
+      co_return json(nodeMetricsListJson(co_await p.nodeMetrics(none, selector, ctx), now));
     checkName("node name", rest[1]);
-    auto items = p.nodeMetrics(rest[1], "");
+    auto items = co_await p.nodeMetrics(rest[1], none, ctx);
     if (items.empty())
       throw StatusError::notFound("nodemetrics.metrics.k8s.io \"" + rest[1] + "\" not found");
-    return json(nodeMetricsJson(items.front(), now));
+    co_return json(nodeMetricsJson(items.front(), now));
   }
   if (rest[0] == "pods" && rest.size() == 1)
-    return json(podMetricsListJson(p.podMetrics("", "", selector), now));
+    co_return json(podMetricsListJson(co_await p.podMetrics(none, none, selector, ctx), now));
   if (rest[0] == "namespaces" && rest.size() >= 3 && rest.size() <= 4 && rest[2] == "pods") {
     checkName("namespace", rest[1]);
-    if (rest.size() == 3) return json(podMetricsListJson(p.podMetrics(rest[1], "", selector), now));
+    if (rest.size() == 3)
+      co_return json(podMetricsListJson(co_await p.podMetrics(rest[1], none, selector, ctx), now));
     checkName("pod name", rest[3]);
-    auto items = p.podMetrics(rest[1], rest[3], "");
+    auto items = co_await p.podMetrics(rest[1], rest[3], none, ctx);
     if (items.empty()) {
       throw StatusError::notFound("podmetrics.metrics.k8s.io \"" + rest[1] + "/" + rest[3] +
                                   "\" not found");
     }
-    return json(podMetricsJson(items.front(), now));
+    co_return json(podMetricsJson(items.front(), now));
   }
   throw StatusError::notFound(
       "no such metrics.k8s.io path; expected nodes[/{name}], pods or "

@@ -33,6 +33,8 @@ std::shared_ptr<ssl::context> TlsCredentials::load() const {
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression |
                    ssl::context::single_dh_use);
+  // Idle keep-alive connections keep no TLS read or write buffers.
+  SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
   // TLS 1.2 suites as Go's defaults: forward-secret AEAD only.
   SSL_CTX_set_cipher_list(
       raw,

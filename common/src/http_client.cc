@@ -8,6 +8,8 @@
 #include <limits>
 #include <optional>
 
+#include "http_wire.h"
+
 namespace common {
 
 namespace asio = boost::asio;
@@ -52,8 +54,14 @@ Url Url::parse(const std::string& text) {
 
 std::string Url::str() const { return scheme + "://" + host + ":" + port + pathPrefix; }
 
+std::string Url::hostHeader() const {
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  bool defaultPort = (scheme == "https" && port == "443") || (scheme == "http" && port == "80");
+  return defaultPort ? h : h + ":" + port;
+}
+
 struct HttpClient::TlsState {
-  asio::ssl::context ctx{asio::ssl::context::tls_client};
+  std::shared_ptr<asio::ssl::context> ctx;
 };
 
 void CancelToken::cancel() {
@@ -112,32 +120,7 @@ HttpClient::HttpClient(Url url, TlsClientOptions tls, std::chrono::milliseconds 
     : url_(std::move(url)), timeout_(timeout), maxIdle_(maxIdle) {
   if (url_.scheme == "https") {
     tls_ = std::make_unique<TlsState>();
-    auto& ctx = tls_->ctx;
-    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-    beast::error_code ec;
-    if (!tls.caFile.empty()) {
-      ctx.load_verify_file(tls.caFile, ec);
-      if (ec) throw HttpClientError("cannot load CA file " + tls.caFile + ": " + ec.message());
-    } else if (!tls.caPem.empty()) {
-      ctx.add_certificate_authority(asio::buffer(tls.caPem), ec);
-      if (ec) throw HttpClientError("cannot load the CA certificate data: " + ec.message());
-    } else {
-      ctx.set_default_verify_paths(ec);
-    }
-    if (!tls.certFile.empty() || !tls.keyFile.empty()) {
-      ctx.use_certificate_chain_file(tls.certFile, ec);
-      if (ec)
-        throw HttpClientError("cannot load client certificate " + tls.certFile + ": " +
-                              ec.message());
-      ctx.use_private_key_file(tls.keyFile, asio::ssl::context::pem, ec);
-      if (ec) throw HttpClientError("cannot load client key " + tls.keyFile + ": " + ec.message());
-    } else if (!tls.certPem.empty() || !tls.keyPem.empty()) {
-      ctx.use_certificate_chain(asio::buffer(tls.certPem), ec);
-      if (ec) throw HttpClientError("cannot load the client certificate data: " + ec.message());
-      ctx.use_private_key(asio::buffer(tls.keyPem), asio::ssl::context::pem, ec);
-      if (ec) throw HttpClientError("cannot load the client key data: " + ec.message());
-    }
-    ctx.set_verify_mode(tls.insecureSkipVerify ? asio::ssl::verify_none : asio::ssl::verify_peer);
+    tls_->ctx = wire::makeTlsContext(tls);
     serverName_ = tls.serverName.empty() ? url_.host : tls.serverName;
   }
 }
@@ -168,7 +151,7 @@ std::unique_ptr<HttpClient::Connection> HttpClient::acquire() {
     throw HttpClientError("resolving " + url_.host + " timed out");
   if (ec) throw HttpClientError("cannot resolve " + url_.host + ": " + ec.message());
   if (tls_) {
-    c->secure.emplace(c->ioc, tls_->ctx);
+    c->secure.emplace(c->ioc, *tls_->ctx);
     if (!SSL_set_tlsext_host_name(c->secure->native_handle(), serverName_.c_str())) {
       throw HttpClientError("cannot set TLS server name " + serverName_);
     }
@@ -207,29 +190,9 @@ ClientResponse HttpClient::send(const ClientRequest& req) {
 
 namespace {
 
-http::request<http::string_body> wireRequest(const Url& url, const ClientRequest& req) {
-  http::request<http::string_body> r{req.method == "POST" ? http::verb::post : http::verb::get,
-                                     url.pathPrefix + req.target, 11};
-  r.set(http::field::host, url.host);
-  r.set(http::field::user_agent, "metrics-adapter");
-  r.set(http::field::accept, "application/json");
-  for (const auto& [k, v] : req.headers) r.set(k, v);
-  r.keep_alive(true);
-  if (!req.body.empty() || req.method == "POST") {
-    r.body() = req.body;
-    r.prepare_payload();
-  }
-  return r;
-}
-
 [[noreturn]] void throwRequestFailure(const Url& url, beast::error_code ec,
                                       std::chrono::milliseconds timeout) {
-  if (ec == asio::error::operation_aborted) throw HttpClientError("request cancelled");
-  if (ec == beast::error::timeout) {
-    throw HttpClientError("request to " + url.host + ":" + url.port + " timed out after " +
-                          std::to_string(timeout.count()) + "ms");
-  }
-  throw HttpClientError("request to " + url.host + ":" + url.port + " failed: " + ec.message());
+  throw HttpClientError(wire::failure(url, ec, timeout));
 }
 
 }  // namespace
@@ -248,7 +211,7 @@ int HttpClient::stream(const ClientRequest& req,
     c->cancel = req.cancel;
     auto timeout = req.timeout.count() > 0 ? req.timeout : timeout_;
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto r = wireRequest(url_, req);
+    auto r = wire::request(url_, req);
     beast::error_code ec = c->run(deadline, [&](auto h) {
       if (c->secure)
         http::async_write(*c->secure, r, h);
@@ -266,9 +229,7 @@ int HttpClient::stream(const ClientRequest& req,
       });
     }
     if (ec) {
-      bool stale = reused && attempt == 0 &&
-                   (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-                    ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated);
+      bool stale = reused && attempt == 0 && wire::staleConnection(ec);
       if (stale) continue;
       throwRequestFailure(url_, ec, timeout);
     }

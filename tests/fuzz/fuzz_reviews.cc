@@ -7,14 +7,16 @@
 #include "apiservice/authentication.h"
 #include "apiservice/authorization.h"
 #include "apiservice/status.h"
+#include "run_task.h"
 #include "test_pki.h"
 
 namespace {
 class Replay : public apiservice::ReviewTransport {
  public:
   std::string body;
-  apiservice::ReviewReply post(const std::string&, const std::string&) override {
-    return {201, body};
+  common::Task<apiservice::ReviewReply> post(const std::string&, const std::string&,
+                                             const common::RequestContext&) override {
+    co_return apiservice::ReviewReply{201, body};
   }
 };
 class Frozen : public common::Clock {
@@ -44,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   apiservice::HttpRequest req;
   req.headers.emplace("authorization", "Bearer fuzz");
   try {
-    authn.authenticate(req);
+    mocks::run(authn.authenticate(req, mocks::farDeadline()));
   } catch (const apiservice::StatusError& e) {
     if (e.code() != 401 && e.code() != 503) __builtin_trap();
   }
@@ -56,14 +58,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (cut != std::string::npos) chain->push_back(in.substr(cut + 1));
   certReq.peerCertificates = chain;
   try {
-    authn.authenticate(certReq);
+    mocks::run(authn.authenticate(certReq, mocks::farDeadline()));
   } catch (const apiservice::StatusError& e) {
     if (e.code() != 401) __builtin_trap();
   }
   apiservice::DelegatingAuthorizer authz(replay, clock, {});
   try {
-    authz.authorize({"u", "", {"g"}, {}},
-                    apiservice::requestAttributes("GET", "/apis/metrics.k8s.io/v1beta1/nodes"));
+    mocks::run(
+        authz.authorize({"u", "", {"g"}, {}},
+                        apiservice::requestAttributes("GET", "/apis/metrics.k8s.io/v1beta1/nodes"),
+                        mocks::farDeadline()));
   } catch (const apiservice::StatusError& e) {
     if (e.code() != 503) __builtin_trap();
   }

@@ -7,6 +7,7 @@
 #include "apiservice/request_info.h"
 #include "apiservice/router.h"
 #include "apiservice/status.h"
+#include "run_task.h"
 
 namespace {
 class NullProvider : public apiservice::CustomMetricsProvider,
@@ -15,14 +16,16 @@ class NullProvider : public apiservice::CustomMetricsProvider,
   std::vector<apiservice::CustomMetricDescriptor> listCustomMetrics() const override {
     return {{"pods", true, "m"}};
   }
-  std::vector<apiservice::ObjectMetricValue> getObjectMetric(
-      const apiservice::ObjectMetricRequest& r) const override {
-    return {{{"Pod", r.ns, r.name, "/v1"}, r.metric, 1.5, 0}};
+  common::Task<std::vector<apiservice::ObjectMetricValue>> getObjectMetric(
+      const apiservice::ObjectMetricRequest& r, const common::RequestContext&) const override {
+    co_return std::vector<apiservice::ObjectMetricValue>{
+        {{"Pod", r.ns, r.name, "/v1"}, r.metric, 1.5, 0}};
   }
   std::vector<std::string> listExternalMetrics() const override { return {"q"}; }
-  std::vector<apiservice::ExternalMetricValue> getExternalMetric(
-      const apiservice::ExternalMetricRequest& r) const override {
-    return {{r.metric, {{"a", r.labelSelector}}, 2, 0}};
+  common::Task<std::vector<apiservice::ExternalMetricValue>> getExternalMetric(
+      const apiservice::ExternalMetricRequest& r, const common::RequestContext&) const override {
+    co_return std::vector<apiservice::ExternalMetricValue>{
+        {r.metric, {{"a", r.labelSelector}}, 2, 0}};
   }
 };
 }  // namespace
@@ -34,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   apiservice::HttpRequest req;
   req.method = "GET";
   req.target.assign(reinterpret_cast<const char*>(data), size);
-  auto res = router.handle(req);
+  auto res = mocks::run(router.handle(req, mocks::farDeadline()));
   if (res.status < 200 || res.status > 599) __builtin_trap();
   // The attributes authorization would see for the same target.
   try {

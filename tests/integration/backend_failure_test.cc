@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "test_support.h"
 
@@ -211,3 +213,114 @@ TEST_F(BackendFailures, BasicAuth) {
 }
 
 }  // namespace
+
+// --- the request path never waits on a serving thread ----------------------
+
+namespace {
+
+// Queries for q_depth answer after `slow`; pod_load answers at once.
+FakeBackend::Handler slowExternal(std::chrono::milliseconds slow) {
+  return backend([slow](const FakeRequest& r) {
+    if (r.target.find("q_depth") != std::string::npos ||
+        r.body.find("q_depth") != std::string::npos)
+      return FakeResponse{200, vectorOf(R"({"queue":"a"})", "5"), slow};
+    return ok(vectorOf(R"({"pod":"p1"})", "7"));
+  });
+}
+
+// `n` requests for `target` in flight on their own connections; joined on destruction.
+struct Outstanding {
+  std::vector<std::thread> threads;
+  std::vector<HttpsResult> results;
+  Outstanding(int port, const std::string& target, int n) : results(static_cast<size_t>(n)) {
+    for (int i = 0; i < n; ++i)
+      threads.emplace_back([this, port, target, i] { results[i] = httpsGet(port, target); });
+  }
+  void join() {
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+  ~Outstanding() { join(); }
+};
+
+size_t queriesFor(const FakeBackend& fake, const std::string& metric) {
+  size_t n = 0;
+  for (const auto& r : fake.requests())
+    if (r.target.find("/api/v1/query") != std::string::npos &&
+        (r.target.find(metric) != std::string::npos || r.body.find(metric) != std::string::npos))
+      ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_F(BackendFailures, HealthAndFastQueriesDoNotWaitForASlowBackend) {
+  FakeBackend fake(slowExternal(3s));
+  // One serving thread: every request shares it, so any blocking shows.
+  auto a = start(fake, {"--server-threads=1"});
+  ASSERT_TRUE(a->waitReady(10s)) << a->process().log();
+  Outstanding slow(a->port(), kExt, 16);
+  std::this_thread::sleep_for(300ms);  // all 16 are waiting on the backend now
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto h = httpsGet(a->port(), "/healthz");
+    EXPECT_EQ(h.status, 200);
+    EXPECT_EQ(h.body, "ok");
+    auto fast = httpsGet(a->port(), kPod);
+    EXPECT_EQ(fast.status, 200) << fast.body;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << "waited behind the slow queries";
+  }
+  slow.join();
+  for (const auto& r : slow.results) EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(queriesFor(fake, "q_depth"), 16u);
+}
+
+TEST_F(BackendFailures, MaxRequestsInflightIs429ButProbesStillAnswer) {
+  FakeBackend fake(slowExternal(2s));
+  auto a = start(fake, {"--max-requests-inflight=2"});
+  ASSERT_TRUE(a->waitReady(10s)) << a->process().log();
+  Outstanding slow(a->port(), kExt, 2);
+  std::this_thread::sleep_for(300ms);
+  auto r = httpsGet(a->port(), kPod);
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(status(r)["reason"], "TooManyRequests") << r.body;
+  EXPECT_NE(r.body.find("--max-requests-inflight"), std::string::npos) << r.body;
+  EXPECT_EQ(httpsGet(a->port(), "/healthz").status, 200);
+  EXPECT_EQ(httpsGet(a->port(), "/readyz").status, 200);
+  slow.join();
+  EXPECT_EQ(httpsGet(a->port(), kPod).status, 200) << "the slots are free again";
+}
+
+TEST_F(BackendFailures, QueriesBeyondPrometheusMaxInflightWaitThen503) {
+  FakeBackend fake(slowExternal(3s));
+  auto a = start(fake, {"--prometheus-max-inflight=1", "--request-timeout=1s"});
+  ASSERT_TRUE(a->waitReady(10s)) << a->process().log();
+  auto t0 = std::chrono::steady_clock::now();
+  Outstanding slow(a->port(), kExt, 2);
+  slow.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2500ms) << "both end at their 1 s deadline";
+  std::multiset<int> codes;
+  for (const auto& r : slow.results) codes.insert(r.status);
+  EXPECT_EQ(codes, (std::multiset<int>{503, 504}));
+  for (const auto& r : slow.results) {
+    if (r.status == 503) {
+      EXPECT_NE(r.body.find("--prometheus-max-inflight"), std::string::npos) << r.body;
+    } else if (r.status == 504) {
+      EXPECT_EQ(status(r)["reason"], "Timeout") << r.body;
+    }
+  }
+  EXPECT_EQ(queriesFor(fake, "q_depth"), 1u) << "the second never reached the backend";
+}
+
+TEST_F(BackendFailures, AnswersOverTheSizeLimitAre500NamingIt) {
+  FakeBackend fake(backend([](const FakeRequest&) {
+    std::string labels = R"({"pod":"p1","pad":")" + std::string(4096, 'x') + R"("})";
+    return ok(vectorOf(labels, "7"));
+  }));
+  auto a = start(fake, {"--prometheus-max-response-bytes=1Ki"});
+  ASSERT_TRUE(a->waitReady(10s)) << a->process().log();
+  auto r = httpsGet(a->port(), kPod);
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_NE(r.body.find("larger than 1024 bytes"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("--prometheus-max-response-bytes"), std::string::npos) << r.body;
+}

@@ -181,10 +181,17 @@ TEST_F(KubeAuth, EveryWayInWithoutValidCredentialsIs401) {
         "front-proxy certificate with a CN outside requestheader-allowed-names");
   check(httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer stolen"}}),
         "unknown token");
-  // The reason is in the message (not the token).
+  // The answer says only "Unauthorized" (as kube-apiserver's); the reason
+  // goes to the adapter's log, and the token goes nowhere.
   auto r = httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer stolen"}});
-  EXPECT_NE(r.body.find("invalid bearer token"), std::string::npos) << r.body;
+  EXPECT_EQ(json::parse(r.body)["message"], "Unauthorized") << r.body;
+  std::string log = e.adapter->process().log();
+  EXPECT_NE(log.find("invalid bearer token"), std::string::npos) << log;
+  EXPECT_EQ(log.find("stolen"), std::string::npos) << "a token in the log";
   EXPECT_EQ(r.body.find("stolen"), std::string::npos) << r.body;
+  // A token that is not UTF-8 is refused the same way (never a 500).
+  check(httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer \xff\xfe" "abc"}}),
+        "a token that is not valid UTF-8");
 }
 
 TEST_F(KubeAuth, ValidCredentialsAndTheirDecisions) {

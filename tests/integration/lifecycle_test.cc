@@ -157,16 +157,21 @@ TEST(Startup, FlagErrorsAreClear) {
   }
 }
 
-TEST(Shutdown, SigtermDrainsInFlightRequests) {
-  TempDir dir;
-  FakeBackend fake([](const FakeRequest& r) {
+// Series discovery answers at once; every query answers 1 after `delay`.
+FakeBackend::Handler slowQueries(std::chrono::milliseconds delay) {
+  return [delay](const FakeRequest& r) {
     if (r.target.find("/api/v1/series") != std::string::npos)
       return FakeResponse{200, kSeries, 0ms};
     return FakeResponse{
         200,
         R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"1"]}]}})",
-        1500ms};
-  });
+        delay};
+  };
+}
+
+TEST(Shutdown, SigtermDrainsInFlightRequests) {
+  TempDir dir;
+  FakeBackend fake(slowQueries(1500ms));
   std::string cfg = dir.file("config.yaml");
   writeFile(cfg, externalRule("alpha"));
   AdapterProcess a({"--standalone", "--config=" + cfg, "--prometheus-url=" + fake.url()}, dir);
@@ -196,6 +201,75 @@ std::string peerFingerprint(int port) {
   X509_digest(cert, EVP_sha256(), md, &n);
   X509_free(cert);
   return std::string(reinterpret_cast<char*>(md), n);
+}
+
+// A client that sends part of its headers and stalls is cut off after
+// --request-header-timeout; an idle keep-alive connection is not.
+TEST(Serving, SlowHeadersAreCutOffAtTheHeaderTimeout) {
+  namespace asio = boost::asio;
+  TempDir dir;
+  FakeBackend fake([](const FakeRequest&) { return FakeResponse{200, kSeries, 0ms}; });
+  std::string cfg = dir.file("config.yaml");
+  writeFile(cfg, externalRule("alpha"));
+  AdapterProcess a({"--standalone", "--config=" + cfg, "--prometheus-url=" + fake.url(),
+                    "--request-header-timeout=500ms"},
+                   dir);
+  ASSERT_TRUE(a.waitReady(10s));
+  asio::io_context ioc;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.set_verify_mode(asio::ssl::verify_none);
+  asio::ssl::stream<asio::ip::tcp::socket> s(ioc, ctx);
+  s.next_layer().connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(a.port())});
+  s.handshake(asio::ssl::stream_base::client);
+  asio::write(s, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n")));
+  auto t0 = std::chrono::steady_clock::now();
+  char buf[64];
+  boost::system::error_code ec;
+  size_t n = s.read_some(asio::buffer(buf), ec);  // blocks until the server closes
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(n, 0u) << "no answer to half a request";
+  EXPECT_TRUE(ec) << "the connection is closed";
+  EXPECT_GE(took, 400ms);
+  EXPECT_LT(took, 3s);
+}
+
+// A request whose client goes away stops: its backend query is abandoned,
+// the adapter keeps serving.
+TEST(Serving, AClientThatLeavesCancelsItsBackendCall) {
+  namespace asio = boost::asio;
+  TempDir dir;
+  FakeBackend fake(slowQueries(3s));
+  std::string cfg = dir.file("config.yaml");
+  writeFile(cfg, externalRule("alpha"));
+  AdapterProcess a({"--standalone", "--config=" + cfg, "--prometheus-url=" + fake.url(), "--v=2"},
+                   dir);
+  ASSERT_TRUE(a.waitReady(10s));
+  size_t before = fake.connections();
+  {
+    asio::io_context ioc;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.set_verify_mode(asio::ssl::verify_none);
+    asio::ssl::stream<asio::ip::tcp::socket> s(ioc, ctx);
+    s.next_layer().connect(
+        {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(a.port())});
+    s.handshake(asio::ssl::stream_base::client);
+    asio::write(
+        s, asio::buffer(std::string("GET /apis/external.metrics.k8s.io/v1beta1/namespaces/ns/alpha "
+                                    "HTTP/1.1\r\nHost: x\r\n\r\n")));
+    std::this_thread::sleep_for(300ms);  // the query is at the backend now
+    s.next_layer().close();              // the client dies: FIN, no answer awaited
+  }
+  // The abandoned query's connection is closed, not returned to the pool:
+  // the next query needs a new one, long before the 3 s answer.
+  auto t0 = std::chrono::steady_clock::now();
+  auto h = httpsGet(a.port(), "/healthz");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  std::this_thread::sleep_for(3500ms);
+  EXPECT_EQ(httpsGet(a.port(), "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/alpha").status,
+            200);
+  EXPECT_GE(fake.connections(), before + 2) << "the cancelled query's connection was dropped";
 }
 
 TEST(Tls, ServingCertificateIsReloaded) {

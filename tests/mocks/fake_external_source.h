@@ -58,8 +58,14 @@ class FakeExternalSource final : public adapter::ExternalMetricsSource {
       if (a.claimed) out.push_back(metric);
     return out;
   }
-  std::vector<apiservice::ExternalMetricValue> getExternalMetric(
-      const apiservice::ExternalMetricRequest& req) const override {
+  common::Task<std::vector<apiservice::ExternalMetricValue>> getExternalMetric(
+      const apiservice::ExternalMetricRequest& req, const common::RequestContext&) const override {
+    co_return answer(req);
+  }
+
+ private:
+  std::vector<apiservice::ExternalMetricValue> answer(
+      const apiservice::ExternalMetricRequest& req) const {
     std::lock_guard<std::mutex> lock(mu_);
     requests_.push_back(req);
     auto it = answers_.find(req.metric);
@@ -74,7 +80,6 @@ class FakeExternalSource final : public adapter::ExternalMetricsSource {
     return out;
   }
 
- private:
   struct Answer {
     bool claimed = true;
     std::vector<apiservice::ExternalMetricValue> values;

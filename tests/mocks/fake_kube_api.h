@@ -70,6 +70,13 @@ class FakeKubeApi final : public adapter::KubeApi {
     Reply r = answer("POST", path, jsonBody);
     return {r.status, std::move(r.body)};
   }
+  // Recorded as "GET"/"POST" like the blocking calls.
+  common::Task<adapter::KubeReply> send(const std::string& method, const std::string& path,
+                                        const std::string& jsonBody,
+                                        const common::RequestContext&) override {
+    Reply r = answer(method, path, jsonBody);
+    co_return adapter::KubeReply{r.status, std::move(r.body)};
+  }
   int stream(const std::string& path, std::chrono::milliseconds /*timeout*/,
              common::CancelToken* cancel,
              const std::function<void(int status, common::HttpClient::BodyReader& read)>& onBody)

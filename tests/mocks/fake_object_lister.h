@@ -56,18 +56,20 @@ class FakeObjectLister final : public adapter::ObjectLister {
     return queries_.size();
   }
 
-  std::vector<std::string> names(const adapter::ObjectQuery& q) override {
+  common::Task<std::vector<std::string>> names(const adapter::ObjectQuery& q,
+                                               const common::RequestContext&) override {
     std::vector<std::string> out;
     for (auto& o : select("names", q)) out.push_back(std::move(o.name));
     std::sort(out.begin(), out.end());
-    return out;
+    co_return out;
   }
-  std::vector<adapter::ObjectSummary> objects(const adapter::ObjectQuery& q) override {
+  common::Task<std::vector<adapter::ObjectSummary>> objects(
+      const adapter::ObjectQuery& q, const common::RequestContext&) override {
     auto out = select("objects", q);
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
       return std::tie(a.ns, a.name) < std::tie(b.ns, b.name);
     });
-    return out;
+    co_return out;
   }
 
  private:

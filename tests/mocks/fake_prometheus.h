@@ -143,7 +143,13 @@ class FakePrometheus final : public adapter::PrometheusApi {
     }
   }
 
-  std::vector<adapter::Sample> query(const std::string& promql, int64_t timeMs) override {
+  common::Task<std::vector<adapter::Sample>> query(const std::string& promql, int64_t timeMs,
+                                                   const common::RequestContext&) override {
+    co_return answer(promql, timeMs);
+  }
+
+ private:
+  std::vector<adapter::Sample> answer(const std::string& promql, int64_t timeMs) {
     std::lock_guard<std::mutex> lock(mu_);
     queries_.push_back({promql, timeMs});
     if (queryFailure_) throw *queryFailure_;
@@ -162,7 +168,6 @@ class FakePrometheus final : public adapter::PrometheusApi {
     return reply->samples;
   }
 
- private:
   struct Reply {
     std::vector<adapter::Sample> samples;
     std::optional<adapter::BackendError> error;

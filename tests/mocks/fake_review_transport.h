@@ -34,14 +34,16 @@ class FakeReviewTransport final : public apiservice::ReviewTransport {
   int status = 201;   // the HTTP status of every reply
   std::vector<Request> requests;
 
-  apiservice::ReviewReply post(const std::string& path, const std::string& jsonBody) override {
+  common::Task<apiservice::ReviewReply> post(const std::string& path, const std::string& jsonBody,
+                                             const common::RequestContext&) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++calls;
       requests.push_back({path, jsonBody});
       if (down) throw std::runtime_error("connection refused");
     }
-    return {status, answer_ ? answer_(path, jsonBody) : std::string("{}")};
+    co_return apiservice::ReviewReply{status,
+                                      answer_ ? answer_(path, jsonBody) : std::string("{}")};
   }
 
  private:

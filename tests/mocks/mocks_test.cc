@@ -12,6 +12,7 @@
 #include "fake_object_lister.h"
 #include "fake_prometheus.h"
 #include "fake_review_transport.h"
+#include "run_task.h"
 
 using mocks::sample;
 
@@ -27,16 +28,19 @@ TEST(FakeClock, MovesOnlyWhenTold) {
 
 TEST(FakePrometheus, QueriesGetExactThenFragmentThenDefaultAnswers) {
   mocks::FakePrometheus p;
-  EXPECT_TRUE(p.query("anything", 5).empty()) << "unscripted: no samples";
+  EXPECT_TRUE(mocks::run(p.query("anything", 5, mocks::farDeadline())).empty())
+      << "unscripted: no samples";
   p.answerOtherQueries({sample({{"a", "default"}}, 0)});
   p.answerQueryContaining("cpu", {sample({{"a", "cpu"}}, 1)});
   p.answerQueryContaining("cpu_seconds", {sample({{"a", "cpu_seconds"}}, 2)});
   p.answerQuery("sum(cpu_seconds)", {sample({{"a", "exact"}}, 3)});
-  EXPECT_EQ(p.query("sum(cpu_seconds)", 0).at(0).value, 3);
-  EXPECT_EQ(p.query("max(cpu_seconds)", 0).at(0).value, 1) << "the first fragment registered";
-  EXPECT_EQ(p.query("memory", 0).at(0).value, 0);
+  EXPECT_EQ(mocks::run(p.query("sum(cpu_seconds)", 0, mocks::farDeadline())).at(0).value, 3);
+  EXPECT_EQ(mocks::run(p.query("max(cpu_seconds)", 0, mocks::farDeadline())).at(0).value, 1)
+      << "the first fragment registered";
+  EXPECT_EQ(mocks::run(p.query("memory", 0, mocks::farDeadline())).at(0).value, 0);
   p.answerQueryContaining("cpu", {sample({{"a", "cpu"}}, 9), sample({}, 10)});
-  EXPECT_EQ(p.query("max(cpu_seconds)", 0).size(), 2u) << "re-scripted in place";
+  EXPECT_EQ(mocks::run(p.query("max(cpu_seconds)", 0, mocks::farDeadline())).size(), 2u)
+      << "re-scripted in place";
   auto calls = p.queries();
   ASSERT_EQ(calls.size(), 5u);
   EXPECT_EQ(calls[0].promql, "anything");
@@ -52,24 +56,25 @@ TEST(FakePrometheus, FailuresAreBackendErrorsUntilHealed) {
   p.answerQueryContaining("ok", {sample({}, 1)});
   p.failQueriesContaining("slow", "timeout", true);
   try {
-    p.query("slow_query", 0);
+    mocks::run(p.query("slow_query", 0, mocks::farDeadline()));
     FAIL();
   } catch (const adapter::BackendError& e) {
     EXPECT_TRUE(e.unavailable());
     EXPECT_EQ(std::string(e.what()), "timeout");
   }
-  EXPECT_EQ(p.query("ok", 0).size(), 1u);
+  EXPECT_EQ(mocks::run(p.query("ok", 0, mocks::farDeadline())).size(), 1u);
   p.failQueries("bad_data", false);
   try {
-    p.query("ok", 0);
+    mocks::run(p.query("ok", 0, mocks::farDeadline()));
     FAIL();
   } catch (const adapter::BackendError& e) {
     EXPECT_FALSE(e.unavailable());
   }
   EXPECT_EQ(p.queryCount(), 3u) << "failed queries are recorded too";
   p.heal();
-  EXPECT_EQ(p.query("ok", 0).size(), 1u);
-  EXPECT_TRUE(p.query("slow_query", 0).empty()) << "the failing fragment is gone";
+  EXPECT_EQ(mocks::run(p.query("ok", 0, mocks::farDeadline())).size(), 1u);
+  EXPECT_TRUE(mocks::run(p.query("slow_query", 0, mocks::farDeadline())).empty())
+      << "the failing fragment is gone";
 }
 
 TEST(FakePrometheus, SeriesPerMatchWithTheirName) {
@@ -110,7 +115,8 @@ TEST(FakeKubeApi, CannedRepliesPerMethodAndPath) {
   EXPECT_EQ(api.post("/api", "{}").status, 404) << "a GET reply is not a POST reply";
   // Through the adapter's review transport.
   adapter::KubeReviewTransport reviews(api);
-  auto r = reviews.post("/apis/authentication.k8s.io/v1/tokenreviews", R"({"kind":"TokenReview"})");
+  auto r = mocks::run(reviews.post("/apis/authentication.k8s.io/v1/tokenreviews",
+                                   R"({"kind":"TokenReview"})", mocks::farDeadline()));
   EXPECT_EQ(r.status, 201);
   EXPECT_EQ(r.body, R"({"status":{}})");
   auto requests = api.requests();
@@ -182,18 +188,21 @@ TEST(FakeObjectLister, SelectsByResourceNamespaceLabelsAndPhase) {
   rules::ResourceInfo pods{{"", "pods"}, "Pod", "pod", "v1", true, {}};
   rules::ResourceInfo nodes{{"", "nodes"}, "Node", "node", "v1", false, {}};
   adapter::ObjectQuery q{&pods, "prod", rules::parseLabelSelector("app=web"), "app=web", false};
-  EXPECT_EQ(lister.names(q), (std::vector<std::string>{"job-1", "web-1", "web-2"}));
+  EXPECT_EQ(mocks::run(lister.names(q, mocks::farDeadline())),
+            (std::vector<std::string>{"job-1", "web-1", "web-2"}));
   q.runningPodsOnly = true;
-  EXPECT_EQ(lister.names(q), (std::vector<std::string>{"web-1", "web-2"}));
+  EXPECT_EQ(mocks::run(lister.names(q, mocks::farDeadline())),
+            (std::vector<std::string>{"web-1", "web-2"}));
   q.ns = "";
-  auto all = lister.objects(q);
+  auto all = mocks::run(lister.objects(q, mocks::farDeadline()));
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0].ns, "dev") << "sorted by namespace, then name";
   EXPECT_EQ(all[0].labels.at("app"), "web");
   q.selector = rules::parseLabelSelector("app=db");
-  EXPECT_TRUE(lister.names(q).empty());
+  EXPECT_TRUE(mocks::run(lister.names(q, mocks::farDeadline())).empty());
   adapter::ObjectQuery nq{&nodes, "ignored", {}, "", false};
-  EXPECT_EQ(lister.names(nq), std::vector<std::string>{"n1"}) << "cluster-scoped: no namespace";
+  EXPECT_EQ(mocks::run(lister.names(nq, mocks::farDeadline())), std::vector<std::string>{"n1"})
+      << "cluster-scoped: no namespace";
   auto queries = lister.queries();
   ASSERT_EQ(queries.size(), 5u);
   EXPECT_EQ(queries[0].call, "names");
@@ -202,24 +211,24 @@ TEST(FakeObjectLister, SelectsByResourceNamespaceLabelsAndPhase) {
   EXPECT_TRUE(queries[2].runningPodsOnly);
   EXPECT_EQ(queries[4].resource, "nodes");
   lister.fail(apiservice::StatusError::unavailable("down"));
-  EXPECT_THROW(lister.names(nq), apiservice::StatusError);
+  EXPECT_THROW(mocks::run(lister.names(nq, mocks::farDeadline())), apiservice::StatusError);
   lister.heal();
-  EXPECT_EQ(lister.names(nq).size(), 1u);
+  EXPECT_EQ(mocks::run(lister.names(nq, mocks::farDeadline())).size(), 1u);
 }
 
 TEST(FakeReviewTransport, AnswersCountsAndGoesDown) {
   mocks::FakeReviewTransport plain;
-  auto r = plain.post("/p", "{}");
+  auto r = mocks::run(plain.post("/p", "{}", mocks::farDeadline()));
   EXPECT_EQ(r.status, 201);
   EXPECT_EQ(r.body, "{}");
   mocks::FakeReviewTransport echo(
       [](const std::string& path, const std::string& body) { return path + " " + body; });
   echo.status = 500;
-  r = echo.post("/a", "b");
+  r = mocks::run(echo.post("/a", "b", mocks::farDeadline()));
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body, "/a b");
   echo.down = true;
-  EXPECT_THROW(echo.post("/a", "c"), std::runtime_error);
+  EXPECT_THROW(mocks::run(echo.post("/a", "c", mocks::farDeadline())), std::runtime_error);
   EXPECT_EQ(echo.calls, 2);
   ASSERT_EQ(echo.requests.size(), 2u);
   EXPECT_EQ(echo.requests[1].body, "c");
@@ -245,12 +254,12 @@ TEST(FakeExternalSource, ClaimsAnswersAndRecords) {
   EXPECT_TRUE(s.servesExternalMetric("a"));
   EXPECT_FALSE(s.servesExternalMetric("b"));
   EXPECT_EQ(s.listExternalMetrics(), std::vector<std::string>{"a"});
-  auto v = s.getExternalMetric({"ns", "a", ""});
+  auto v = mocks::run(s.getExternalMetric({"ns", "a", ""}, mocks::farDeadline()));
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].metric, "a") << "filled in from the request";
-  EXPECT_TRUE(s.getExternalMetric({"ns", "b", ""}).empty());
+  EXPECT_TRUE(mocks::run(s.getExternalMetric({"ns", "b", ""}, mocks::farDeadline())).empty());
   try {
-    s.getExternalMetric({"ns", "c", ""});
+    mocks::run(s.getExternalMetric({"ns", "c", ""}, mocks::farDeadline()));
     FAIL();
   } catch (const apiservice::StatusError& e) {
     EXPECT_EQ(e.code(), 404);

@@ -60,6 +60,34 @@ long nextSerial() {
   return ++serial;
 }
 
+// A CA certificate for `key`, signed by `issuerKey`; self-signed when
+// `issuer` is null.
+X509* newCaCert(const std::string& commonName, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuerKey) {
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), nextSerial());
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600);
+  X509_set_pubkey(x, key);
+  addName(X509_get_subject_name(x), "CN", commonName);
+  X509* signer = issuer ? issuer : x;
+  X509_set_issuer_name(x, X509_get_subject_name(signer));
+  addExt(x, signer, NID_basic_constraints, "critical,CA:TRUE");
+  addExt(x, signer, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+  addExt(x, signer, NID_subject_key_identifier, "hash");
+  X509_sign(x, issuerKey, EVP_sha256());
+  return x;
+}
+
+void addSubject(X509_NAME* name, const CertOptions& o) {
+  if (!o.subject.empty()) {
+    for (const auto& [field, value] : o.subject) addName(name, field.c_str(), value);
+    return;
+  }
+  for (const auto& org : o.organizations) addName(name, "O", org);
+  if (!o.commonName.empty()) addName(name, "CN", o.commonName);
+}
+
 }  // namespace
 
 struct TestCa::Impl {
@@ -73,20 +101,17 @@ struct TestCa::Impl {
 
 TestCa::TestCa(const std::string& commonName) : impl_(std::make_unique<Impl>()) {
   impl_->key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  impl_->cert = x;
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), nextSerial());
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600);
-  X509_set_pubkey(x, impl_->key);
-  addName(X509_get_subject_name(x), "CN", commonName);
-  X509_set_issuer_name(x, X509_get_subject_name(x));
-  addExt(x, x, NID_basic_constraints, "critical,CA:TRUE");
-  addExt(x, x, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
-  addExt(x, x, NID_subject_key_identifier, "hash");
-  X509_sign(x, impl_->key, EVP_sha256());
-  pem_ = pemOf(x);
+  impl_->cert = newCaCert(commonName, impl_->key, nullptr, impl_->key);
+  pem_ = pemOf(impl_->cert);
+  der_ = derOf(impl_->cert);
+}
+
+TestCa::TestCa(const std::string& commonName, const TestCa& issuer)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->key = EVP_EC_gen("P-256");
+  impl_->cert = newCaCert(commonName, impl_->key, issuer.impl_->cert, issuer.impl_->key);
+  pem_ = pemOf(impl_->cert);
+  der_ = derOf(impl_->cert);
 }
 
 TestCa::~TestCa() = default;
@@ -99,9 +124,7 @@ KeyPair TestCa::issue(const CertOptions& o) const {
   X509_gmtime_adj(X509_getm_notBefore(x), o.notBeforeOffset);
   X509_gmtime_adj(X509_getm_notAfter(x), o.notBeforeOffset + o.validSeconds);
   X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  for (const auto& org : o.organizations) addName(name, "O", org);
-  if (!o.commonName.empty()) addName(name, "CN", o.commonName);
+  addSubject(X509_get_subject_name(x), o);
   X509_set_issuer_name(x, X509_get_subject_name(impl_->cert));
   addExt(x, impl_->cert, NID_basic_constraints, "critical,CA:FALSE");
   addExt(x, impl_->cert, NID_key_usage, "critical,digitalSignature,keyEncipherment");

@@ -172,7 +172,11 @@ int serve(const adapter::AdapterOptions& o) {
   apiservice::Router router({&custom, &external, &resourceMetrics}, hooks, kVersion,
                             accessControl(o, c), clock, &log);
   apiservice::HttpsServer server(
-      o.server, c.tls, [&](const apiservice::HttpRequest& r) { return router.handle(r); }, log);
+      o.server, c.tls,
+      [&](const apiservice::HttpRequest& r, const common::RequestContext& ctx) {
+        return router.handle(r, ctx);
+      },
+      log);
   try {
     server.start();
   } catch (const std::exception& e) {

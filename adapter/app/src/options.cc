@@ -1,6 +1,7 @@
 #include "adapter/app/options.h"
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <sstream>
 #include <stdexcept>
 
@@ -53,8 +54,27 @@ struct RawFlags {
   std::string discoveryInterval = "1m", tokenTtl = "10s", allowedTtl = "10s", deniedTtl = "10s",
               allowPaths = "/healthz,/readyz,/livez", allowedNames, userHeaders = "X-Remote-User",
               groupHeaders = "X-Remote-Group", extraPrefixes = "X-Remote-Extra-", uidHeaders,
-              queueStatsMaxAge = "2m";
+              queueStatsMaxAge = "2m", requestTimeout = "60s", headerTimeout = "10s",
+              maxResponse = "64Mi";
+  int maxInflight = 400, prometheusMaxInflight = 100;
 };
+
+// A byte count: 1048576, 64Mi, 1Gi, 500M (Kubernetes quantity suffixes).
+uint64_t parseBytesFlag(const std::string& flag, const std::string& value) {
+  static const std::vector<std::pair<std::string, uint64_t>> units{
+      {"Ki", 1ull << 10}, {"Mi", 1ull << 20}, {"Gi", 1ull << 30}, {"k", 1000},
+      {"M", 1000000},     {"G", 1000000000},  {"", 1}};
+  size_t digits = 0;
+  while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits])))
+    ++digits;
+  std::string suffix = value.substr(digits);
+  for (const auto& [u, mult] : units) {
+    if (suffix != u || digits == 0 || digits > 12) continue;
+    return std::stoull(value.substr(0, digits)) * mult;
+  }
+  throw std::invalid_argument("--" + flag + "=" + value +
+                              ": expected a byte count such as 67108864, 64Mi or 1Gi");
+}
 
 // The adapter's own flags: config, Prometheus, queue-stats, serving, logs.
 void describeAdapterFlags(po::options_description& desc, AdapterOptions& o, RawFlags& f) {
@@ -66,6 +86,8 @@ void describeAdapterFlags(po::options_description& desc, AdapterOptions& o, RawF
     ("prometheus-url", po::value(&o.prometheus.url)->default_value("http://localhost:9090"), "Prometheus-compatible API base URL, with an optional path prefix.")
     ("prometheus-verb", po::value(&o.prometheus.verb)->default_value("GET"), "HTTP method for queries: GET (switches to POST above 8 KB) or POST.")
     ("prometheus-timeout", po::value(&f.timeout)->default_value("10s"), "Timeout of one Prometheus API call.")
+    ("prometheus-max-inflight", po::value(&f.prometheusMaxInflight)->default_value(f.prometheusMaxInflight), "Queries sent to Prometheus at once; others wait within their request's deadline, then 503. 0: no limit.")
+    ("prometheus-max-response-bytes", po::value(&f.maxResponse)->default_value(f.maxResponse), "Largest Prometheus query answer accepted (e.g. 64Mi); a larger one is refused with a 500. 0: no limit.")
     ("prometheus-token-file", po::value(&o.prometheus.tokenFile), "File with a bearer token for Prometheus; re-read when it changes.")
     ("prometheus-basic-auth-username", po::value(&o.prometheus.basicAuthUsername), "Basic auth user for Prometheus.")
     ("prometheus-basic-auth-password-file", po::value(&o.prometheus.basicAuthPasswordFile), "File with the basic auth password.")
@@ -85,7 +107,10 @@ void describeAdapterFlags(po::options_description& desc, AdapterOptions& o, RawF
     ("tls-cert-file", po::value(&o.tlsCertFile), "Serving certificate (PEM); reloaded when it changes.")
     ("tls-private-key-file", po::value(&o.tlsPrivateKeyFile), "Serving private key (PEM).")
     ("cert-dir", po::value(&o.certDir)->default_value(o.certDir), "Where a self-signed certificate is written when --tls-cert-file is not set.")
-    ("server-threads", po::value(&o.server.threads)->default_value(16), "Threads serving connections; each connection stays on one thread (they wait on Prometheus, so more than cores).")
+    ("server-threads", po::value(&o.server.threads)->default_value(0), "Threads serving connections (0: one per core). Requests wait on Prometheus and kube-apiserver without holding a thread.")
+    ("request-timeout", po::value(&f.requestTimeout)->default_value(f.requestTimeout), "Longest a request may take, every backend and review call included; then 504.")
+    ("request-header-timeout", po::value(&f.headerTimeout)->default_value(f.headerTimeout), "A client must send a request's headers within this (from its first byte), or the connection is closed.")
+    ("max-requests-inflight", po::value(&f.maxInflight)->default_value(f.maxInflight), "Requests handled at once (health checks aside); beyond it 429 with Retry-After. 0: no limit.")
     ("shutdown-grace-period", po::value(&f.grace)->default_value("10s"), "On SIGTERM, how long in-flight requests may take to finish.")
     ("v", po::value(&o.verbosity)->default_value(0), "Log verbosity (klog levels: 1 discovery, 2 dropped samples, 4 queries and access decisions).")
     ("log-format", po::value(&f.logFormat)->default_value("text"), "Log format: text or json.");
@@ -121,6 +146,10 @@ void applyServingFlags(AdapterOptions& o, const RawFlags& f, const po::variables
   if (o.configFile.empty()) throw std::invalid_argument("--config is required");
   if (f.port < 0 || f.port > 65535) throw std::invalid_argument("--secure-port must be 0-65535");
   o.server.port = static_cast<uint16_t>(f.port);
+  o.server.requestTimeout = parseDurationFlag("request-timeout", f.requestTimeout);
+  o.server.requestHeaderTimeout = parseDurationFlag("request-header-timeout", f.headerTimeout);
+  if (f.maxInflight < 0) throw std::invalid_argument("--max-requests-inflight must be 0 or more");
+  o.server.maxRequestsInflight = f.maxInflight;
   o.bindAddressSet = vm.count("bind-address") > 0;
   o.server.bindAddress =
       o.bindAddressSet ? f.bindAddress : (o.standalone ? "127.0.0.1" : "0.0.0.0");
@@ -128,6 +157,10 @@ void applyServingFlags(AdapterOptions& o, const RawFlags& f, const po::variables
 
 void applyBackendFlags(AdapterOptions& o, const RawFlags& f) {
   o.prometheus.timeout = parseDurationFlag("prometheus-timeout", f.timeout);
+  if (f.prometheusMaxInflight < 0)
+    throw std::invalid_argument("--prometheus-max-inflight must be 0 or more");
+  o.prometheus.maxInflight = static_cast<size_t>(f.prometheusMaxInflight);
+  o.prometheus.maxResponseBytes = parseBytesFlag("prometheus-max-response-bytes", f.maxResponse);
   o.relist.interval = parseDurationFlag("metrics-relist-interval", f.relistInterval);
   o.relist.maxAge =
       f.maxAge.empty() ? o.relist.interval : parseDurationFlag("metrics-max-age", f.maxAge);
@@ -156,7 +189,8 @@ void applyQueueStatsFlags(AdapterOptions& o, const RawFlags& f) {
     throw std::invalid_argument(
         "--queue-stats-ca-file and --queue-stats-client-cert need --queue-stats-address");
   }
-  if (o.server.threads < 1) throw std::invalid_argument("--server-threads must be at least 1");
+  if (o.server.threads < 0)
+    throw std::invalid_argument("--server-threads must be 0 (one per core) or more");
 }
 
 void applyKubernetesFlags(KubernetesOptions& k, const RawFlags& f) {

@@ -192,8 +192,23 @@ void InstrumentedPrometheusApi::series(const std::string& match, int64_t startMs
   timed(metrics_, "series", [&] { inner_.series(match, startMs, endMs, visit); });
 }
 
-std::vector<Sample> InstrumentedPrometheusApi::query(const std::string& promql, int64_t timeMs) {
-  return timed(metrics_, "query", [&] { return inner_.query(promql, timeMs); });
+common::Task<std::vector<Sample>> InstrumentedPrometheusApi::query(
+    const std::string& promql, int64_t timeMs, const common::RequestContext& ctx) {
+  auto start = std::chrono::steady_clock::now();
+  auto secs = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  bool ok = false;
+  std::vector<Sample> out;
+  try {
+    out = co_await inner_.query(promql, timeMs, ctx);
+    ok = true;
+  } catch (...) {
+    metrics_.observeBackend("query", secs(), false);
+    throw;
+  }
+  metrics_.observeBackend("query", secs(), ok);
+  co_return out;
 }
 
 }  // namespace adapter

@@ -18,7 +18,8 @@ KubeClient::KubeClient(KubeConnection conn, KubeClientOptions opts)
     : conn_(std::move(conn)),
       opts_(opts),
       limiter_(opts.qps, opts.burst),
-      http_(parseServer(conn_), conn_.tls, opts.timeout) {}
+      http_(parseServer(conn_), conn_.tls, opts.timeout),
+      async_(parseServer(conn_), conn_.tls, common::AsyncClientOptions{opts.timeout, 0, 32}) {}
 
 std::string KubeClient::authorization() {
   if (!conn_.token.empty()) return "Bearer " + conn_.token;
@@ -76,6 +77,38 @@ int KubeClient::stream(const std::string& path, std::chrono::milliseconds timeou
     return http_.stream(r, onBody);
   } catch (const common::HttpClientError& e) {
     throw KubeError("kube-apiserver (" + conn_.source + "): GET " + path + ": " + e.what());
+  }
+}
+
+common::Task<KubeReply> KubeClient::send(const std::string& method, const std::string& path,
+                                         const std::string& jsonBody,
+                                         const common::RequestContext& ctx) {
+  std::string what = "kube-apiserver (" + conn_.source + "): " + method + " " + path;
+  auto wait = limiter_.reserve(opts_.maxRateLimitWait);
+  if (!wait) {
+    throw KubeError(what + ": more requests than the client-side rate limit (" +
+                    std::to_string(static_cast<int>(limiter_.qps())) + "/s) can send in time");
+  }
+  if (*wait > RateLimiter::Duration::zero()) {
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, *wait);
+    auto hook = ctx.onCancel([&timer] { timer.cancel(); });
+    boost::system::error_code ec;
+    co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    ctx.check(what);
+  }
+  common::ClientRequest r;
+  r.method = method;
+  r.target = path;
+  if (auto a = authorization(); !a.empty()) r.headers.emplace_back("Authorization", a);
+  if (!jsonBody.empty()) {
+    r.body = jsonBody;
+    r.headers.emplace_back("Content-Type", "application/json");
+  }
+  try {
+    common::ClientResponse res = co_await async_.send(r, ctx);
+    co_return KubeReply{res.status, std::move(res.body)};
+  } catch (const common::HttpClientError& e) {
+    throw KubeError(what + ": " + e.what());
   }
 }
 

@@ -35,24 +35,37 @@ WatchingObjectLister::Cache* WatchingObjectLister::synced(const rules::ResourceI
   return c->watch->synced() ? c.get() : nullptr;
 }
 
-std::vector<KubeObject> WatchingObjectLister::listDirect(const ObjectQuery& q) {
+namespace {
+// Hands a whole answer to a parser that reads as it goes.
+std::function<size_t(char*, size_t)> readerOf(const std::string& body) {
+  return [&body, pos = size_t{0}](char* buf, size_t len) mutable {
+    size_t n = std::min(len, body.size() - pos);
+    std::copy_n(body.data() + pos, n, buf);
+    pos += n;
+    return n;
+  };
+}
+}  // namespace
+
+common::Task<std::vector<KubeObject>> WatchingObjectLister::listDirect(
+    const ObjectQuery& q, const common::RequestContext& ctx) {
   std::vector<KubeObject> out;
   std::string cont;
   std::string base = collectionPath(*q.resource, q.ns) + "?limit=500";
   if (!q.selectorText.empty()) base += "&labelSelector=" + common::percentEncode(q.selectorText);
+  std::string what = "cannot list " + q.resource->gr.str() + " to evaluate the label selector: ";
   try {
     do {
-      ListPage page;
-      api_.stream(base + (cont.empty() ? "" : "&continue=" + common::percentEncode(cont)),
-                  std::chrono::seconds(30), nullptr,
-                  [&](int st, common::HttpClient::BodyReader& read) {
-                    page = parseListPage(st, read, false);
-                  });
+      // Named: GCC 12 may destroy a temporary argument of a co_await'ed call twice.
+      const std::string method = "GET", body;
+      const std::string path =
+          base + (cont.empty() ? "" : "&continue=" + common::percentEncode(cont));
+      KubeReply reply = co_await api_.send(method, path, body, ctx);
+      ListPage page = parseListPage(reply.status, readerOf(reply.body), false);
       for (auto& o : page.items) out.push_back(std::move(o));
       cont = page.continueToken;
     } while (!cont.empty());
   } catch (const KubeError& e) {
-    std::string what = "cannot list " + q.resource->gr.str() + " to evaluate the label selector: ";
     if (e.httpStatus() == 403) {
       throw StatusError::internal(what + e.what() +
                                   " (grant the adapter's service account get, list and watch on " +
@@ -60,7 +73,7 @@ std::vector<KubeObject> WatchingObjectLister::listDirect(const ObjectQuery& q) {
     }
     throw StatusError::unavailable(what + e.what());
   }
-  return out;
+  co_return out;
 }
 
 namespace {
@@ -72,21 +85,23 @@ bool keep(const KubeObject& o, const ObjectQuery& q) {
 }
 }  // namespace
 
-std::vector<std::string> WatchingObjectLister::names(const ObjectQuery& q) {
+common::Task<std::vector<std::string>> WatchingObjectLister::names(
+    const ObjectQuery& q, const common::RequestContext& ctx) {
   if (Cache* c = synced(*q.resource))
-    return c->store.names(q.resource->namespaced ? q.ns : "", q.selector, q.runningPodsOnly);
+    co_return c->store.names(q.resource->namespaced ? q.ns : "", q.selector, q.runningPodsOnly);
   std::vector<std::string> out;
-  for (auto& o : listDirect(q))
+  for (auto& o : co_await listDirect(q, ctx))
     if (keep(o, q)) out.push_back(std::move(o.name));
   std::sort(out.begin(), out.end());
-  return out;
+  co_return out;
 }
 
-std::vector<ObjectSummary> WatchingObjectLister::objects(const ObjectQuery& q) {
+common::Task<std::vector<ObjectSummary>> WatchingObjectLister::objects(
+    const ObjectQuery& q, const common::RequestContext& ctx) {
   if (Cache* c = synced(*q.resource))
-    return c->store.objects(q.resource->namespaced ? q.ns : "", q.selector, q.runningPodsOnly);
+    co_return c->store.objects(q.resource->namespaced ? q.ns : "", q.selector, q.runningPodsOnly);
   std::vector<ObjectSummary> out;
-  for (auto& o : listDirect(q)) {
+  for (auto& o : co_await listDirect(q, ctx)) {
     if (!keep(o, q)) continue;
     ObjectSummary s{std::move(o.ns), std::move(o.name), {}};
     for (auto& [k, v] : o.labels) s.labels.emplace(std::move(k), std::move(v));
@@ -95,7 +110,7 @@ std::vector<ObjectSummary> WatchingObjectLister::objects(const ObjectQuery& q) {
   std::sort(out.begin(), out.end(), [](const ObjectSummary& a, const ObjectSummary& b) {
     return std::tie(a.ns, a.name) < std::tie(b.ns, b.name);
   });
-  return out;
+  co_return out;
 }
 
 std::vector<std::pair<std::string, size_t>> WatchingObjectLister::cachedObjectsByResource() const {

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include <cstdio>
+#include <limits>
 
 namespace adapter {
 
@@ -38,7 +39,11 @@ std::string base64(const std::string& in) {
 }  // namespace
 
 HttpPrometheusClient::HttpPrometheusClient(PrometheusClientOptions opts)
-    : opts_(std::move(opts)), http_(common::Url::parse(opts_.url), opts_.tls, opts_.timeout) {
+    : opts_(std::move(opts)),
+      http_(common::Url::parse(opts_.url), opts_.tls, opts_.timeout),
+      async_(common::Url::parse(opts_.url), opts_.tls,
+             common::AsyncClientOptions{opts_.timeout, opts_.maxResponseBytes, 32}),
+      inflight_(opts_.maxInflight ? opts_.maxInflight : std::numeric_limits<size_t>::max()) {
   if (opts_.verb != "GET" && opts_.verb != "POST")
     throw BackendError("--prometheus-verb must be GET or POST");
 }
@@ -93,15 +98,30 @@ void HttpPrometheusClient::series(const std::string& match, int64_t startMs, int
   }
 }
 
-std::vector<Sample> HttpPrometheusClient::query(const std::string& promql, int64_t timeMs) {
+common::Task<std::vector<Sample>> HttpPrometheusClient::query(const std::string& promql,
+                                                              int64_t timeMs,
+                                                              const common::RequestContext& ctx) {
   std::string form = "query=" + common::percentEncode(promql) + "&time=" + seconds(timeMs);
+  auto permit = co_await inflight_.acquire(ctx);
+  if (!permit) {
+    if (ctx.cancelled()) ctx.check("waiting for a Prometheus connection");
+    // The deadline passed while queued: the backend is saturated (503).
+    throw BackendError("Prometheus query failed: " + std::to_string(inflight_.permits()) +
+                           " queries to " + opts_.url +
+                           " are already in flight (--prometheus-max-inflight)",
+                       true);
+  }
   common::ClientResponse res;
   try {
-    res = http_.send(request("/api/v1/query", form));
+    const common::ClientRequest req = request("/api/v1/query", form);  // named: see coro.h
+    res = co_await async_.send(req, ctx);
+  } catch (const common::ResponseTooLarge& e) {
+    throw BackendError(std::string("Prometheus query failed: ") + e.what() +
+                       " (--prometheus-max-response-bytes)");
   } catch (const common::HttpClientError& e) {
     throw BackendError(std::string("Prometheus query failed: ") + e.what(), true);
   }
-  return parseQueryResponse(res.status, res.body);
+  co_return parseQueryResponse(res.status, res.body);
 }
 
 }  // namespace adapter

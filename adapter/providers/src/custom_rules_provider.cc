@@ -116,14 +116,15 @@ std::vector<apiservice::CustomMetricDescriptor> CustomRulesProvider::listCustomM
   return out;
 }
 
-std::vector<std::string> CustomRulesProvider::requestedNames(
-    const apiservice::ObjectMetricRequest& req, const rules::ResourceInfo& info) const {
-  if (req.name != "*") return {req.name};
-  if (!objects_) return {};  // every object with series
+common::Task<std::vector<std::string>> CustomRulesProvider::requestedNames(
+    const apiservice::ObjectMetricRequest& req, const rules::ResourceInfo& info,
+    const common::RequestContext& ctx) const {
+  if (req.name != "*") co_return std::vector<std::string>{req.name};
+  if (!objects_) co_return std::vector<std::string>{};  // every object with series
   ObjectQuery oq{&info, info.namespaced ? req.ns : "",
                  parseRequestSelector(req.labelSelector, "labelSelector"), req.labelSelector,
                  false};
-  std::vector<std::string> names = objects_->names(oq);
+  std::vector<std::string> names = co_await objects_->names(oq, ctx);
   if (names.empty()) {
     throw StatusError::notFound(
         "no " + info.gr.str() + " match" +
@@ -131,11 +132,11 @@ std::vector<std::string> CustomRulesProvider::requestedNames(
         (req.ns.empty() ? "" : " in namespace \"" + req.ns + "\"") +
         ", so there is no value of metric \"" + req.metric + "\" to report");
   }
-  return names;
+  co_return names;
 }
 
-std::vector<apiservice::ObjectMetricValue> CustomRulesProvider::getObjectMetric(
-    const apiservice::ObjectMetricRequest& req) const {
+common::Task<std::vector<apiservice::ObjectMetricValue>> CustomRulesProvider::getObjectMetric(
+    const apiservice::ObjectMetricRequest& req, const common::RequestContext& ctx) const {
   auto snap = currentSnapshot(state_);
   rules::ResourceInfo info = resolveResource(*snap, req);
   const rules::CatalogEntry& entry = findEntry(*snap, info, req.metric);
@@ -146,9 +147,9 @@ std::vector<apiservice::ObjectMetricValue> CustomRulesProvider::getObjectMetric(
   }
   rules::LabelSelector metricSelector =
       parseRequestSelector(req.metricLabelSelector, "metricLabelSelector");
-  std::vector<std::string> names = requestedNames(req, info);
+  std::vector<std::string> names = co_await requestedNames(req, info, ctx);
   rules::CustomQuery q = buildQuery(entry, info, req.ns, names, metricSelector);
-  std::vector<Sample> samples = runQuery(backend_, clock_, log_, q.promql);
+  std::vector<Sample> samples = co_await runQuery(backend_, clock_, log_, q.promql, ctx);
   requireOneSamplePerObject(samples, q.resourceLabel, entry, info);
   Values v = valuesOf(samples, q.resourceLabel, names, info, req);
   if (v.dropped)
@@ -161,7 +162,7 @@ std::vector<apiservice::ObjectMetricValue> CustomRulesProvider::getObjectMetric(
                                 (v.dropped ? " (its sample was NaN or infinite)"
                                            : " (the query returned no sample for it)"));
   }
-  return std::move(v.values);
+  co_return std::move(v.values);
 }
 
 }  // namespace adapter

@@ -24,20 +24,20 @@ std::vector<std::string> ExternalMetricsChain::listExternalMetrics() const {
   return out;
 }
 
-std::vector<apiservice::ExternalMetricValue> ExternalMetricsChain::getExternalMetric(
-    const apiservice::ExternalMetricRequest& req) const {
+common::Task<std::vector<apiservice::ExternalMetricValue>> ExternalMetricsChain::getExternalMetric(
+    const apiservice::ExternalMetricRequest& req, const common::RequestContext& ctx) const {
   for (const auto* s : sources_)
-    if (s->servesExternalMetric(req.metric)) return s->getExternalMetric(req);
+    if (s->servesExternalMetric(req.metric)) co_return co_await s->getExternalMetric(req, ctx);
   // Nobody claims the name: the last 404 is the answer unless a source
   // says something else (503 while it starts).
   for (size_t i = 0; i + 1 < sources_.size(); ++i) {
     try {
-      return sources_[i]->getExternalMetric(req);
+      co_return co_await sources_[i]->getExternalMetric(req, ctx);
     } catch (const apiservice::StatusError& e) {
       if (e.code() != 404) throw;
     }
   }
-  return sources_.back()->getExternalMetric(req);
+  co_return co_await sources_.back()->getExternalMetric(req, ctx);
 }
 
 }  // namespace adapter

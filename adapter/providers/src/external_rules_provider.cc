@@ -24,8 +24,8 @@ std::vector<std::string> ExternalRulesProvider::listExternalMetrics() const {
   return snap ? snap->catalog.externalMetrics() : std::vector<std::string>{};
 }
 
-std::vector<apiservice::ExternalMetricValue> ExternalRulesProvider::getExternalMetric(
-    const apiservice::ExternalMetricRequest& req) const {
+common::Task<std::vector<apiservice::ExternalMetricValue>> ExternalRulesProvider::getExternalMetric(
+    const apiservice::ExternalMetricRequest& req, const common::RequestContext& ctx) const {
   auto snap = currentSnapshot(state_);
   const rules::CatalogEntry* entry = snap->catalog.findExternal(req.metric);
   if (!entry) {
@@ -43,12 +43,12 @@ std::vector<apiservice::ExternalMetricValue> ExternalRulesProvider::getExternalM
     throw StatusError::internal(entry->rule->context + ": cannot build the query: " + e.what());
   }
   std::vector<apiservice::ExternalMetricValue> out;
-  for (auto& s : runQuery(backend_, clock_, log_, promql)) {
+  for (auto& s : co_await runQuery(backend_, clock_, log_, promql, ctx)) {
     if (!std::isfinite(s.value)) continue;
     s.labels.erase("__name__");
     out.push_back({req.metric, std::move(s.labels), s.value, s.timestampMs});
   }
-  return out;
+  co_return out;
 }
 
 }  // namespace adapter

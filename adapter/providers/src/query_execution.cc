@@ -13,11 +13,12 @@ std::shared_ptr<const Snapshot> currentSnapshot(const ServingState& state) {
   return snap;
 }
 
-std::vector<Sample> runQuery(PrometheusApi& backend, const common::Clock& clock,
-                             common::Logger& log, const std::string& promql) {
+common::Task<std::vector<Sample>> runQuery(PrometheusApi& backend, const common::Clock& clock,
+                                           common::Logger& log, const std::string& promql,
+                                           const common::RequestContext& ctx) {
   log.v(4, "running query", {{"query", promql}});
   try {
-    return backend.query(promql, clock.nowMillis());
+    co_return co_await backend.query(promql, clock.nowMillis(), ctx);
   } catch (const BackendError& e) {
     if (e.unavailable()) throw StatusError::unavailable(e.what());
     throw StatusError::internal(e.what());

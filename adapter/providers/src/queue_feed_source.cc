@@ -20,7 +20,12 @@ bool QueueFeedSource::servesExternalMetric(const std::string& metric) const {
 
 std::vector<std::string> QueueFeedSource::listExternalMetrics() const { return feedMetricNames(); }
 
-std::vector<apiservice::ExternalMetricValue> QueueFeedSource::getExternalMetric(
+common::Task<std::vector<apiservice::ExternalMetricValue>> QueueFeedSource::getExternalMetric(
+    const apiservice::ExternalMetricRequest& req, const common::RequestContext&) const {
+  co_return answer(req);  // from memory: nothing to wait for
+}
+
+std::vector<apiservice::ExternalMetricValue> QueueFeedSource::answer(
     const apiservice::ExternalMetricRequest& req) const {
   if (!servesExternalMetric(req.metric))
     throw StatusError::notFound("queue-stats does not measure \"" + req.metric + "\"");

@@ -54,11 +54,42 @@ const rules::CompiledResourceRules& resourceRules(const Snapshot& snap) {
   return *snap.rules->resource();
 }
 
+// Without NaN, infinite or negative readings (and objects left with none).
+ByObject usable(ByObject all, common::Logger& log) {
+  size_t dropped = 0;
+  for (auto obj = all.begin(); obj != all.end();) {
+    dropped += std::erase_if(obj->second, [](const auto& kv) {
+      return !std::isfinite(kv.second.value) || kv.second.value < 0;
+    });
+    obj = obj->second.empty() ? all.erase(obj) : std::next(obj);
+  }
+  if (dropped)
+    log.v(2, "dropped NaN, infinite or negative resource samples",
+          {{"count", std::to_string(dropped)}});
+  return all;
+}
+
+// Files one sample under its object and container; a second sample for
+// the same one means the query does not aggregate by them.
+void file(ByObject& out, const std::string& object, const std::string& container,
+          const Reading& r, const char* resource, bool pods) {
+  auto [it, fresh] = out[object].try_emplace(container, r);
+  if (fresh) return;
+  std::string who = pods ? "pod \"" + object + "\" container \"" + container + "\""
+                         : "node \"" + object + "\"";
+  throw StatusError::internal(
+      std::string("resourceRules.") + resource + ": the query returned several samples for " +
+      who + "; " + (pods ? "containerQuery" : "nodeQuery") +
+      " must aggregate by the object and container labels, e.g. sum(...) by (<<.GroupBy>>)");
+}
+
 // Runs one of the two queries and files every usable sample under its
 // object (and container); NaN, Inf and negative readings are left out.
-ByObject collect(PrometheusApi& backend, const common::Clock& clock, common::Logger& log,
-                 const rules::CompiledResourceQuery& q, bool pods, const std::string& ns,
-                 const std::vector<std::string>& names) {
+common::Task<ByObject> collect(PrometheusApi& backend, const common::Clock& clock,
+                               common::Logger& log, const rules::CompiledResourceQuery& q,
+                               bool pods, const std::string& ns,
+                               const std::vector<std::string>& names, const char* resource,
+                               const common::RequestContext& ctx) {
   const rules::GroupResource& gr = pods ? kPods : kNodes;
   rules::CustomQuery built;
   try {
@@ -68,35 +99,28 @@ ByObject collect(PrometheusApi& backend, const common::Clock& clock, common::Log
   } catch (const std::exception& e) {
     throw StatusError::internal(std::string("resourceRules: cannot build the query: ") + e.what());
   }
-  ByObject out;
-  size_t dropped = 0;
-  for (auto& s : runQuery(backend, clock, log, built.promql)) {
+  ByObject all;  // every sample, usable or not: duplicates are checked first
+  for (auto& s : co_await runQuery(backend, clock, log, built.promql, ctx)) {
     auto obj = s.labels.find(built.resourceLabel);
     if (obj == s.labels.end() || obj->second.empty()) continue;
-    if (!std::isfinite(s.value) || s.value < 0) {
-      ++dropped;
-      continue;
-    }
     std::string container;
     if (pods) {
       auto c = s.labels.find(q.containerLabel);
       if (c == s.labels.end() || c->second.empty()) continue;
       container = c->second;
     }
-    out[obj->second][container] = Reading{s.value, s.timestampMs};
+    file(all, obj->second, container, Reading{s.value, s.timestampMs}, resource, pods);
   }
-  if (dropped)
-    log.v(2, "dropped NaN, infinite or negative resource samples",
-          {{"count", std::to_string(dropped)}});
-  return out;
+  co_return usable(std::move(all), log);
 }
 
 int64_t earliest(int64_t a, int64_t b) { return a == 0 ? b : std::min(a, b); }
 
 }  // namespace
 
-std::vector<apiservice::NodeMetricsItem> PrometheusResourceMetrics::nodeMetrics(
-    const std::string& name, const std::string& labelSelector) const {
+common::Task<std::vector<apiservice::NodeMetricsItem>> PrometheusResourceMetrics::nodeMetrics(
+    const std::string& name, const std::string& labelSelector,
+    const common::RequestContext& ctx) const {
   auto snap = currentSnapshot(state_);
   const auto& rr = resourceRules(*snap);
   std::vector<ObjectSummary> nodes;
@@ -104,20 +128,23 @@ std::vector<apiservice::NodeMetricsItem> PrometheusResourceMetrics::nodeMetrics(
   if (objects_) {
     ObjectQuery oq{&resourceInfo(*snap->rules, kNodes), "",
                    parseRequestSelector(labelSelector, "labelSelector"), labelSelector, false};
-    for (auto& n : objects_->objects(oq)) {
+    for (auto& n : co_await objects_->objects(oq, ctx)) {
       if (!name.empty() && n.name != name) continue;
       names.push_back(n.name);
       nodes.push_back(std::move(n));
     }
-    if (names.empty()) return {};
+    if (names.empty()) co_return std::vector<apiservice::NodeMetricsItem>{};
   } else {
     if (!labelSelector.empty())
       throw StatusError::badRequest(
           "labelSelector on nodes needs a Kubernetes connection (--standalone)");
     if (!name.empty()) names.push_back(name);
   }
-  ByObject cpu = collect(backend_, clock_, log_, rr.cpu, false, "", names);
-  ByObject mem = collect(backend_, clock_, log_, rr.memory, false, "", names);
+  const std::string clusterWide;  // named: see coro.h
+  ByObject cpu =
+      co_await collect(backend_, clock_, log_, rr.cpu, false, clusterWide, names, "cpu", ctx);
+  ByObject mem = co_await collect(backend_, clock_, log_, rr.memory, false, clusterWide, names,
+                                  "memory", ctx);
   if (!objects_) {
     for (const auto& [n, r] : cpu) nodes.push_back({"", n, {}});
   }
@@ -132,11 +159,12 @@ std::vector<apiservice::NodeMetricsItem> PrometheusResourceMetrics::nodeMetrics(
     out.push_back({n.name, n.labels, std::min(cr.timestampMs, mr.timestampMs), rr.windowSeconds,
                    cr.value, mr.value});
   }
-  return out;
+  co_return out;
 }
 
-std::vector<apiservice::PodMetricsItem> PrometheusResourceMetrics::podMetrics(
-    const std::string& ns, const std::string& name, const std::string& labelSelector) const {
+common::Task<std::vector<apiservice::PodMetricsItem>> PrometheusResourceMetrics::podMetrics(
+    const std::string& ns, const std::string& name, const std::string& labelSelector,
+    const common::RequestContext& ctx) const {
   auto snap = currentSnapshot(state_);
   const auto& rr = resourceRules(*snap);
   // Pods per namespace: one pair of queries per namespace, as pod names
@@ -145,7 +173,7 @@ std::vector<apiservice::PodMetricsItem> PrometheusResourceMetrics::podMetrics(
   if (objects_) {
     ObjectQuery oq{&resourceInfo(*snap->rules, kPods), ns,
                    parseRequestSelector(labelSelector, "labelSelector"), labelSelector, true};
-    for (auto& p : objects_->objects(oq)) {
+    for (auto& p : co_await objects_->objects(oq, ctx)) {
       if (!name.empty() && p.name != name) continue;
       byNs[p.ns].push_back(std::move(p));
     }
@@ -164,8 +192,9 @@ std::vector<apiservice::PodMetricsItem> PrometheusResourceMetrics::podMetrics(
     for (const auto& p : pods) names.push_back(p.name);
     if (objects_ && names.empty()) continue;
     if (!objects_ && !name.empty()) names.push_back(name);
-    ByObject cpu = collect(backend_, clock_, log_, rr.cpu, true, podNs, names);
-    ByObject mem = collect(backend_, clock_, log_, rr.memory, true, podNs, names);
+    ByObject cpu = co_await collect(backend_, clock_, log_, rr.cpu, true, podNs, names, "cpu", ctx);
+    ByObject mem =
+        co_await collect(backend_, clock_, log_, rr.memory, true, podNs, names, "memory", ctx);
     if (!objects_) {
       for (const auto& [n, r] : cpu) pods.push_back({podNs, n, {}});
     }
@@ -193,7 +222,7 @@ std::vector<apiservice::PodMetricsItem> PrometheusResourceMetrics::podMetrics(
       out.push_back(std::move(item));
     }
   }
-  return out;
+  co_return out;
 }
 
 }  // namespace adapter

@@ -14,8 +14,11 @@
 #include "apiservice/certificate_pool.h"
 #include "apiservice/http_types.h"
 #include "apiservice/review_transport.h"
-#include "apiservice/ttl_cache.h"
+#include "apiservice/lru_cache.h"
 #include "common/clock.h"
+#include "common/coro.h"
+#include "common/request_context.h"
+#include "common/single_flight.h"
 
 namespace apiservice {
 
@@ -51,8 +54,10 @@ class Authenticator {
  public:
   virtual ~Authenticator() = default;
   // The user a request comes from. Throws StatusError: 401 when no
-  // credential proves one, 503 when a token cannot be reviewed now.
-  virtual UserInfo authenticate(const HttpRequest& req) const = 0;
+  // credential proves one (the message says why, for the log; clients
+  // see only "Unauthorized"), 503 when a token cannot be reviewed now.
+  virtual common::Task<UserInfo> authenticate(const HttpRequest& req,
+                                              const common::RequestContext& ctx) const = 0;
 };
 
 class DelegatingAuthenticator final : public Authenticator {
@@ -63,7 +68,8 @@ class DelegatingAuthenticator final : public Authenticator {
   // Swaps the settings atomically; requests in flight finish with the old.
   void setConfig(AuthenticationConfig cfg);
   AuthenticationConfig config() const { return config_.load()->cfg; }
-  UserInfo authenticate(const HttpRequest& req) const override;
+  common::Task<UserInfo> authenticate(const HttpRequest& req,
+                                      const common::RequestContext& ctx) const override;
   // TokenReviews sent so far (cache misses).
   uint64_t reviewsSent() const { return reviewsSent_.load(); }
 
@@ -81,7 +87,11 @@ class DelegatingAuthenticator final : public Authenticator {
   std::optional<UserInfo> fromRequestHeaders(const HttpRequest& req, const RequestHeaderConfig& cfg,
                                              uint64_t generation,
                                              std::vector<std::string>& errors) const;
-  UserInfo fromToken(const std::string& token) const;
+  common::Task<UserInfo> fromToken(const std::string& token,
+                                   const common::RequestContext& ctx) const;
+  // Sends one TokenReview (identical concurrent ones share it).
+  common::Task<TokenVerdict> review(const std::string& token,
+                                    common::RequestContext::Clock::time_point deadline) const;
 
   ReviewTransport* tokenReviews_;
   const common::Clock& clock_;
@@ -94,8 +104,9 @@ class DelegatingAuthenticator final : public Authenticator {
   };
   std::atomic<std::shared_ptr<const Active>> config_;
   std::atomic<uint64_t> generations_{0};
-  mutable TtlCache<Verdict> certCache_;
-  mutable TtlCache<TokenVerdict> tokenCache_;
+  mutable LruCache<Verdict> certCache_;
+  mutable LruCache<TokenVerdict> tokenCache_;
+  mutable common::SingleFlight<TokenVerdict> tokenFlights_;
   mutable std::atomic<uint64_t> reviewsSent_{0};
 };
 

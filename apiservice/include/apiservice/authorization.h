@@ -9,8 +9,11 @@
 #include "apiservice/authentication.h"
 #include "apiservice/request_info.h"
 #include "apiservice/review_transport.h"
-#include "apiservice/ttl_cache.h"
+#include "apiservice/lru_cache.h"
 #include "common/clock.h"
+#include "common/coro.h"
+#include "common/request_context.h"
+#include "common/single_flight.h"
 
 namespace apiservice {
 
@@ -23,7 +26,8 @@ class Authorizer {
  public:
   virtual ~Authorizer() = default;
   // Throws StatusError 503 when kube-apiserver cannot answer now.
-  virtual Decision authorize(const UserInfo& user, const RequestAttributes& attrs) const = 0;
+  virtual common::Task<Decision> authorize(const UserInfo& user, const RequestAttributes& attrs,
+                                          const common::RequestContext& ctx) const = 0;
 };
 
 struct AuthorizerOptions {
@@ -37,7 +41,8 @@ class DelegatingAuthorizer final : public Authorizer {
  public:
   DelegatingAuthorizer(ReviewTransport& reviews, const common::Clock& clock,
                        AuthorizerOptions opts);
-  Decision authorize(const UserInfo& user, const RequestAttributes& attrs) const override;
+  common::Task<Decision> authorize(const UserInfo& user, const RequestAttributes& attrs,
+                                   const common::RequestContext& ctx) const override;
   // How many SubjectAccessReviews were sent (the benchmark checks the warm
   // path sends none).
   uint64_t reviewsSent() const { return reviewsSent_.load(); }
@@ -46,7 +51,11 @@ class DelegatingAuthorizer final : public Authorizer {
   ReviewTransport& reviews_;
   const common::Clock& clock_;
   AuthorizerOptions opts_;
-  mutable TtlCache<Decision> cache_;
+  // Sends one SubjectAccessReview (identical concurrent ones share it).
+  common::Task<Decision> review(const std::string& body,
+                                common::RequestContext::Clock::time_point deadline) const;
+  mutable LruCache<Decision> cache_;
+  mutable common::SingleFlight<Decision> flights_;
   mutable std::atomic<uint64_t> reviewsSent_{0};
 };
 

@@ -10,8 +10,8 @@
 namespace apiservice {
 
 struct VerifiedClient {
-  std::string commonName;                  // the user, for client-CA authentication
-  std::vector<std::string> organizations;  // the groups
+  std::string commonName;                  // the user: the subject's last CN, as in Go
+  std::vector<std::string> organizations;  // the groups: every O, in order
   int64_t notAfterUnix = 0;                // when the leaf expires
 };
 
@@ -25,8 +25,9 @@ class CertificatePool {
   CertificatePool(const CertificatePool&) = delete;
   CertificatePool& operator=(const CertificatePool&) = delete;
 
-  // Verifies `derChain` (leaf first, then intermediates) up to a CA of this
-  // pool, for client authentication; nullopt with the reason in `whyNot`.
+  // Verifies `derChain` (leaf first, then intermediates) up to any
+  // certificate of this pool, self-signed or not (as Go does), for client
+  // authentication; nullopt with the reason in `whyNot`.
   std::optional<VerifiedClient> verify(const std::vector<std::string>& derChain,
                                        std::string* whyNot) const;
   const std::string& source() const { return source_; }

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "common/coro.h"
+#include "common/request_context.h"
+
 namespace apiservice {
 
 struct ObjectMetricRequest {
@@ -42,7 +45,9 @@ class CustomMetricsProvider {
  public:
   virtual ~CustomMetricsProvider() = default;
   virtual std::vector<CustomMetricDescriptor> listCustomMetrics() const = 0;
-  virtual std::vector<ObjectMetricValue> getObjectMetric(const ObjectMetricRequest& req) const = 0;
+  // A coroutine: the backend call inherits `ctx`'s deadline and cancel.
+  virtual common::Task<std::vector<ObjectMetricValue>> getObjectMetric(
+      const ObjectMetricRequest& req, const common::RequestContext& ctx) const = 0;
 };
 
 }  // namespace apiservice

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "common/coro.h"
+#include "common/request_context.h"
+
 namespace apiservice {
 
 struct ExternalMetricRequest {
@@ -27,8 +30,8 @@ class ExternalMetricsProvider {
  public:
   virtual ~ExternalMetricsProvider() = default;
   virtual std::vector<std::string> listExternalMetrics() const = 0;
-  virtual std::vector<ExternalMetricValue> getExternalMetric(
-      const ExternalMetricRequest& req) const = 0;
+  virtual common::Task<std::vector<ExternalMetricValue>> getExternalMetric(
+      const ExternalMetricRequest& req, const common::RequestContext& ctx) const = 0;
 };
 
 }  // namespace apiservice

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "common/coro.h"
+#include "common/request_context.h"
+
 namespace apiservice {
 
 // A resource with no measurement is absent, never zero.
@@ -42,12 +45,14 @@ class ResourceMetricsProvider {
   // (and listed in discovery) only then.
   virtual bool servesResourceMetrics() const = 0;
   // `name` empty: every node matching `labelSelector`.
-  virtual std::vector<NodeMetricsItem> nodeMetrics(const std::string& name,
-                                                   const std::string& labelSelector) const = 0;
+  virtual common::Task<std::vector<NodeMetricsItem>> nodeMetrics(
+      const std::string& name, const std::string& labelSelector,
+      const common::RequestContext& ctx) const = 0;
   // `ns` empty: every namespace; `name` empty: every running pod matching
   // `labelSelector`.
-  virtual std::vector<PodMetricsItem> podMetrics(const std::string& ns, const std::string& name,
-                                                 const std::string& labelSelector) const = 0;
+  virtual common::Task<std::vector<PodMetricsItem>> podMetrics(
+      const std::string& ns, const std::string& name, const std::string& labelSelector,
+      const common::RequestContext& ctx) const = 0;
 };
 
 }  // namespace apiservice

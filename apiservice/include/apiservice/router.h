@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,11 @@
 #include "apiservice/http_types.h"
 #include "apiservice/request_target.h"
 #include "apiservice/resource_metrics_provider.h"
+#include "apiservice/status.h"
 #include "common/clock.h"
+#include "common/coro.h"
 #include "common/logger.h"
+#include "common/request_context.h"
 
 namespace apiservice {
 
@@ -47,20 +51,33 @@ class Router {
  public:
   Router(Providers providers, RouterHooks hooks, std::string version, AccessControl access,
          const common::Clock& clock, common::Logger* log = nullptr);
-  HttpResponse handle(const HttpRequest& req) const;
+  // `ctx` bounds every call the request makes (reviews, backend queries).
+  common::Task<HttpResponse> handle(const HttpRequest& req,
+                                    const common::RequestContext& ctx) const;
 
  private:
-  HttpResponse route(const HttpRequest& req, const RequestTarget& target,
-                     std::string& routeName) const;
+  using Query = std::map<std::string, std::string>;
+  // Health, version, OpenAPI and /metrics: answered from memory.
+  std::optional<HttpResponse> routeLocal(const HttpRequest& req, const std::string& path,
+                                         std::string& routeName) const;
+  common::Task<HttpResponse> route(const HttpRequest& req, const RequestTarget& target,
+                                   std::string& routeName, const common::RequestContext& ctx) const;
   // /apis/{group}[/{version}[/...]] once the group is known to be served.
-  HttpResponse routeGroup(const RequestTarget& target, std::string& routeName) const;
-  HttpResponse routeExternal(const std::vector<std::string>& rest,
-                             const std::map<std::string, std::string>& query) const;
-  HttpResponse routeCustom(const std::string& version, const std::vector<std::string>& rest,
-                           const std::map<std::string, std::string>& query) const;
-  HttpResponse routeResourceMetrics(const std::vector<std::string>& rest,
-                                    const std::map<std::string, std::string>& query) const;
-  void checkAccess(const HttpRequest& req, const RequestTarget& target) const;
+  common::Task<HttpResponse> routeGroup(const RequestTarget& target, std::string& routeName,
+                                        const common::RequestContext& ctx) const;
+  common::Task<HttpResponse> routeExternal(const std::vector<std::string>& rest,
+                                           const Query& query,
+                                           const common::RequestContext& ctx) const;
+  common::Task<HttpResponse> routeCustom(const std::string& version,
+                                         const std::vector<std::string>& rest, const Query& query,
+                                         const common::RequestContext& ctx) const;
+  common::Task<HttpResponse> routeResourceMetrics(const std::vector<std::string>& rest,
+                                                  const Query& query,
+                                                  const common::RequestContext& ctx) const;
+  common::Task<void> checkAccess(const HttpRequest& req, const RequestTarget& target,
+                                 const common::RequestContext& ctx) const;
+  // The Status answer for a failure; 401 reasons go to the log only.
+  HttpResponse failure(const StatusError& e, const HttpRequest& req) const;
   bool servesResourceMetrics() const;
   Providers providers_;
   RouterHooks hooks_;

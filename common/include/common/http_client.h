@@ -28,6 +28,9 @@ struct Url {
   // Parses "https://host:9090/prefix"; throws HttpClientError.
   static Url parse(const std::string& text);
   std::string str() const;
+  // The Host header: IPv6 addresses in brackets, the port unless it is
+  // the scheme's default (as Go's client sends it for such URLs).
+  std::string hostHeader() const;
 };
 
 struct TlsClientOptions {

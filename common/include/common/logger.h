@@ -1,5 +1,7 @@
 // Leveled logging as klog does it (--v), one line per event, as text or
-// JSON. Passed by reference to whoever logs; never a global.
+// JSON. Passed by reference to whoever logs; never a global. Control
+// characters in messages, keys and values are escaped (\n, \r, \t, \x1b in
+// text; JSON's own escapes in JSON), so an entry is always one line.
 #pragma once
 
 #include <initializer_list>

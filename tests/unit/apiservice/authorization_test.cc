@@ -9,6 +9,7 @@
 #include "apiservice/status.h"
 #include "fake_clock.h"
 #include "fake_review_transport.h"
+#include "run_task.h"
 
 using namespace apiservice;
 
@@ -60,17 +61,17 @@ TEST(Authorization, AnswersAreCachedPerTtl) {
   auto attrs = requestAttributes("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/ns/pods");
   UserInfo alice{"alice", "", {}, {}};
   UserInfo bob{"bob", "", {"team"}, {}};
-  EXPECT_TRUE(authz.authorize(alice, attrs).allowed);
-  EXPECT_TRUE(authz.authorize(alice, attrs).allowed);
+  EXPECT_TRUE(mocks::run(authz.authorize(alice, attrs, mocks::farDeadline())).allowed);
+  EXPECT_TRUE(mocks::run(authz.authorize(alice, attrs, mocks::farDeadline())).allowed);
   EXPECT_EQ(reviews.calls, 1);
-  Decision d = authz.authorize(bob, attrs);
+  Decision d = mocks::run(authz.authorize(bob, attrs, mocks::farDeadline()));
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.reason, "no RBAC policy matched");
-  authz.authorize(bob, attrs);
+  mocks::run(authz.authorize(bob, attrs, mocks::farDeadline()));
   EXPECT_EQ(reviews.calls, 2);
   clock.advance(2001);  // the denial expired, the approval did not
-  authz.authorize(bob, attrs);
-  authz.authorize(alice, attrs);
+  mocks::run(authz.authorize(bob, attrs, mocks::farDeadline()));
+  mocks::run(authz.authorize(alice, attrs, mocks::farDeadline()));
   EXPECT_EQ(reviews.calls, 3);
   EXPECT_EQ(authz.reviewsSent(), 3u);
 }
@@ -80,11 +81,13 @@ TEST(Authorization, MastersNeedNoReviewAndFailuresAre503) {
   mocks::FakeClock clock;
   DelegatingAuthorizer authz(reviews, clock, {});
   auto attrs = requestAttributes("GET", "/metrics");
-  EXPECT_TRUE(authz.authorize({"root", "", {"system:masters"}, {}}, attrs).allowed);
+  EXPECT_TRUE(
+      mocks::run(authz.authorize({"root", "", {"system:masters"}, {}}, attrs, mocks::farDeadline()))
+          .allowed);
   EXPECT_EQ(reviews.calls, 0);
   reviews.status = 500;
   try {
-    authz.authorize({"carol", "", {}, {}}, attrs);
+    mocks::run(authz.authorize({"carol", "", {}, {}}, attrs, mocks::farDeadline()));
     FAIL();
   } catch (const StatusError& e) {
     EXPECT_EQ(e.code(), 503);

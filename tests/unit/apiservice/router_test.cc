@@ -1,4 +1,5 @@
 #include "apiservice/router.h"
+#include "run_task.h"
 
 #include <gtest/gtest.h>
 
@@ -19,16 +20,18 @@ class RecordingProvider : public CustomMetricsProvider, public ExternalMetricsPr
   std::vector<CustomMetricDescriptor> listCustomMetrics() const override {
     return {{"pods", true, "m"}};
   }
-  std::vector<ObjectMetricValue> getObjectMetric(const ObjectMetricRequest& r) const override {
+  common::Task<std::vector<ObjectMetricValue>> getObjectMetric(
+      const ObjectMetricRequest& r, const common::RequestContext&) const override {
     lastObject = r;
     if (r.metric == "boom") throw std::runtime_error("kaput");
-    return {{{"Pod", r.ns, "p", "/v1"}, r.metric, 0.5, 1700000000123}};
+    co_return std::vector<ObjectMetricValue>{
+        {{"Pod", r.ns, "p", "/v1"}, r.metric, 0.5, 1700000000123}};
   }
   std::vector<std::string> listExternalMetrics() const override { return {"q"}; }
-  std::vector<ExternalMetricValue> getExternalMetric(
-      const ExternalMetricRequest& r) const override {
+  common::Task<std::vector<ExternalMetricValue>> getExternalMetric(
+      const ExternalMetricRequest& r, const common::RequestContext&) const override {
     lastExternal = r;
-    return {};
+    co_return std::vector<ExternalMetricValue>{};
   }
 };
 
@@ -38,7 +41,7 @@ HttpResponse get(const Router& router, const std::string& target) {
   HttpRequest r;
   r.method = "GET";
   r.target = target;
-  return router.handle(r);
+  return mocks::run(router.handle(r, mocks::farDeadline()));
 }
 
 }  // namespace
@@ -86,7 +89,7 @@ TEST(Router, ErrorsBecomeStatus) {
   HttpRequest del;
   del.method = "DELETE";
   del.target = "/apis";
-  EXPECT_EQ(router.handle(del).status, 405);
+  EXPECT_EQ(mocks::run(router.handle(del, mocks::farDeadline())).status, 405);
 }
 
 TEST(Router, ReadinessAndObservation) {
@@ -119,19 +122,21 @@ namespace {
 
 class FixedAuthenticator : public Authenticator {
  public:
-  UserInfo authenticate(const HttpRequest& req) const override {
+  common::Task<UserInfo> authenticate(const HttpRequest& req,
+                                      const common::RequestContext&) const override {
     const std::string* u = req.header("x-test-user");
-    if (!u) throw StatusError::unauthorized("Unauthorized");
-    return {*u, "", {}, {}};
+    if (!u) throw StatusError::unauthorized("no x-test-user header");
+    co_return UserInfo{*u, "", {}, {}};
   }
 };
 
 class OnlyAlice : public Authorizer {
  public:
   mutable std::vector<RequestAttributes> seen;
-  Decision authorize(const UserInfo& user, const RequestAttributes& a) const override {
+  common::Task<Decision> authorize(const UserInfo& user, const RequestAttributes& a,
+                                   const common::RequestContext&) const override {
     seen.push_back(a);
-    return {user.name == "alice", user.name == "alice" ? "" : "not alice"};
+    co_return Decision{user.name == "alice", user.name == "alice" ? "" : "not alice"};
   }
 };
 
@@ -139,13 +144,15 @@ class TwoPods : public ResourceMetricsProvider {
  public:
   bool enabled = true;
   bool servesResourceMetrics() const override { return enabled; }
-  std::vector<NodeMetricsItem> nodeMetrics(const std::string& name,
-                                           const std::string&) const override {
-    if (!name.empty() && name != "n1") return {};
-    return {{"n1", {{"zone", "a"}}, 1700000000000, 60, 0.25, 1073741824}};
+  common::Task<std::vector<NodeMetricsItem>> nodeMetrics(
+      const std::string& name, const std::string&, const common::RequestContext&) const override {
+    if (!name.empty() && name != "n1") co_return std::vector<NodeMetricsItem>{};
+    co_return std::vector<NodeMetricsItem>{
+        {"n1", {{"zone", "a"}}, 1700000000000, 60, 0.25, 1073741824}};
   }
-  std::vector<PodMetricsItem> podMetrics(const std::string& ns, const std::string& name,
-                                         const std::string& selector) const override {
+  common::Task<std::vector<PodMetricsItem>> podMetrics(
+      const std::string& ns, const std::string& name, const std::string& selector,
+      const common::RequestContext&) const override {
     lastSelector = selector;
     std::vector<PodMetricsItem> out;
     for (const char* p : {"web-1", "web-2"}) {
@@ -157,7 +164,7 @@ class TwoPods : public ResourceMetricsProvider {
                      90,
                      {{"app", 0.0015, 52428800}, {"sidecar", std::nullopt, 1500}}});
     }
-    return out;
+    co_return out;
   }
   mutable std::string lastSelector;
 };
@@ -179,25 +186,25 @@ TEST(Router, AuthenticatesThenAuthorizesEveryRequest) {
   Router router({&p, &p, nullptr}, {}, "v0.1.0", {&authn, &authz, {"/healthz", "/livez/*"}},
                 kClock);
   const std::string path = "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/%2A/m";
-  auto anon = router.handle(as("", path));
+  auto anon = mocks::run(router.handle(as("", path), mocks::farDeadline()));
   EXPECT_EQ(anon.status, 401);
   EXPECT_EQ(nlohmann::json::parse(anon.body)["reason"], "Unauthorized");
-  auto bob = router.handle(as("bob", path));
+  auto bob = mocks::run(router.handle(as("bob", path), mocks::farDeadline()));
   EXPECT_EQ(bob.status, 403);
   auto j = nlohmann::json::parse(bob.body);
   EXPECT_EQ(j["reason"], "Forbidden");
   EXPECT_NE(j["message"].get<std::string>().find("User \"bob\" cannot get resource \"pods/m\""),
             std::string::npos)
       << j["message"];
-  EXPECT_EQ(router.handle(as("alice", path)).status, 200);
+  EXPECT_EQ(mocks::run(router.handle(as("alice", path), mocks::farDeadline())).status, 200);
   ASSERT_FALSE(authz.seen.empty());
   EXPECT_EQ(authz.seen.back().name, "*");
   EXPECT_EQ(authz.seen.back().subresource, "m");
   // Always-allowed paths need no credentials; others (even /readyz here) do.
-  EXPECT_EQ(router.handle(as("", "/healthz")).status, 200);
-  EXPECT_EQ(router.handle(as("", "/livez/ping")).status, 404);
-  EXPECT_EQ(router.handle(as("", "/readyz")).status, 401);
-  EXPECT_EQ(router.handle(as("bob", "/metrics")).status, 403);
+  EXPECT_EQ(mocks::run(router.handle(as("", "/healthz"), mocks::farDeadline())).status, 200);
+  EXPECT_EQ(mocks::run(router.handle(as("", "/livez/ping"), mocks::farDeadline())).status, 404);
+  EXPECT_EQ(mocks::run(router.handle(as("", "/readyz"), mocks::farDeadline())).status, 401);
+  EXPECT_EQ(mocks::run(router.handle(as("bob", "/metrics"), mocks::farDeadline())).status, 403);
 }
 
 TEST(Router, ServesResourceMetricsLikeMetricsServer) {

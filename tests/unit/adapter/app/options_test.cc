@@ -46,7 +46,12 @@ TEST(AdapterOptions, Defaults) {
   EXPECT_EQ(o.server.port, 6443);
   EXPECT_EQ(o.server.bindAddress, "0.0.0.0");
   EXPECT_FALSE(o.bindAddressSet);
-  EXPECT_EQ(o.server.threads, 16);
+  EXPECT_EQ(o.server.threads, 0) << "one per core";
+  EXPECT_EQ(o.server.requestTimeout, 60s);
+  EXPECT_EQ(o.server.requestHeaderTimeout, 10s);
+  EXPECT_EQ(o.server.maxRequestsInflight, 400);
+  EXPECT_EQ(o.prometheus.maxInflight, 100u);
+  EXPECT_EQ(o.prometheus.maxResponseBytes, 64ull << 20);
   EXPECT_EQ(o.certDir, "apiserver.local.config/certificates");
   EXPECT_TRUE(o.tlsCertFile.empty());
   EXPECT_EQ(o.shutdownGracePeriod, 10s);
@@ -125,7 +130,15 @@ TEST(AdapterOptions, BadValuesNameTheFlag) {
       << refusal({"--secure-port=https"});
   EXPECT_EQ(refusal({"--prometheus-verb=PUT"}), "--prometheus-verb must be GET or POST");
   EXPECT_EQ(refusal({"--log-format=xml"}), "--log-format must be text or json");
-  EXPECT_EQ(refusal({"--server-threads=0"}), "--server-threads must be at least 1");
+  EXPECT_EQ(refusal({"--server-threads=-1"}), "--server-threads must be 0 (one per core) or more");
+  EXPECT_EQ(refusal({"--max-requests-inflight=-1"}), "--max-requests-inflight must be 0 or more");
+  EXPECT_EQ(refusal({"--prometheus-max-inflight=-5"}),
+            "--prometheus-max-inflight must be 0 or more");
+  EXPECT_EQ(refusal({"--prometheus-max-response-bytes=lots"}),
+            "--prometheus-max-response-bytes=lots: expected a byte count such as 67108864, 64Mi "
+            "or 1Gi");
+  EXPECT_EQ(refusal({"--request-timeout=0s"}),
+            "--request-timeout=0s: expected a duration such as 30s, 10m or 1h30m");
   EXPECT_EQ(refusal({"--kube-api-qps=-1"}), "--kube-api-qps must not be negative");
   EXPECT_EQ(refusal({"--kube-api-burst=0"}), "--kube-api-burst must be at least 1");
   EXPECT_EQ(refusal({"--prometheus-header=X-Scope-OrgID"}),

@@ -14,6 +14,7 @@
 #include "fake_external_source.h"
 #include "fake_feed_source.h"
 #include "queue_stats.pb.h"
+#include "run_task.h"
 
 using namespace adapter;
 
@@ -74,7 +75,8 @@ struct Fixture {
   }
   std::vector<apiservice::ExternalMetricValue> get(const std::string& metric,
                                                    const std::string& selector = "") {
-    return provider.getExternalMetric({"default", metric, selector});
+    return mocks::run(
+        provider.getExternalMetric({"default", metric, selector}, mocks::farDeadline()));
   }
 };
 

@@ -11,6 +11,7 @@
 #include "fake_clock.h"
 #include "fake_object_lister.h"
 #include "fake_prometheus.h"
+#include "run_task.h"
 #include "serving_fixture.h"
 
 using namespace adapter;
@@ -77,7 +78,13 @@ TEST(CustomRulesProvider, UnavailableUntilTheFirstDiscovery) {
   Fixture f;
   EXPECT_TRUE(f.provider.listCustomMetrics().empty());
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("web-1")); }, &message), 503);
+  EXPECT_EQ(
+      codeOf(
+          [&] {
+            mocks::run(f.provider.getObjectMetric(Fixture::pods("web-1"), mocks::farDeadline()));
+          },
+          &message),
+      503);
   EXPECT_EQ(message, "metric discovery has not completed yet; retry shortly");
   EXPECT_EQ(f.backend.queryCount(), 0u);
 }
@@ -100,15 +107,17 @@ TEST(CustomRulesProvider, UnknownResourcesAndMetricsAre404) {
   std::string message;
   EXPECT_EQ(codeOf(
                 [&] {
-                  f.provider.getObjectMetric(
-                      {"widgets", "default", "w", "http_requests_per_second", "", ""});
+                  mocks::run(f.provider.getObjectMetric(
+                      {"widgets", "default", "w", "http_requests_per_second", "", ""},
+                      mocks::farDeadline()));
                 },
                 &message),
             404);
   EXPECT_EQ(message, "resource \"widgets\" is not a known Kubernetes resource");
   EXPECT_EQ(codeOf(
                 [&] {
-                  f.provider.getObjectMetric({"pods", "default", "web-1", "nope", "", ""});
+                  mocks::run(f.provider.getObjectMetric(
+                      {"pods", "default", "web-1", "nope", "", ""}, mocks::farDeadline()));
                 },
                 &message),
             404);
@@ -117,14 +126,16 @@ TEST(CustomRulesProvider, UnknownResourcesAndMetricsAre404) {
             "series seen at the last discovery)");
   // A metric of pods is not a metric of services.
   EXPECT_EQ(codeOf([&] {
-              f.provider.getObjectMetric(
-                  {"services", "default", "s", "http_requests_per_second", "", ""});
+              mocks::run(f.provider.getObjectMetric(
+                  {"services", "default", "s", "http_requests_per_second", "", ""},
+                  mocks::farDeadline()));
             }),
             404);
   EXPECT_EQ(codeOf(
                 [&] {
-                  f.provider.getObjectMetric(
-                      {"nodes", "default", "n1", "node_temperature_celsius", "", ""});
+                  mocks::run(f.provider.getObjectMetric(
+                      {"nodes", "default", "n1", "node_temperature_celsius", "", ""},
+                      mocks::farDeadline()));
                 },
                 &message),
             404);
@@ -138,7 +149,7 @@ TEST(CustomRulesProvider, ANamedObjectRunsOneQueryForItAtTheClocksNow) {
   f.discover();
   f.backend.answerOtherQueries(
       {sample({{"namespace", "default"}, {"pod", "web-1"}}, 2.5, kNow + 1000)});
-  auto v = f.provider.getObjectMetric(Fixture::pods("web-1"));
+  auto v = mocks::run(f.provider.getObjectMetric(Fixture::pods("web-1"), mocks::farDeadline()));
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].object.kind, "Pod");
   EXPECT_EQ(v[0].object.ns, "default");
@@ -159,7 +170,8 @@ TEST(CustomRulesProvider, ClusterScopedObjectsHaveNoNamespace) {
   Fixture f;
   f.discover();
   f.backend.answerOtherQueries({sample({{"node", "n1"}}, 41)});
-  auto v = f.provider.getObjectMetric({"nodes", "", "n1", "node_temperature_celsius", "", ""});
+  auto v = mocks::run(f.provider.getObjectMetric(
+      {"nodes", "", "n1", "node_temperature_celsius", "", ""}, mocks::farDeadline()));
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].object.kind, "Node");
   EXPECT_EQ(v[0].object.ns, "");
@@ -171,13 +183,21 @@ TEST(CustomRulesProvider, ANamedObjectWithoutASampleIs404ButStarIsAnEmptyList) {
   Fixture f;
   f.discover();
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("web-1")); }, &message), 404);
+  EXPECT_EQ(
+      codeOf(
+          [&] {
+            mocks::run(f.provider.getObjectMetric(Fixture::pods("web-1"), mocks::farDeadline()));
+          },
+          &message),
+      404);
   EXPECT_EQ(message,
             "no value for metric \"http_requests_per_second\" on pods \"web-1\" in namespace "
             "\"default\" (the query returned no sample for it)");
-  EXPECT_TRUE(f.standalone.getObjectMetric(Fixture::pods("*")).empty());
+  EXPECT_TRUE(
+      mocks::run(f.standalone.getObjectMetric(Fixture::pods("*"), mocks::farDeadline())).empty());
   f.lister.add("pods", "default", "web-1");
-  EXPECT_TRUE(f.provider.getObjectMetric(Fixture::pods("*")).empty())
+  EXPECT_TRUE(
+      mocks::run(f.provider.getObjectMetric(Fixture::pods("*"), mocks::farDeadline())).empty())
       << "objects that exist but have no sample: an empty list";
   EXPECT_EQ(f.backend.queryCount(), 3u);
 }
@@ -189,7 +209,12 @@ TEST(CustomRulesProvider, StarWithALister404sWhenNoObjectMatches) {
   f.lister.add("pods", "other", "db-0", {{"app", "db"}});
   f.backend.answerOtherQueries({sample({{"pod", "db-0"}}, 1)});
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("*", "app=db")); }, &message),
+  EXPECT_EQ(codeOf(
+                [&] {
+                  mocks::run(f.provider.getObjectMetric(Fixture::pods("*", "app=db"),
+                                                        mocks::farDeadline()));
+                },
+                &message),
             404);
   EXPECT_EQ(message,
             "no pods match labelSelector \"app=db\" in namespace \"default\", so there is no "
@@ -206,7 +231,8 @@ TEST(CustomRulesProvider, StarWithALister404sWhenNoObjectMatches) {
   EXPECT_EQ(
       codeOf(
           [&] {
-            f.provider.getObjectMetric({"nodes", "", "*", "node_temperature_celsius", "", ""});
+            mocks::run(f.provider.getObjectMetric(
+                {"nodes", "", "*", "node_temperature_celsius", "", ""}, mocks::farDeadline()));
           },
           &message),
       404);
@@ -221,19 +247,23 @@ TEST(CustomRulesProvider, OnlyTheRequestedObjectsAreReturned) {
   // The query (a regex over names) may match more than was asked for.
   f.backend.answerOtherQueries({sample({{"pod", "web-3"}}, 3), sample({{"pod", "web-1"}}, 1),
                                 sample({{"pod", "web-2"}}, 2), sample({{"other", "x"}}, 9)});
-  EXPECT_EQ(f.names(f.provider.getObjectMetric(Fixture::pods("web-2"))), Names{"web-2"});
+  EXPECT_EQ(
+      f.names(mocks::run(f.provider.getObjectMetric(Fixture::pods("web-2"), mocks::farDeadline()))),
+      Names{"web-2"});
   f.lister.add("pods", "default", "web-3", {{"app", "web"}});
   f.lister.add("pods", "default", "web-1", {{"app", "web"}});
   f.lister.add("pods", "default", "web-2", {{"app", "db"}});
-  auto v = f.provider.getObjectMetric(Fixture::pods("*", "app=web"));
+  auto v =
+      mocks::run(f.provider.getObjectMetric(Fixture::pods("*", "app=web"), mocks::farDeadline()));
   EXPECT_EQ(f.names(v), (Names{"web-1", "web-3"})) << "sorted by name";
   EXPECT_EQ(v[1].value, 3);
   EXPECT_EQ(f.backend.lastQuery(),
             "sum(rate(http_requests_total{namespace=\"default\",pod=~\"web-1|web-3\"}[2m])) by "
             "(pod)");
   // --standalone: every object with a sample (and the object label).
-  EXPECT_EQ(f.names(f.standalone.getObjectMetric(Fixture::pods("*"))),
-            (Names{"web-1", "web-2", "web-3"}));
+  EXPECT_EQ(
+      f.names(mocks::run(f.standalone.getObjectMetric(Fixture::pods("*"), mocks::farDeadline()))),
+      (Names{"web-1", "web-2", "web-3"}));
   EXPECT_EQ(f.backend.lastQuery(),
             "sum(rate(http_requests_total{namespace=\"default\",pod=~\".+\"}[2m])) by (pod)");
   EXPECT_EQ(f.backend.queryCount(), 3u) << "one query per request";
@@ -245,15 +275,27 @@ TEST(CustomRulesProvider, SeveralSamplesForOneObjectAre500) {
   f.backend.answerOtherQueries({sample({{"pod", "web-1"}, {"code", "200"}}, 1),
                                 sample({{"pod", "web-1"}, {"code", "500"}}, 2)});
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("web-1")); }, &message), 500);
+  EXPECT_EQ(
+      codeOf(
+          [&] {
+            mocks::run(f.provider.getObjectMetric(Fixture::pods("web-1"), mocks::farDeadline()));
+          },
+          &message),
+      500);
   EXPECT_EQ(message,
             "rules[0]: the query returned several samples for pods \"web-1\"; metricsQuery must "
             "aggregate by the object label, e.g. sum(...) by (<<.GroupBy>>)");
-  EXPECT_EQ(codeOf([&] { f.standalone.getObjectMetric(Fixture::pods("*")); }), 500);
+  EXPECT_EQ(codeOf([&] {
+              mocks::run(f.standalone.getObjectMetric(Fixture::pods("*"), mocks::farDeadline()));
+            }),
+            500);
   // Checked before non-finite samples are dropped: one finite sample of two
   // is still an arbitrary pick.
   f.backend.answerOtherQueries({sample({{"pod", "web-1"}}, kNaN), sample({{"pod", "web-1"}}, 2)});
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("web-1")); }), 500);
+  EXPECT_EQ(codeOf([&] {
+              mocks::run(f.provider.getObjectMetric(Fixture::pods("web-1"), mocks::farDeadline()));
+            }),
+            500);
 }
 
 TEST(CustomRulesProvider, NonFiniteSamplesAreDropped) {
@@ -261,13 +303,27 @@ TEST(CustomRulesProvider, NonFiniteSamplesAreDropped) {
   f.discover();
   f.backend.answerOtherQueries({sample({{"pod", "web-1"}}, kNaN), sample({{"pod", "web-2"}}, kInf),
                                 sample({{"pod", "web-3"}}, -kInf), sample({{"pod", "web-4"}}, 4)});
-  EXPECT_EQ(f.names(f.standalone.getObjectMetric(Fixture::pods("*"))), Names{"web-4"});
+  EXPECT_EQ(
+      f.names(mocks::run(f.standalone.getObjectMetric(Fixture::pods("*"), mocks::farDeadline()))),
+      Names{"web-4"});
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("web-1")); }, &message), 404);
+  EXPECT_EQ(
+      codeOf(
+          [&] {
+            mocks::run(f.provider.getObjectMetric(Fixture::pods("web-1"), mocks::farDeadline()));
+          },
+          &message),
+      404);
   EXPECT_EQ(message,
             "no value for metric \"http_requests_per_second\" on pods \"web-1\" in namespace "
             "\"default\" (its sample was NaN or infinite)");
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("web-2")); }, &message), 404);
+  EXPECT_EQ(
+      codeOf(
+          [&] {
+            mocks::run(f.provider.getObjectMetric(Fixture::pods("web-2"), mocks::farDeadline()));
+          },
+          &message),
+      404);
   EXPECT_NE(message.find("NaN or infinite"), std::string::npos) << message;
 }
 
@@ -275,16 +331,29 @@ TEST(CustomRulesProvider, BadSelectorsAre400) {
   Fixture f;
   f.discover();
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("web-1", "", "code in (2")); },
-                   &message),
+  EXPECT_EQ(codeOf(
+                [&] {
+                  mocks::run(f.provider.getObjectMetric(Fixture::pods("web-1", "", "code in (2"),
+                                                        mocks::farDeadline()));
+                },
+                &message),
             400);
   EXPECT_EQ(message.rfind("metricLabelSelector: ", 0), 0u) << message;
   // Valid Kubernetes syntax PromQL cannot express.
-  EXPECT_EQ(
-      codeOf([&] { f.provider.getObjectMetric(Fixture::pods("web-1", "", "code>2")); }, &message),
-      400);
+  EXPECT_EQ(codeOf(
+                [&] {
+                  mocks::run(f.provider.getObjectMetric(Fixture::pods("web-1", "", "code>2"),
+                                                        mocks::farDeadline()));
+                },
+                &message),
+            400);
   EXPECT_EQ(message.rfind("metricLabelSelector: ", 0), 0u) << message;
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("*", "app in (a")); }, &message),
+  EXPECT_EQ(codeOf(
+                [&] {
+                  mocks::run(f.provider.getObjectMetric(Fixture::pods("*", "app in (a"),
+                                                        mocks::farDeadline()));
+                },
+                &message),
             400);
   EXPECT_EQ(message.rfind("labelSelector: ", 0), 0u) << message;
   EXPECT_EQ(f.backend.queryCount(), 0u);
@@ -295,7 +364,8 @@ TEST(CustomRulesProvider, MetricLabelSelectorsBecomeMatchers) {
   Fixture f;
   f.discover();
   f.backend.answerOtherQueries({sample({{"pod", "web-1"}}, 1)});
-  f.provider.getObjectMetric(Fixture::pods("web-1", "", "code=200"));
+  mocks::run(
+      f.provider.getObjectMetric(Fixture::pods("web-1", "", "code=200"), mocks::farDeadline()));
   EXPECT_EQ(f.backend.lastQuery(),
             "sum(rate(http_requests_total{code=\"200\",namespace=\"default\",pod=\"web-1\"}[2m])) "
             "by (pod)");
@@ -305,7 +375,12 @@ TEST(CustomRulesProvider, StandaloneCannotEvaluateAnObjectLabelSelector) {
   Fixture f;
   f.discover();
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.standalone.getObjectMetric(Fixture::pods("*", "app=web")); }, &message),
+  EXPECT_EQ(codeOf(
+                [&] {
+                  mocks::run(f.standalone.getObjectMetric(Fixture::pods("*", "app=web"),
+                                                          mocks::farDeadline()));
+                },
+                &message),
             400);
   EXPECT_EQ(message,
             "labelSelector on objects needs a Kubernetes connection to list them; this adapter "
@@ -318,11 +393,23 @@ TEST(CustomRulesProvider, BackendFailuresAre503Or500) {
   f.discover();
   std::string message;
   f.backend.failQueries("Post \"http://prometheus:9090/api/v1/query\": connection refused", true);
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("web-1")); }, &message), 503);
+  EXPECT_EQ(
+      codeOf(
+          [&] {
+            mocks::run(f.provider.getObjectMetric(Fixture::pods("web-1"), mocks::farDeadline()));
+          },
+          &message),
+      503);
   EXPECT_EQ(message, "Post \"http://prometheus:9090/api/v1/query\": connection refused");
   f.backend.heal();
   f.backend.failQueries("bad_data: parse error at char 5", false);
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("web-1")); }, &message), 500);
+  EXPECT_EQ(
+      codeOf(
+          [&] {
+            mocks::run(f.provider.getObjectMetric(Fixture::pods("web-1"), mocks::farDeadline()));
+          },
+          &message),
+      500);
   EXPECT_EQ(message, "bad_data: parse error at char 5");
   EXPECT_EQ(f.backend.queryCount(), 2u);
 }
@@ -332,7 +419,11 @@ TEST(CustomRulesProvider, ListerFailuresPassThrough) {
   f.discover();
   f.lister.fail(apiservice::StatusError::unavailable("cannot list pods"));
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.provider.getObjectMetric(Fixture::pods("*")); }, &message), 503);
+  EXPECT_EQ(
+      codeOf(
+          [&] { mocks::run(f.provider.getObjectMetric(Fixture::pods("*"), mocks::farDeadline())); },
+          &message),
+      503);
   EXPECT_EQ(message, "cannot list pods");
   EXPECT_EQ(f.backend.queryCount(), 0u);
 }

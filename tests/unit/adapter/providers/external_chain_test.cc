@@ -8,6 +8,7 @@
 #include "fake_clock.h"
 #include "fake_external_source.h"
 #include "fake_prometheus.h"
+#include "run_task.h"
 #include "serving_fixture.h"
 
 using namespace adapter;
@@ -24,7 +25,7 @@ std::vector<std::string> metricsAsked(const mocks::FakeExternalSource& s) {
 }
 
 double firstValue(const ExternalMetricsChain& chain, const std::string& metric) {
-  auto v = chain.getExternalMetric({"default", metric, ""});
+  auto v = mocks::run(chain.getExternalMetric({"default", metric, ""}, mocks::farDeadline()));
   return v.empty() ? -1 : v[0].value;
 }
 
@@ -48,7 +49,7 @@ TEST(ExternalMetricsChain, TheFirstSourceThatServesANameAnswersIt) {
   EXPECT_EQ(metricsAsked(b), Names{"only_b"}) << "shared went to a alone";
   // The request reaches the source whole.
   b.claim("m", {});
-  chain.getExternalMetric({"team-a", "m", "queue=x"});
+  mocks::run(chain.getExternalMetric({"team-a", "m", "queue=x"}, mocks::farDeadline()));
   auto last = b.requests().back();
   EXPECT_EQ(last.ns, "team-a");
   EXPECT_EQ(last.metric, "m");
@@ -61,7 +62,12 @@ TEST(ExternalMetricsChain, AClaimedNamesErrorIsTheAnswer) {
   b.claim("m", {{"", {}, 2, kNow}});
   ExternalMetricsChain chain({&a, &b});
   std::string message;
-  EXPECT_EQ(codeOf([&] { chain.getExternalMetric({"default", "m", ""}); }, &message), 503);
+  EXPECT_EQ(codeOf(
+                [&] {
+                  mocks::run(chain.getExternalMetric({"default", "m", ""}, mocks::farDeadline()));
+                },
+                &message),
+            503);
   EXPECT_EQ(message, "a is stale");
   EXPECT_TRUE(b.requests().empty()) << "no fallback behind a source that claims the name";
 }
@@ -91,7 +97,8 @@ TEST(ExternalMetricsChain, AStartingSourcesUnavailableWinsOverA404) {
   std::string message;
   EXPECT_EQ(codeOf(
                 [&] {
-                  chain.getExternalMetric({"default", "queue_depth", ""});
+                  mocks::run(chain.getExternalMetric({"default", "queue_depth", ""},
+                                                     mocks::farDeadline()));
                 },
                 &message),
             503);
@@ -101,7 +108,10 @@ TEST(ExternalMetricsChain, AStartingSourcesUnavailableWinsOverA404) {
   mocks::FakeExternalSource refusing("refusing");
   refusing.failUnknown(StatusError::badRequest("labelSelector: bad"));
   ExternalMetricsChain chain2({&refusing, &later});
-  EXPECT_EQ(codeOf([&] { chain2.getExternalMetric({"default", "x", ""}); }), 400);
+  EXPECT_EQ(codeOf([&] {
+              mocks::run(chain2.getExternalMetric({"default", "x", ""}, mocks::farDeadline()));
+            }),
+            400);
   EXPECT_TRUE(later.requests().empty());
 }
 
@@ -109,13 +119,23 @@ TEST(ExternalMetricsChain, NobodyServingANameIsTheLastSources404) {
   mocks::FakeExternalSource a("a"), b("b");
   ExternalMetricsChain chain({&a, &b});
   std::string message;
-  EXPECT_EQ(codeOf([&] { chain.getExternalMetric({"default", "m", ""}); }, &message), 404);
+  EXPECT_EQ(codeOf(
+                [&] {
+                  mocks::run(chain.getExternalMetric({"default", "m", ""}, mocks::farDeadline()));
+                },
+                &message),
+            404);
   EXPECT_EQ(message, "b does not serve \"m\"");
   EXPECT_EQ(metricsAsked(a), Names{"m"});
   EXPECT_EQ(metricsAsked(b), Names{"m"});
   // The last source is asked even when its answer is not a 404.
   b.failUnknown(StatusError::unavailable("b is starting"));
-  EXPECT_EQ(codeOf([&] { chain.getExternalMetric({"default", "m", ""}); }, &message), 503);
+  EXPECT_EQ(codeOf(
+                [&] {
+                  mocks::run(chain.getExternalMetric({"default", "m", ""}, mocks::farDeadline()));
+                },
+                &message),
+            503);
   EXPECT_EQ(message, "b is starting");
 }
 

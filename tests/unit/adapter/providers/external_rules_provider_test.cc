@@ -8,6 +8,7 @@
 
 #include "fake_clock.h"
 #include "fake_prometheus.h"
+#include "run_task.h"
 #include "serving_fixture.h"
 
 using namespace adapter;
@@ -43,7 +44,7 @@ struct Fixture {
   std::vector<apiservice::ExternalMetricValue> get(const std::string& metric,
                                                    const std::string& selector = "",
                                                    const std::string& ns = "default") {
-    return provider.getExternalMetric({ns, metric, selector});
+    return mocks::run(provider.getExternalMetric({ns, metric, selector}, mocks::farDeadline()));
   }
 };
 

@@ -1,6 +1,7 @@
 // metrics.k8s.io from resourceRules: which pods and nodes are reported,
 // per-container readings, and what happens to unusable samples.
 #include <gtest/gtest.h>
+#include <cmath>
 
 #include <limits>
 
@@ -8,6 +9,7 @@
 #include "fake_clock.h"
 #include "fake_object_lister.h"
 #include "fake_prometheus.h"
+#include "run_task.h"
 #include "serving_fixture.h"
 
 using namespace adapter;
@@ -77,17 +79,24 @@ TEST(PrometheusResourceMetrics, ServedOnlyWithResourceRules) {
   Fixture f;
   EXPECT_FALSE(f.provider.servesResourceMetrics()) << "before the first discovery";
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.provider.podMetrics("default", "", ""); }, &message), 503);
+  EXPECT_EQ(
+      codeOf([&] { mocks::run(f.provider.podMetrics("default", "", "", mocks::farDeadline())); },
+             &message),
+      503);
   EXPECT_EQ(message, "metric discovery has not completed yet; retry shortly");
-  EXPECT_EQ(codeOf([&] { f.provider.nodeMetrics("", ""); }), 503);
+  EXPECT_EQ(codeOf([&] { mocks::run(f.provider.nodeMetrics("", "", mocks::farDeadline())); }), 503);
   f.discover(R"(externalRules:
 - seriesQuery: 'x'
   metricsQuery: x
 )");
   EXPECT_FALSE(f.provider.servesResourceMetrics());
-  EXPECT_EQ(codeOf([&] { f.provider.podMetrics("default", "", ""); }, &message), 404);
+  EXPECT_EQ(
+      codeOf([&] { mocks::run(f.provider.podMetrics("default", "", "", mocks::farDeadline())); },
+             &message),
+      404);
   EXPECT_EQ(message, "metrics.k8s.io is not served: the config has no resourceRules");
-  EXPECT_EQ(codeOf([&] { f.provider.nodeMetrics("n1", ""); }), 404);
+  EXPECT_EQ(codeOf([&] { mocks::run(f.provider.nodeMetrics("n1", "", mocks::farDeadline())); }),
+            404);
   f.discover();
   EXPECT_TRUE(f.provider.servesResourceMetrics());
   EXPECT_EQ(f.backend.queryCount(), 0u);
@@ -107,7 +116,7 @@ TEST(PrometheusResourceMetrics, PodsComeFromTheListerAndNeedBothReadings) {
        container("default", "web-2", "app", 0.5), container("default", "job-1", "app", 1)});
   f.backend.answerQueryContaining(kPodMemory, {container("default", "web-1", "app", 1e8, kNow),
                                                container("default", "job-1", "app", 1e9)});
-  auto items = f.provider.podMetrics("default", "", "app=web");
+  auto items = mocks::run(f.provider.podMetrics("default", "", "app=web", mocks::farDeadline()));
   EXPECT_EQ(podNames(items), Names{"default/web-1"})
       << "web-2 has no memory reading; job-1 is not running";
   ASSERT_EQ(items.size(), 1u);
@@ -146,11 +155,12 @@ TEST(PrometheusResourceMetrics, OneNamedPodAndPodsAcrossNamespaces) {
   f.backend.answerQueryContaining("namespace=\"a\"", {container("a", "web-1", "app", 1)});
   f.backend.answerQueryContaining(
       "namespace=\"b\"", {container("b", "web-1", "app", 2), container("b", "web-2", "app", 3)});
-  EXPECT_EQ(podNames(f.provider.podMetrics("b", "web-2", "")), Names{"b/web-2"});
+  EXPECT_EQ(podNames(mocks::run(f.provider.podMetrics("b", "web-2", "", mocks::farDeadline()))),
+            Names{"b/web-2"});
   EXPECT_EQ(f.backend.queryCount(), 2u);
   f.backend.forgetCalls();
   // Every namespace: one pair of queries per namespace (names repeat).
-  auto all = f.provider.podMetrics("", "", "");
+  auto all = mocks::run(f.provider.podMetrics("", "", "", mocks::farDeadline()));
   EXPECT_EQ(podNames(all), (Names{"a/web-1", "b/web-1", "b/web-2"}));
   EXPECT_EQ(f.backend.queryCount(), 4u);
   EXPECT_EQ(f.queriesContaining("namespace=\"a\""), 2u);
@@ -160,33 +170,51 @@ TEST(PrometheusResourceMetrics, OneNamedPodAndPodsAcrossNamespaces) {
   EXPECT_EQ(all[1].containers.at(0).cpuCores, 2);
   EXPECT_EQ(all[2].containers.at(0).cpuCores, 3);
   f.backend.forgetCalls();
-  EXPECT_TRUE(f.provider.podMetrics("c", "", "").empty()) << "no pods: nothing to report";
-  EXPECT_TRUE(f.provider.podMetrics("a", "web-9", "").empty());
+  EXPECT_TRUE(mocks::run(f.provider.podMetrics("c", "", "", mocks::farDeadline())).empty())
+      << "no pods: nothing to report";
+  EXPECT_TRUE(mocks::run(f.provider.podMetrics("a", "web-9", "", mocks::farDeadline())).empty());
   EXPECT_EQ(f.backend.queryCount(), 0u) << "and nothing to ask";
 }
 
-TEST(PrometheusResourceMetrics, SeveralSamplesForOneContainerKeepTheLast) {
-  // Pinned as it is: unlike custom metrics (500), a duplicate reading for
-  // one container is not an error; the backend's last sample wins.
+TEST(PrometheusResourceMetrics, SeveralSamplesForOneContainerAreRefused) {
+  // As custom metrics: two readings for one container mean the query does
+  // not aggregate, and picking one would report an arbitrary number.
+  // (Until this change the last sample silently won.)
   Fixture f;
   f.discover();
   f.lister.add("pods", "default", "web-1");
   f.lister.add("nodes", "", "n1");
   f.backend.answerQueryContaining(kPodCpu, {container("default", "web-1", "app", 0.5),
                                             container("default", "web-1", "app", 0.7)});
-  f.backend.answerQueryContaining(kPodMemory, {container("default", "web-1", "app", 10),
-                                               container("default", "web-1", "app", 20),
-                                               container("default", "web-1", "app", 15)});
-  auto items = f.provider.podMetrics("default", "web-1", "");
+  f.backend.answerQueryContaining(kPodMemory, {container("default", "web-1", "app", 10)});
+  std::string message;
+  EXPECT_EQ(
+      codeOf(
+          [&] { mocks::run(f.provider.podMetrics("default", "web-1", "", mocks::farDeadline())); },
+          &message),
+      500);
+  EXPECT_NE(message.find("several samples for pod \"web-1\" container \"app\""), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("resourceRules.cpu"), std::string::npos) << message;
+  // A NaN duplicate is a duplicate too: it is checked before NaN is dropped.
+  f.backend.answerQueryContaining(kPodCpu, {container("default", "web-1", "app", 0.5),
+                                            container("default", "web-1", "app", NAN)});
+  EXPECT_EQ(codeOf([&] {
+              mocks::run(f.provider.podMetrics("default", "web-1", "", mocks::farDeadline()));
+            }),
+            500);
+  // Two containers of one pod are not duplicates.
+  f.backend.answerQueryContaining(kPodCpu, {container("default", "web-1", "app", 0.5),
+                                            container("default", "web-1", "sidecar", 0.1)});
+  auto items = mocks::run(f.provider.podMetrics("default", "web-1", "", mocks::farDeadline()));
   ASSERT_EQ(items.size(), 1u);
-  ASSERT_EQ(items[0].containers.size(), 1u);
-  EXPECT_EQ(items[0].containers[0].cpuCores, 0.7);
-  EXPECT_EQ(items[0].containers[0].memoryBytes, 15);
+  EXPECT_EQ(items[0].containers.size(), 2u);
   f.backend.answerQueryContaining(kNodeCpu, {node("n1", 2), node("n1", 3)});
   f.backend.answerQueryContaining(kNodeMemory, {node("n1", 100)});
-  auto nodes = f.provider.nodeMetrics("n1", "");
-  ASSERT_EQ(nodes.size(), 1u);
-  EXPECT_EQ(nodes[0].cpuCores, 3);
+  EXPECT_EQ(
+      codeOf([&] { mocks::run(f.provider.nodeMetrics("n1", "", mocks::farDeadline())); }, &message),
+      500);
+  EXPECT_NE(message.find("node \"n1\""), std::string::npos) << message;
 }
 
 TEST(PrometheusResourceMetrics, NaNInfAndNegativeReadingsAreLeftOut) {
@@ -200,7 +228,7 @@ TEST(PrometheusResourceMetrics, NaNInfAndNegativeReadingsAreLeftOut) {
   f.backend.answerQueryContaining(
       kPodMemory, {container("default", "web-1", "app", 5),
                    container("default", "web-1", "b", std::numeric_limits<double>::infinity())});
-  auto items = f.provider.podMetrics("default", "", "");
+  auto items = mocks::run(f.provider.podMetrics("default", "", "", mocks::farDeadline()));
   ASSERT_EQ(items.size(), 1u);
   ASSERT_EQ(items[0].containers.size(), 2u)
       << "b has no usable reading; samples without a container name are no container's";
@@ -212,27 +240,35 @@ TEST(PrometheusResourceMetrics, NaNInfAndNegativeReadingsAreLeftOut) {
   EXPECT_FALSE(items[0].containers[1].memoryBytes.has_value());
   // A pod whose readings are all unusable is left out.
   f.backend.answerQueryContaining(kPodCpu, {container("default", "web-1", "app", kNaN)});
-  EXPECT_TRUE(f.provider.podMetrics("default", "", "").empty());
+  EXPECT_TRUE(mocks::run(f.provider.podMetrics("default", "", "", mocks::farDeadline())).empty());
 }
 
 TEST(PrometheusResourceMetrics, StandalonePodsComeFromTheSeries) {
   Fixture f;
   f.discover();
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.standalone.podMetrics("default", "", "app=web"); }, &message), 400);
+  EXPECT_EQ(
+      codeOf(
+          [&] {
+            mocks::run(f.standalone.podMetrics("default", "", "app=web", mocks::farDeadline()));
+          },
+          &message),
+      400);
   EXPECT_EQ(message, "labelSelector on pods needs a Kubernetes connection (--standalone)");
-  EXPECT_EQ(codeOf([&] { f.standalone.podMetrics("", "", ""); }, &message), 400);
+  EXPECT_EQ(codeOf([&] { mocks::run(f.standalone.podMetrics("", "", "", mocks::farDeadline())); },
+                   &message),
+            400);
   EXPECT_EQ(message,
             "listing pod metrics across namespaces needs a Kubernetes connection (--standalone)");
   EXPECT_EQ(f.backend.queryCount(), 0u);
   f.backend.answerQueryContaining(
       kPodCpu, {container("default", "web-1", "app", 1), container("default", "web-2", "app", 2)});
   f.backend.answerQueryContaining(kPodMemory, {container("default", "web-1", "app", 3)});
-  auto items = f.standalone.podMetrics("default", "", "");
+  auto items = mocks::run(f.standalone.podMetrics("default", "", "", mocks::farDeadline()));
   EXPECT_EQ(podNames(items), Names{"default/web-1"});
   EXPECT_TRUE(items[0].labels.empty()) << "no lister, no labels";
   EXPECT_NE(f.backend.lastQuery().find("pod=~\".+\""), std::string::npos) << f.backend.lastQuery();
-  f.standalone.podMetrics("default", "web-1", "");
+  mocks::run(f.standalone.podMetrics("default", "web-1", "", mocks::farDeadline()));
   EXPECT_NE(f.backend.lastQuery().find("pod=\"web-1\""), std::string::npos)
       << f.backend.lastQuery();
 }
@@ -246,7 +282,7 @@ TEST(PrometheusResourceMetrics, NodesFromTheListerOrTheSeries) {
   f.backend.answerQueryContaining(kNodeCpu,
                                   {node("n1", 1.5, kNow - 10), node("n2", 2), node("n3", 3)});
   f.backend.answerQueryContaining(kNodeMemory, {node("n1", 4e9, kNow - 20), node("n2", 5e9)});
-  auto nodes = f.provider.nodeMetrics("", "zone=a");
+  auto nodes = mocks::run(f.provider.nodeMetrics("", "zone=a", mocks::farDeadline()));
   ASSERT_EQ(nodes.size(), 1u) << "n3 has no memory reading";
   EXPECT_EQ(nodes[0].name, "n1");
   EXPECT_EQ(nodes[0].labels, (std::map<std::string, std::string>{{"zone", "a"}}));
@@ -257,13 +293,16 @@ TEST(PrometheusResourceMetrics, NodesFromTheListerOrTheSeries) {
   EXPECT_EQ(f.lister.queries().back().resource, "nodes");
   EXPECT_EQ(f.lister.queries().back().selectorText, "zone=a");
   EXPECT_EQ(f.backend.queryCount(), 2u);
-  EXPECT_TRUE(f.provider.nodeMetrics("n9", "").empty());
+  EXPECT_TRUE(mocks::run(f.provider.nodeMetrics("n9", "", mocks::farDeadline())).empty());
   EXPECT_EQ(f.backend.queryCount(), 2u) << "an unknown node needs no query";
   // --standalone: the nodes with series.
   std::string message;
-  EXPECT_EQ(codeOf([&] { f.standalone.nodeMetrics("", "zone=a"); }, &message), 400);
+  EXPECT_EQ(
+      codeOf([&] { mocks::run(f.standalone.nodeMetrics("", "zone=a", mocks::farDeadline())); },
+             &message),
+      400);
   EXPECT_EQ(message, "labelSelector on nodes needs a Kubernetes connection (--standalone)");
-  auto all = f.standalone.nodeMetrics("", "");
+  auto all = mocks::run(f.standalone.nodeMetrics("", "", mocks::farDeadline()));
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].name, "n1");
   EXPECT_EQ(all[1].name, "n2");
@@ -276,15 +315,28 @@ TEST(PrometheusResourceMetrics, BackendAndListerFailures) {
   f.lister.add("pods", "default", "web-1");
   std::string message;
   f.backend.failQueries("connection refused", true);
-  EXPECT_EQ(codeOf([&] { f.provider.podMetrics("default", "", ""); }, &message), 503);
+  EXPECT_EQ(
+      codeOf([&] { mocks::run(f.provider.podMetrics("default", "", "", mocks::farDeadline())); },
+             &message),
+      503);
   EXPECT_EQ(message, "connection refused");
   f.backend.heal();
   f.backend.failQueries("bad_data", false);
-  EXPECT_EQ(codeOf([&] { f.standalone.nodeMetrics("", ""); }), 500);
+  EXPECT_EQ(codeOf([&] { mocks::run(f.standalone.nodeMetrics("", "", mocks::farDeadline())); }),
+            500);
   f.backend.heal();
-  EXPECT_EQ(codeOf([&] { f.provider.podMetrics("default", "", "app in (x"); }, &message), 400);
+  EXPECT_EQ(
+      codeOf(
+          [&] {
+            mocks::run(f.provider.podMetrics("default", "", "app in (x", mocks::farDeadline()));
+          },
+          &message),
+      400);
   EXPECT_EQ(message.rfind("labelSelector: ", 0), 0u) << message;
   f.lister.fail(apiservice::StatusError::internal("cannot list pods: forbidden"));
-  EXPECT_EQ(codeOf([&] { f.provider.podMetrics("default", "", ""); }, &message), 500);
+  EXPECT_EQ(
+      codeOf([&] { mocks::run(f.provider.podMetrics("default", "", "", mocks::farDeadline())); },
+             &message),
+      500);
   EXPECT_EQ(message, "cannot list pods: forbidden");
 }

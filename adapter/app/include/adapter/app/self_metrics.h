@@ -66,7 +66,8 @@ class InstrumentedPrometheusApi final : public PrometheusApi {
       : inner_(inner), metrics_(metrics) {}
   void series(const std::string& match, int64_t startMs, int64_t endMs,
               const SeriesVisitor& visit) override;
-  std::vector<Sample> query(const std::string& promql, int64_t timeMs) override;
+  common::Task<std::vector<Sample>> query(const std::string& promql, int64_t timeMs,
+                                          const common::RequestContext& ctx) override;
 
  private:
   PrometheusApi& inner_;

@@ -7,7 +7,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/coro.h"
 #include "common/http_client.h"
+#include "common/request_context.h"
 
 namespace adapter {
 
@@ -34,6 +36,11 @@ class KubeApi {
   // Throw KubeError on transport failures; any HTTP status is returned.
   virtual KubeReply get(const std::string& path) = 0;
   virtual KubeReply post(const std::string& path, const std::string& jsonBody) = 0;
+  // On the request path (reviews, LISTs for a label selector): a coroutine
+  // bounded by `ctx`. Throws KubeError, or common::RequestAborted.
+  virtual common::Task<KubeReply> send(const std::string& method, const std::string& path,
+                                       const std::string& jsonBody,
+                                       const common::RequestContext& ctx) = 0;
   // A GET whose body is read as it arrives (LIST pages, watch streams).
   virtual int stream(
       const std::string& path, std::chrono::milliseconds timeout, common::CancelToken* cancel,

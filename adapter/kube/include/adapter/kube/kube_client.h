@@ -12,6 +12,7 @@
 #include "adapter/kube/kube_config.h"
 #include "adapter/kube/rate_limiter.h"
 #include "apiservice/review_transport.h"
+#include "common/async_http_client.h"
 #include "common/http_client.h"
 
 namespace adapter {
@@ -20,6 +21,9 @@ struct KubeClientOptions {
   double qps = 20;
   int burst = 40;
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  // How long a request-path call may queue for the rate limit before it
+  // fails instead (a flood of unknown tokens must not pile up).
+  std::chrono::milliseconds maxRateLimitWait{1000};
 };
 
 class KubeClient final : public KubeApi {
@@ -30,6 +34,9 @@ class KubeClient final : public KubeApi {
   int stream(const std::string& path, std::chrono::milliseconds timeout,
              common::CancelToken* cancel,
              const std::function<void(int, common::HttpClient::BodyReader&)>& onBody) override;
+  common::Task<KubeReply> send(const std::string& method, const std::string& path,
+                               const std::string& jsonBody,
+                               const common::RequestContext& ctx) override;
   const std::string& source() const override { return conn_.source; }
 
  private:
@@ -38,7 +45,8 @@ class KubeClient final : public KubeApi {
   KubeConnection conn_;
   KubeClientOptions opts_;
   RateLimiter limiter_;
-  common::HttpClient http_;
+  common::HttpClient http_;        // background threads (discovery, watches)
+  common::AsyncHttpClient async_;  // the request path
   std::mutex tokenMu_;
   std::string tokenStamp_;
   std::string tokenHeader_;
@@ -48,9 +56,11 @@ class KubeClient final : public KubeApi {
 class KubeReviewTransport final : public apiservice::ReviewTransport {
  public:
   explicit KubeReviewTransport(KubeApi& api) : api_(api) {}
-  apiservice::ReviewReply post(const std::string& path, const std::string& jsonBody) override {
-    KubeReply r = api_.post(path, jsonBody);
-    return {r.status, std::move(r.body)};
+  common::Task<apiservice::ReviewReply> post(const std::string& path, const std::string& jsonBody,
+                                             const common::RequestContext& ctx) override {
+    const std::string method = "POST";  // named: see coro.h
+    KubeReply r = co_await api_.send(method, path, jsonBody, ctx);
+    co_return apiservice::ReviewReply{r.status, std::move(r.body)};
   }
 
  private:

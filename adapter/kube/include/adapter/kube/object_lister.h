@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/coro.h"
+#include "common/request_context.h"
 #include "rules/label_selector.h"
 #include "rules/resource_mapper.h"
 
@@ -31,8 +33,11 @@ class ObjectLister {
   virtual ~ObjectLister() = default;
   // Throw apiservice::StatusError when the objects cannot be listed.
   // Names come sorted (callers binary-search them).
-  virtual std::vector<std::string> names(const ObjectQuery& q) = 0;
-  virtual std::vector<ObjectSummary> objects(const ObjectQuery& q) = 0;
+  // Coroutines: an uncached LIST is bounded by `ctx`.
+  virtual common::Task<std::vector<std::string>> names(const ObjectQuery& q,
+                                                       const common::RequestContext& ctx) = 0;
+  virtual common::Task<std::vector<ObjectSummary>> objects(const ObjectQuery& q,
+                                                           const common::RequestContext& ctx) = 0;
 };
 
 }  // namespace adapter

@@ -26,8 +26,10 @@ class WatchingObjectLister final : public ObjectLister {
  public:
   WatchingObjectLister(KubeApi& api, common::Logger& log, WatchOptions opts = {});
   ~WatchingObjectLister() override;
-  std::vector<std::string> names(const ObjectQuery& q) override;
-  std::vector<ObjectSummary> objects(const ObjectQuery& q) override;
+  common::Task<std::vector<std::string>> names(const ObjectQuery& q,
+                                               const common::RequestContext& ctx) override;
+  common::Task<std::vector<ObjectSummary>> objects(const ObjectQuery& q,
+                                                   const common::RequestContext& ctx) override;
   // Objects cached, per resource (self-metrics).
   std::vector<std::pair<std::string, size_t>> cachedObjectsByResource() const;
 
@@ -38,7 +40,8 @@ class WatchingObjectLister final : public ObjectLister {
   };
   // The cache for `r`, started if new; null while it has not synced.
   Cache* synced(const rules::ResourceInfo& r);
-  std::vector<KubeObject> listDirect(const ObjectQuery& q);
+  common::Task<std::vector<KubeObject>> listDirect(const ObjectQuery& q,
+                                                   const common::RequestContext& ctx);
   KubeApi& api_;
   common::Logger& log_;
   WatchOptions opts_;

@@ -10,6 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/coro.h"
+#include "common/request_context.h"
+
 namespace adapter {
 
 // `unavailable` marks failures to reach the backend (connection, timeout,
@@ -39,10 +42,13 @@ class PrometheusApi {
  public:
   virtual ~PrometheusApi() = default;
   // GET /api/v1/series?match[]=...&start=...&end=...; throws BackendError.
+  // Blocking: only the relister's own thread calls it.
   virtual void series(const std::string& match, int64_t startMs, int64_t endMs,
                       const SeriesVisitor& visit) = 0;
-  // /api/v1/query at `timeMs`; throws BackendError.
-  virtual std::vector<Sample> query(const std::string& promql, int64_t timeMs) = 0;
+  // /api/v1/query at `timeMs`, on the request path: bounded by `ctx`.
+  // Throws BackendError, or common::RequestAborted when `ctx` ends first.
+  virtual common::Task<std::vector<Sample>> query(const std::string& promql, int64_t timeMs,
+                                                  const common::RequestContext& ctx) = 0;
 };
 
 }  // namespace adapter

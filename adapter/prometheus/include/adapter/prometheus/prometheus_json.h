@@ -12,6 +12,9 @@ namespace adapter {
 
 // Parses a /api/v1/query answer; throws BackendError (exposed for fuzzing).
 std::vector<Sample> parseQueryResponse(int httpStatus, std::string_view body);
+// The same, read from an HTTP body as it arrives (no copy of the whole answer).
+std::vector<Sample> parseQueryResponse(int httpStatus,
+                                       const std::function<size_t(char*, size_t)>& read);
 // Parses a /api/v1/series answer from a reader, one series at a time.
 void parseSeriesResponse(int httpStatus, const std::function<size_t(char*, size_t)>& read,
                          const SeriesVisitor& visit);

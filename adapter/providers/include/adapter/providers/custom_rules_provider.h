@@ -21,13 +21,15 @@ class CustomRulesProvider final : public apiservice::CustomMetricsProvider {
                       common::Logger& log, ObjectLister* objects);
 
   std::vector<apiservice::CustomMetricDescriptor> listCustomMetrics() const override;
-  std::vector<apiservice::ObjectMetricValue> getObjectMetric(
-      const apiservice::ObjectMetricRequest& req) const override;
+  common::Task<std::vector<apiservice::ObjectMetricValue>> getObjectMetric(
+      const apiservice::ObjectMetricRequest& req,
+      const common::RequestContext& ctx) const override;
 
  private:
   // The objects a request names: one, or those `*` selects (404 when none).
-  std::vector<std::string> requestedNames(const apiservice::ObjectMetricRequest& req,
-                                          const rules::ResourceInfo& info) const;
+  common::Task<std::vector<std::string>> requestedNames(const apiservice::ObjectMetricRequest& req,
+                                                        const rules::ResourceInfo& info,
+                                                        const common::RequestContext& ctx) const;
   const ServingState& state_;
   PrometheusApi& backend_;
   const common::Clock& clock_;

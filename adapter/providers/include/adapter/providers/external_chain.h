@@ -17,8 +17,9 @@ class ExternalMetricsChain final : public apiservice::ExternalMetricsProvider {
   explicit ExternalMetricsChain(std::vector<const ExternalMetricsSource*> sources);
   // Sorted, without duplicates.
   std::vector<std::string> listExternalMetrics() const override;
-  std::vector<apiservice::ExternalMetricValue> getExternalMetric(
-      const apiservice::ExternalMetricRequest& req) const override;
+  common::Task<std::vector<apiservice::ExternalMetricValue>> getExternalMetric(
+      const apiservice::ExternalMetricRequest& req,
+      const common::RequestContext& ctx) const override;
 
  private:
   std::vector<const ExternalMetricsSource*> sources_;

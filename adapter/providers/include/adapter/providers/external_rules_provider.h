@@ -18,8 +18,9 @@ class ExternalRulesProvider final : public ExternalMetricsSource {
   bool servesExternalMetric(const std::string& metric) const override;
   std::vector<std::string> listExternalMetrics() const override;
   // 503 before the first discovery; 404 for a name no rule produced.
-  std::vector<apiservice::ExternalMetricValue> getExternalMetric(
-      const apiservice::ExternalMetricRequest& req) const override;
+  common::Task<std::vector<apiservice::ExternalMetricValue>> getExternalMetric(
+      const apiservice::ExternalMetricRequest& req,
+      const common::RequestContext& ctx) const override;
 
  private:
   const ServingState& state_;

@@ -19,8 +19,11 @@ namespace adapter {
 std::shared_ptr<const Snapshot> currentSnapshot(const ServingState& state);
 // Runs a query at the clock's now; backend failures become 503
 // (unreachable) or 500 (the backend refused it or answered garbage).
-std::vector<Sample> runQuery(PrometheusApi& backend, const common::Clock& clock,
-                             common::Logger& log, const std::string& promql);
+// A request that ran out of time or lost its client propagates
+// common::RequestAborted.
+common::Task<std::vector<Sample>> runQuery(PrometheusApi& backend, const common::Clock& clock,
+                                           common::Logger& log, const std::string& promql,
+                                           const common::RequestContext& ctx);
 // Parses a request's selector; a bad one is 400 naming the parameter.
 rules::LabelSelector parseRequestSelector(const std::string& text, const char* param);
 

@@ -25,10 +25,13 @@ class QueueFeedSource final : public ExternalMetricsSource {
   // of queue measurements, so any namespace sees them (as an external rule
   // with `namespaced: false`). 503 when there is no data yet or a matching
   // value is older than --queue-stats-max-age.
-  std::vector<apiservice::ExternalMetricValue> getExternalMetric(
-      const apiservice::ExternalMetricRequest& req) const override;
+  common::Task<std::vector<apiservice::ExternalMetricValue>> getExternalMetric(
+      const apiservice::ExternalMetricRequest& req,
+      const common::RequestContext& ctx) const override;
 
  private:
+  std::vector<apiservice::ExternalMetricValue> answer(
+      const apiservice::ExternalMetricRequest& req) const;
   const FeedSource& feed_;
   std::string address_;
   int64_t maxAgeMs_;

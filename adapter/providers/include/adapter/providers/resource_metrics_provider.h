@@ -2,7 +2,8 @@
 // and container CPU (cores) and memory (bytes), per node both. Running pods
 // and nodes come from the object lister; without one (--standalone) they
 // come from the series themselves. A missing or non-finite sample leaves
-// the value out, never zero.
+// the value out, never zero. Several samples for one container (or node)
+// mean the query does not aggregate: the answer is refused, not guessed.
 #pragma once
 
 #include "adapter/kube/object_lister.h"
@@ -19,11 +20,12 @@ class PrometheusResourceMetrics final : public apiservice::ResourceMetricsProvid
   PrometheusResourceMetrics(const ServingState& state, PrometheusApi& backend,
                             const common::Clock& clock, common::Logger& log, ObjectLister* objects);
   bool servesResourceMetrics() const override;
-  std::vector<apiservice::NodeMetricsItem> nodeMetrics(
-      const std::string& name, const std::string& labelSelector) const override;
-  std::vector<apiservice::PodMetricsItem> podMetrics(
-      const std::string& ns, const std::string& name,
-      const std::string& labelSelector) const override;
+  common::Task<std::vector<apiservice::NodeMetricsItem>> nodeMetrics(
+      const std::string& name, const std::string& labelSelector,
+      const common::RequestContext& ctx) const override;
+  common::Task<std::vector<apiservice::PodMetricsItem>> podMetrics(
+      const std::string& ns, const std::string& name, const std::string& labelSelector,
+      const common::RequestContext& ctx) const override;
 
  private:
   const ServingState& state_;
