@@ -110,7 +110,8 @@ class DisconnectWatch {
       if (ec || !*t) return;
       char b = 0;
       ssize_t n = ::recv(s.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-      bool gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || (n == 1 && b == 21);
+      bool gone =
+          n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || (n == 1 && b == 21);
       if (gone) const_cast<common::RequestContext*>(*t)->cancel();
     });
   }
@@ -248,11 +249,11 @@ class Connection {
 
   // 431 or 413, then a lingering close: the client may still be sending.
   Task<void> refuse(bool headers) {
-    HttpResponse r =
-        headers ? statusResponse(431, "RequestHeaderFieldsTooLarge",
-                                 "request line and headers exceed " +
-                                     std::to_string(st_.opts.maxHeaderBytes) + " bytes")
-                : statusResponse(413, "RequestEntityTooLarge", "request body too large");
+    HttpResponse r = headers
+                         ? statusResponse(431, "RequestHeaderFieldsTooLarge",
+                                          "request line and headers exceed " +
+                                              std::to_string(st_.opts.maxHeaderBytes) + " bytes")
+                         : statusResponse(413, "RequestEntityTooLarge", "request body too large");
     if (co_await write(std::move(r), 11, false)) co_await lingeringClose();
   }
 

@@ -190,7 +190,10 @@ TEST_F(KubeAuth, EveryWayInWithoutValidCredentialsIs401) {
   EXPECT_EQ(log.find("stolen"), std::string::npos) << "a token in the log";
   EXPECT_EQ(r.body.find("stolen"), std::string::npos) << r.body;
   // A token that is not UTF-8 is refused the same way (never a 500).
-  check(httpsRequest(e.adapter->port(), path, {{"Authorization", "Bearer \xff\xfe" "abc"}}),
+  check(httpsRequest(e.adapter->port(), path,
+                     {{"Authorization",
+                       "Bearer \xff\xfe"
+                       "abc"}}),
         "a token that is not valid UTF-8");
 }
 

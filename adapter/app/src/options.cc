@@ -61,12 +61,15 @@ struct RawFlags {
 
 // A byte count: 1048576, 64Mi, 1Gi, 500M (Kubernetes quantity suffixes).
 uint64_t parseBytesFlag(const std::string& flag, const std::string& value) {
-  static const std::vector<std::pair<std::string, uint64_t>> units{
-      {"Ki", 1ull << 10}, {"Mi", 1ull << 20}, {"Gi", 1ull << 30}, {"k", 1000},
-      {"M", 1000000},     {"G", 1000000000},  {"", 1}};
+  static const std::vector<std::pair<std::string, uint64_t>> units{{"Ki", 1ull << 10},
+                                                                   {"Mi", 1ull << 20},
+                                                                   {"Gi", 1ull << 30},
+                                                                   {"k", 1000},
+                                                                   {"M", 1000000},
+                                                                   {"G", 1000000000},
+                                                                   {"", 1}};
   size_t digits = 0;
-  while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits])))
-    ++digits;
+  while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits]))) ++digits;
   std::string suffix = value.substr(digits);
   for (const auto& [u, mult] : units) {
     if (suffix != u || digits == 0 || digits > 12) continue;

@@ -103,9 +103,10 @@ common::Task<std::vector<Sample>> HttpPrometheusClient::query(const std::string&
                                                               const common::RequestContext& ctx) {
   std::string form = "query=" + common::percentEncode(promql) + "&time=" + seconds(timeMs);
   auto permit = co_await inflight_.acquire(ctx);
-  if (!permit) {
+  // No permit before the deadline (or one handed over just as it passed):
+  // the backend is saturated, a 503 rather than the request's timeout.
+  if (!permit || ctx.expired()) {
     if (ctx.cancelled()) ctx.check("waiting for a Prometheus connection");
-    // The deadline passed while queued: the backend is saturated (503).
     throw BackendError("Prometheus query failed: " + std::to_string(inflight_.permits()) +
                            " queries to " + opts_.url +
                            " are already in flight (--prometheus-max-inflight)",

@@ -71,15 +71,15 @@ ByObject usable(ByObject all, common::Logger& log) {
 
 // Files one sample under its object and container; a second sample for
 // the same one means the query does not aggregate by them.
-void file(ByObject& out, const std::string& object, const std::string& container,
-          const Reading& r, const char* resource, bool pods) {
+void file(ByObject& out, const std::string& object, const std::string& container, const Reading& r,
+          const char* resource, bool pods) {
   auto [it, fresh] = out[object].try_emplace(container, r);
   if (fresh) return;
-  std::string who = pods ? "pod \"" + object + "\" container \"" + container + "\""
-                         : "node \"" + object + "\"";
+  std::string who =
+      pods ? "pod \"" + object + "\" container \"" + container + "\"" : "node \"" + object + "\"";
   throw StatusError::internal(
-      std::string("resourceRules.") + resource + ": the query returned several samples for " +
-      who + "; " + (pods ? "containerQuery" : "nodeQuery") +
+      std::string("resourceRules.") + resource + ": the query returned several samples for " + who +
+      "; " + (pods ? "containerQuery" : "nodeQuery") +
       " must aggregate by the object and container labels, e.g. sum(...) by (<<.GroupBy>>)");
 }
 
@@ -143,8 +143,8 @@ common::Task<std::vector<apiservice::NodeMetricsItem>> PrometheusResourceMetrics
   const std::string clusterWide;  // named: see coro.h
   ByObject cpu =
       co_await collect(backend_, clock_, log_, rr.cpu, false, clusterWide, names, "cpu", ctx);
-  ByObject mem = co_await collect(backend_, clock_, log_, rr.memory, false, clusterWide, names,
-                                  "memory", ctx);
+  ByObject mem =
+      co_await collect(backend_, clock_, log_, rr.memory, false, clusterWide, names, "memory", ctx);
   if (!objects_) {
     for (const auto& [n, r] : cpu) nodes.push_back({"", n, {}});
   }

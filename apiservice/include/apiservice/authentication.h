@@ -13,8 +13,8 @@
 
 #include "apiservice/certificate_pool.h"
 #include "apiservice/http_types.h"
-#include "apiservice/review_transport.h"
 #include "apiservice/lru_cache.h"
+#include "apiservice/review_transport.h"
 #include "common/clock.h"
 #include "common/coro.h"
 #include "common/request_context.h"

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "apiservice/authentication.h"
+#include "apiservice/lru_cache.h"
 #include "apiservice/request_info.h"
 #include "apiservice/review_transport.h"
-#include "apiservice/lru_cache.h"
 #include "common/clock.h"
 #include "common/coro.h"
 #include "common/request_context.h"
@@ -27,7 +27,7 @@ class Authorizer {
   virtual ~Authorizer() = default;
   // Throws StatusError 503 when kube-apiserver cannot answer now.
   virtual common::Task<Decision> authorize(const UserInfo& user, const RequestAttributes& attrs,
-                                          const common::RequestContext& ctx) const = 0;
+                                           const common::RequestContext& ctx) const = 0;
 };
 
 struct AuthorizerOptions {

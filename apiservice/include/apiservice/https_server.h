@@ -25,7 +25,7 @@ struct ServerOptions {
   uint16_t port = 6443;  // 0 picks a free port
   int threads = 0;       // 0: one per core (nothing blocks a thread)
   size_t maxHeaderBytes = 1 << 20;
-  std::chrono::seconds idleTimeout{90};  // a keep-alive connection with no request
+  std::chrono::seconds idleTimeout{90};                   // a keep-alive connection with no request
   std::chrono::milliseconds requestHeaderTimeout{10000};  // --request-header-timeout
   std::chrono::milliseconds requestTimeout{60000};        // --request-timeout
   int maxRequestsInflight = 400;                          // --max-requests-inflight; 0: no limit

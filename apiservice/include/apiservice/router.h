@@ -65,8 +65,7 @@ class Router {
   // /apis/{group}[/{version}[/...]] once the group is known to be served.
   common::Task<HttpResponse> routeGroup(const RequestTarget& target, std::string& routeName,
                                         const common::RequestContext& ctx) const;
-  common::Task<HttpResponse> routeExternal(const std::vector<std::string>& rest,
-                                           const Query& query,
+  common::Task<HttpResponse> routeExternal(const std::vector<std::string>& rest, const Query& query,
                                            const common::RequestContext& ctx) const;
   common::Task<HttpResponse> routeCustom(const std::string& version,
                                          const std::vector<std::string>& rest, const Query& query,

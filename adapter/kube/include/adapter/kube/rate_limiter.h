@@ -26,13 +26,14 @@ class RateLimiter {
     if (qps_ <= 0) return Duration::zero();
     std::lock_guard<std::mutex> lock(mu_);
     auto now = std::chrono::steady_clock::now();
-    tokens_ = std::min<double>(
-        burst_, tokens_ + qps_ * std::chrono::duration<double>(now - last_).count());
+    tokens_ = std::min<double>(burst_,
+                               tokens_ + qps_ * std::chrono::duration<double>(now - last_).count());
     last_ = now;
     double after = tokens_ - 1;  // negative: later callers queue behind this one
-    auto wait = after >= 0 ? Duration::zero()
-                           : std::chrono::duration_cast<Duration>(
-                                 std::chrono::duration<double>(-after / qps_));
+    auto wait =
+        after >= 0
+            ? Duration::zero()
+            : std::chrono::duration_cast<Duration>(std::chrono::duration<double>(-after / qps_));
     if (wait > maxWait) return std::nullopt;
     tokens_ = after;
     return wait;

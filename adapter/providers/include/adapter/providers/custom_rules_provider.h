@@ -22,8 +22,7 @@ class CustomRulesProvider final : public apiservice::CustomMetricsProvider {
 
   std::vector<apiservice::CustomMetricDescriptor> listCustomMetrics() const override;
   common::Task<std::vector<apiservice::ObjectMetricValue>> getObjectMetric(
-      const apiservice::ObjectMetricRequest& req,
-      const common::RequestContext& ctx) const override;
+      const apiservice::ObjectMetricRequest& req, const common::RequestContext& ctx) const override;
 
  private:
   // The objects a request names: one, or those `*` selects (404 when none).
