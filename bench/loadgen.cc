@@ -3,8 +3,14 @@
 // Prints one JSON line: requests, errors, rps, p50/p90/p99/max in ms.
 //   loadgen --url URL --concurrency N --seconds S [--rate R]
 //           [--cert PEM --key PEM] [--header "Name: value"]...
+//           [--expect STATUS[,STATUS...]] [--unique-bearer-tokens]
 // A client certificate and headers make it look like kube-aggregator
-// (front-proxy certificate, X-Remote-User, X-Remote-Group).
+// (front-proxy certificate, X-Remote-User, X-Remote-Group). An answer
+// with a status not in --expect (default 200) counts as an error.
+// --unique-bearer-tokens sends a token never sent before with each
+// request (a flood no review cache can answer).
+#include <unistd.h>
+
 #include <utility>
 
 #include <algorithm>
@@ -19,6 +25,8 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,8 +61,9 @@ Target parseUrl(const std::string& url) {
 class Connection {
  public:
   Connection(const Target& t, asio::ssl::context& ctx,
-             const std::vector<std::pair<std::string, std::string>>& headers)
-      : t_(t), ctx_(ctx), headers_(headers) {
+             const std::vector<std::pair<std::string, std::string>>& headers,
+             const std::set<int>& expect, std::string tokenPrefix)
+      : t_(t), ctx_(ctx), headers_(headers), expect_(expect), tokenPrefix_(std::move(tokenPrefix)) {
     connect();
   }
 
@@ -64,6 +73,9 @@ class Connection {
       http::request<http::empty_body> req{http::verb::get, t_.path, 11};
       req.set(http::field::host, t_.host);
       for (const auto& [k, v] : headers_) req.insert(k, v);
+      if (!tokenPrefix_.empty())
+        req.set(http::field::authorization,
+                "Bearer " + tokenPrefix_ + "-" + std::to_string(sent_++));
       req.keep_alive(true);
       http::response<http::string_body> res;
       if (tls_) {
@@ -73,7 +85,8 @@ class Connection {
         http::write(*plain_, req);
         http::read(*plain_, buf_, res);
       }
-      return res.result_int() == 200;
+      if (!res.keep_alive()) connect();
+      return expect_.count(static_cast<int>(res.result_int())) > 0;
     } catch (const std::exception&) {
       connect();
       return false;
@@ -101,6 +114,9 @@ class Connection {
   const Target& t_;
   asio::ssl::context& ctx_;
   const std::vector<std::pair<std::string, std::string>>& headers_;
+  const std::set<int>& expect_;
+  std::string tokenPrefix_;  // empty: no Authorization header
+  size_t sent_ = 0;
   asio::io_context ioc_;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
   std::optional<beast::tcp_stream> plain_;
@@ -115,9 +131,22 @@ int main(int argc, char** argv) {
   double seconds = 5, rate = 0;
   std::string cert, key;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::set<int> expect{200};
+  bool uniqueTokens = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--unique-bearer-tokens") uniqueTokens = true;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string f = argv[i];
-    if (f == "--url")
+    if (f == "--unique-bearer-tokens") {
+      --i;  // a switch, no value
+      continue;
+    }
+    if (f == "--expect") {
+      expect.clear();
+      std::stringstream list(argv[i + 1]);
+      for (std::string code; std::getline(list, code, ',');) expect.insert(std::stoi(code));
+    } else if (f == "--url")
       url = argv[i + 1];
     else if (f == "--concurrency")
       concurrency = std::stoi(argv[i + 1]);
@@ -157,7 +186,9 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int w = 0; w < concurrency; ++w) {
     threads.emplace_back([&, w] {
-      Connection c(t, ctx, headers);
+      std::string prefix =
+          uniqueTokens ? "flood-" + std::to_string(::getpid()) + "-" + std::to_string(w) : "";
+      Connection c(t, ctx, headers, expect, prefix);
       c.get();  // warm the connection outside the measurement
       std::vector<double> mine;
       // With --rate each worker sends on its own schedule, offset so the

@@ -3,16 +3,22 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/socket.h>
+#include <atomic>
 
 #include <array>
 #include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <csignal>
+#include <map>
+#include <optional>
+#include <sstream>
 
+#include "apiservice/request_target.h"
 #include "apiservice/status.h"
+#include "apiservice/tls_socket.h"
+#include "common/duration.h"
 
 namespace apiservice {
 
@@ -59,7 +65,6 @@ struct HttpsServer::State {
 
 namespace {
 
-using Stream = beast::ssl_stream<beast::tcp_stream>;
 using Parser = http::request_parser<http::string_body>;
 
 std::string der(X509* x) {
@@ -99,6 +104,27 @@ bool unlimited(const std::vector<std::string>& paths, std::string_view target) {
   return std::find(paths.begin(), paths.end(), path) != paths.end();
 }
 
+// kube-apiserver's ?timeout=: a shorter deadline for this one request
+// (a longer one, or 0, leaves --request-timeout). nullopt when malformed.
+std::optional<std::chrono::milliseconds> requestTimeout(std::string_view target,
+                                                        std::chrono::milliseconds limit) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos || target.find("timeout=", q) == std::string_view::npos)
+    return limit;
+  std::map<std::string, std::string> query;
+  try {
+    query = decodeQuery(target.substr(q + 1));
+  } catch (const std::exception&) {
+    return limit;  // the router answers the malformed query
+  }
+  auto it = query.find("timeout");
+  if (it == query.end()) return limit;
+  auto ms = common::parseDurationMillis(it->second);
+  if (!ms) return std::nullopt;
+  if (*ms <= 0 || *ms >= limit.count()) return limit;
+  return std::chrono::milliseconds(*ms);
+}
+
 // Cancels `ctx` when the client hangs up while its request is handled:
 // the socket turns readable with nothing to read (FIN), a reset, or a TLS
 // alert (close_notify). Pipelined request bytes leave it alone.
@@ -131,21 +157,20 @@ auto redirect(beast::error_code& ec) { return asio::redirect_error(asio::use_awa
 class Connection {
  public:
   Connection(tcp::socket&& socket, HttpsServer::State& st)
-      : st_(st), tls_(st.tls->context()), stream_(std::move(socket), *tls_) {
+      : st_(st), tls_(std::move(socket), st.tls->context()) {
     beast::error_code ec;
-    auto ep = lowest().socket().remote_endpoint(ec);
+    auto ep = tls_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
   Task<void> serve() {
-    lowest().expires_after(st_.opts.requestHeaderTimeout);
-    beast::error_code ec;
-    co_await stream_.async_handshake(asio::ssl::stream_base::server, redirect(ec));
+    tls_.expiresAfter(st_.opts.requestHeaderTimeout);
+    beast::error_code ec = co_await tls_.handshake();
     if (ec) {
       st_.log.v(4, "TLS handshake failed", {{"remote", remote_}, {"error", ec.message()}});
       co_return;
     }
-    peer_ = peerCertificates(stream_.native_handle());
+    peer_ = peerCertificates(tls_.native());
     for (bool first = true;; first = false) {
       Parser parser;
       parser.header_limit(static_cast<uint32_t>(st_.opts.maxHeaderBytes));
@@ -156,6 +181,7 @@ class Connection {
         co_return co_await refuse(ec == http::error::header_limit);
       if (ec) co_return;  // timeouts, resets, TLS errors: nothing to answer
       bool keepAlive = parser.get().keep_alive() && !st_.draining.load();
+      tls_.expiresNever();  // the request's own deadline bounds the answer
       HttpResponse out = co_await answer(parser.get());
       if (!co_await write(std::move(out), parser.get().version(), keepAlive)) co_return;
       if (!keepAlive) co_return co_await close();
@@ -164,25 +190,40 @@ class Connection {
   }
 
  private:
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
-
   // An idle keep-alive connection waits up to the idle timeout for its next
-  // request; once its first byte arrives the headers have
+  // request; once its first byte arrives the request has
   // --request-header-timeout (Go's IdleTimeout and ReadHeaderTimeout).
   Task<beast::error_code> readRequest(Parser& parser, bool first) {
     bool started = first || buffer_.size() > 0;
-    lowest().expires_after(started ? st_.opts.requestHeaderTimeout : st_.opts.idleTimeout);
+    tls_.expiresAfter(started ? st_.opts.requestHeaderTimeout : st_.opts.idleTimeout);
     beast::error_code ec;
-    while (!parser.is_header_done()) {
-      co_await http::async_read_some(stream_, buffer_, parser, redirect(ec));
+    for (;;) {
+      if (buffer_.size() > 0) {
+        size_t used = parser.put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec == http::error::need_more) ec = {};
+        if (ec || parser.is_done()) co_return ec;
+        if (used > 0) continue;
+      }
+      ec = co_await tls_.waitReadable();
+      if (ec) co_return ec;
+      size_t n = co_await tls_.readSome(buffer_.prepare(beast::read_size(buffer_, 65536)), ec);
+      buffer_.commit(n);
+      if (ec == asio::error::eof) co_return endOfInput(parser);
       if (ec) co_return ec;
       if (!started) {
         started = true;
-        lowest().expires_after(st_.opts.requestHeaderTimeout);
+        tls_.expiresAfter(st_.opts.requestHeaderTimeout);
       }
     }
-    if (!parser.is_done()) co_await http::async_read(stream_, buffer_, parser, redirect(ec));
-    co_return ec;
+  }
+
+  // The peer closed: between requests that is the end of the stream.
+  static beast::error_code endOfInput(Parser& parser) {
+    if (!parser.got_some()) return http::error::end_of_stream;
+    beast::error_code ec;
+    parser.put_eof(ec);
+    return ec ? ec : http::error::partial_message;
   }
 
   HttpRequest toRequest(const http::request<http::string_body>& req) const {
@@ -207,11 +248,16 @@ class Connection {
       st_.limited.fetch_sub(1);
       co_return tooManyRequests();
     }
+    auto timeout = requestTimeout(in.target, st_.opts.requestTimeout);
+    if (!timeout) {
+      if (counted && limit > 0) st_.limited.fetch_sub(1);
+      co_return statusResponse(400, "BadRequest", "invalid timeout specified in the request URL");
+    }
     st_.inflight.fetch_add(1);
     HttpResponse out;
     try {
-      common::RequestContext ctx = common::RequestContext::withTimeout(st_.opts.requestTimeout);
-      DisconnectWatch watch(lowest().socket(), ctx);
+      common::RequestContext ctx = common::RequestContext::withTimeout(*timeout);
+      DisconnectWatch watch(tls_.socket(), ctx);
       out = co_await st_.handler(in, ctx);
     } catch (const std::exception& e) {
       out = statusResponse(500, "InternalError", std::string("internal error: ") + e.what());
@@ -232,18 +278,25 @@ class Connection {
     return r;
   }
 
-  Task<bool> write(HttpResponse out, unsigned version, bool keepAlive) {
-    http::response<http::string_body> res{static_cast<http::status>(out.status), version};
+  static std::string head(const HttpResponse& out, unsigned version, bool keepAlive) {
+    http::response<http::empty_body> res{static_cast<http::status>(out.status), version};
     res.set(http::field::server, "metrics-adapter");
     res.set(http::field::content_type, out.contentType);
     res.set(http::field::cache_control, "no-cache, private");
     for (const auto& [k, v] : out.headers) res.set(k, v);
     res.keep_alive(keepAlive);
-    res.body() = std::move(out.body);
-    res.prepare_payload();
-    lowest().expires_after(std::chrono::seconds(30));
-    beast::error_code ec;
-    co_await http::async_write(stream_, res, redirect(ec));
+    res.content_length(out.body.size());
+    std::ostringstream os;
+    os << res.base();
+    return os.str();
+  }
+
+  // Header and body go out as separate TLS records (the body is not copied).
+  Task<bool> write(HttpResponse out, unsigned version, bool keepAlive) {
+    std::string h = head(out, version, keepAlive);
+    tls_.expiresAfter(std::chrono::seconds(30));
+    beast::error_code ec = co_await tls_.write(asio::buffer(h));
+    if (!ec && !out.body.empty()) ec = co_await tls_.write(asio::buffer(out.body));
     co_return !ec;
   }
 
@@ -262,33 +315,40 @@ class Connection {
   // discard what still arrives (at most 16 MiB or 2 s), then close.
   Task<void> lingeringClose() {
     beast::error_code ec;
-    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
-    lowest().expires_after(std::chrono::seconds(2));
+    tls_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tls_.expiresAfter(std::chrono::seconds(2));
     std::array<char, 4096> sink;
     for (size_t total = 0; total <= (16u << 20);) {
-      size_t n = co_await lowest().async_read_some(asio::buffer(sink), redirect(ec));
+      co_await tls_.socket().async_wait(tcp::socket::wait_read, redirect(ec));
+      if (ec) co_return;
+      size_t n = tls_.socket().read_some(asio::buffer(sink), ec);
+      if (ec == asio::error::would_block) continue;
       if (ec) co_return;
       total += n;
     }
   }
 
   Task<void> close() {
-    lowest().expires_after(std::chrono::seconds(5));
-    beast::error_code ec;
-    co_await stream_.async_shutdown(redirect(ec));
+    tls_.expiresAfter(std::chrono::seconds(5));
+    co_await tls_.shutdown();
   }
 
   HttpsServer::State& st_;
-  std::shared_ptr<asio::ssl::context> tls_;  // must outlive stream_
-  Stream stream_;
+  TlsSocket tls_;
   beast::flat_buffer buffer_;
   std::string remote_;
   std::shared_ptr<const std::vector<std::string>> peer_;
 };
 
 Task<void> serveConnection(tcp::socket socket, HttpsServer::State* st) {
-  Connection c(std::move(socket), *st);
-  co_await c.serve();
+  std::optional<Connection> c;
+  try {
+    c.emplace(std::move(socket), *st);
+  } catch (const std::exception& e) {
+    st->log.error("cannot set up a TLS connection", {{"error", e.what()}});
+    co_return;
+  }
+  co_await c->serve();
 }
 
 void accept(HttpsServer::State* st) {
@@ -318,6 +378,9 @@ HttpsServer::~HttpsServer() { shutdown(std::chrono::milliseconds(0)); }
 int HttpsServer::inflight() const { return state_->inflight.load(); }
 
 void HttpsServer::start() {
+  // OpenSSL writes the socket with write(2): a peer that has gone must be
+  // an EPIPE for that connection, not a SIGPIPE that ends the process.
+  ::signal(SIGPIPE, SIG_IGN);
   auto& st = *state_;
   beast::error_code ec;
   auto addr = asio::ip::make_address(st.opts.bindAddress, ec);

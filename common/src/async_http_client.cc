@@ -1,5 +1,7 @@
 #include "common/async_http_client.h"
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -114,6 +116,21 @@ Task<size_t> onStream(AsyncHttpClient::Connection& c, Op op) {
   return op(*c.plain);
 }
 
+// Room for the next read. Small answers grow as a string does; past
+// 1 MiB the buffer goes straight to the limit (plus one read), so a
+// chunked answer refused at 64 MiB leaves no trail of freed 2, 4, ... 32
+// MiB buffers behind (freed arena memory stays resident), and pages of the
+// reservation that are never written cost nothing.
+void reserveWithin(std::string& body, uint64_t max) {
+  constexpr size_t kRead = 128 * 1024;  // more than one read's worth (64 KiB)
+  constexpr size_t kSmall = 1 << 20;
+  if (!max || body.capacity() >= body.size() + kRead) return;
+  uint64_t want = body.size() + kRead < kSmall
+                      ? std::max<uint64_t>(2 * body.capacity(), body.size() + kRead)
+                      : max + kRead;
+  body.reserve(static_cast<size_t>(std::min<uint64_t>(want, max + kRead)));
+}
+
 // Reads the answer, refusing it as soon as its declared or received body
 // exceeds the limit (memory stays within the limit plus one read).
 Task<beast::error_code> readLimited(AsyncHttpClient::Connection& c,
@@ -131,6 +148,7 @@ Task<beast::error_code> readLimited(AsyncHttpClient::Connection& c,
   };
   if (!ec && max && p.content_length() && *p.content_length() > max) throw tooLarge();
   while (!ec && !p.is_done()) {
+    reserveWithin(p.get().body(), max);
     co_await onStream(c, [&](auto& s) {
       return http::async_read_some(s, c.buffer, p, asio::redirect_error(asio::use_awaitable, ec));
     });

@@ -3,6 +3,7 @@
 // the authentication ConfigMap, the aggregation proxy) and a real
 // Prometheus, with kubectl as a real client.
 #include <gtest/gtest.h>
+#include <atomic>
 
 #include <nlohmann/json.hpp>
 #include <regex>

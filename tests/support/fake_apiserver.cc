@@ -1,6 +1,7 @@
 #include "fake_apiserver.h"
 
 #include <sys/socket.h>
+#include <atomic>
 
 #include <utility>  // Boost 1.74 asio needs it first
 
@@ -625,6 +626,9 @@ FakeApiServer::FakeApiServer() : impl_(std::make_shared<Impl>()) {
       boost::system::error_code ec;
       impl->acceptor.accept(sock, ec);
       if (ec) return;
+      // A reply's header and body go out as separate TLS records: as
+      // kube-apiserver (Go sets TCP_NODELAY), Nagle must not hold the second.
+      sock.set_option(tcp::no_delay(true), ec);
       auto stream = std::make_shared<Stream>(beast::tcp_stream(std::move(sock)), impl->ctx);
       std::lock_guard<std::mutex> lock(impl->mu);
       impl->streams.push_back(stream);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <atomic>
 #include <utility>  // Boost 1.74 asio needs it before <boost/asio.hpp>
 
 #include <boost/asio.hpp>

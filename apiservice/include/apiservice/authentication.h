@@ -17,6 +17,7 @@
 #include "apiservice/review_transport.h"
 #include "common/clock.h"
 #include "common/coro.h"
+#include "common/published.h"
 #include "common/request_context.h"
 #include "common/single_flight.h"
 
@@ -102,7 +103,7 @@ class DelegatingAuthenticator final : public Authenticator {
     AuthenticationConfig cfg;
     uint64_t generation = 0;
   };
-  std::atomic<std::shared_ptr<const Active>> config_;
+  common::Published<Active> config_;
   std::atomic<uint64_t> generations_{0};
   mutable LruCache<Verdict> certCache_;
   mutable LruCache<TokenVerdict> tokenCache_;

@@ -3,6 +3,7 @@
 // SubjectAccessReview, and each answer is remembered for a while.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 

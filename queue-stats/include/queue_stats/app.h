@@ -2,6 +2,7 @@
 // over all of them (in parallel), and reconfiguration on reload.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>

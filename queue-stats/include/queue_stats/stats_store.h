@@ -4,7 +4,6 @@
 // an immutable snapshot; subscribers are told when a new one is published.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -12,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/published.h"
 #include "queue_stats/stats.h"
 
 namespace queue_stats {
@@ -63,7 +63,7 @@ class StatsStore {
   void recordError(const std::string& source, const std::string& target, const std::string& error);
   void recordSuccess(const std::string& source, const std::string& target, int64_t nowMs);
   mutable std::mutex mu_;
-  std::atomic<std::shared_ptr<const StatsSnapshot>> snap_{std::make_shared<const StatsSnapshot>()};
+  common::Published<StatsSnapshot> snap_{std::make_shared<const StatsSnapshot>()};
   std::map<std::pair<std::string, std::string>, TargetHealth> health_;
   std::map<std::pair<std::string, std::string>, double> durations_;
   std::vector<std::function<void(std::shared_ptr<const StatsSnapshot>)>> subscribers_;

@@ -13,6 +13,7 @@
 
 #include "adapter/kube/kube_api.h"
 #include "common/logger.h"
+#include "common/published.h"
 #include "rules/resource_mapper.h"
 
 namespace adapter {
@@ -29,7 +30,7 @@ class DiscoveryResourceMapper final : public rules::ResourceMapper {
   size_t size() const;
 
  private:
-  std::atomic<std::shared_ptr<const rules::StaticResourceMapper>> table_;
+  common::Published<rules::StaticResourceMapper> table_;
   std::vector<rules::ResourceInfo> last_;
   mutable std::mutex updateMu_;
   std::atomic<uint64_t> generation_{0};

@@ -1,11 +1,11 @@
 // What requests read: the active rules and the catalog built with them,
-// published together and swapped atomically (readers never lock).
+// published together and swapped as one (readers copy a pointer).
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <string>
 
+#include "common/published.h"
 #include "rules/rule_set.h"
 #include "rules/series_catalog.h"
 
@@ -20,14 +20,12 @@ struct Snapshot {
 
 class ServingState {
  public:
-  std::shared_ptr<const Snapshot> current() const { return snap_.load(std::memory_order_acquire); }
-  void publish(std::shared_ptr<const Snapshot> s) {
-    snap_.store(std::move(s), std::memory_order_release);
-  }
+  std::shared_ptr<const Snapshot> current() const { return snap_.load(); }
+  void publish(std::shared_ptr<const Snapshot> s) { snap_.store(std::move(s)); }
   bool ready() const { return current() != nullptr; }
 
  private:
-  std::atomic<std::shared_ptr<const Snapshot>> snap_;
+  common::Published<Snapshot> snap_;
 };
 
 }  // namespace adapter
