@@ -27,27 +27,14 @@
 #include "bench_support.h"
 #include "fake_apiserver.h"
 #include "test_support.h"
+#include "two_rules.h"
 
 using namespace testsupport;
+using namespace testsupport::two_rules;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-const char* kSeries =
-    R"({"status":"success","data":[{"__name__":"q_depth","namespace":"ns","queue":"a"},)"
-    R"({"__name__":"pod_load","namespace":"ns","pod":"p1"}]})";
-const char* kConfig = R"(rules:
-- seriesQuery: pod_load
-  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
-externalRules:
-- seriesQuery: q_depth
-  resources: {overrides: {namespace: {resource: namespace}}}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
-)";
-const std::string kPod = "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/p1/pod_load";
-const std::string kExt = "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/q_depth";
 
 std::string vectorOf(const std::string& labels) {
   return R"({"status":"success","data":{"resultType":"vector","result":[{"metric":)" + labels +

@@ -7,26 +7,14 @@
 #include <thread>
 
 #include "test_support.h"
+#include "two_rules.h"
 
 using nlohmann::json;
 using namespace testsupport;
+using namespace testsupport::two_rules;
 using namespace std::chrono_literals;
 
 namespace {
-
-const char* kSeries =
-    R"({"status":"success","data":[{"__name__":"q_depth","namespace":"ns","queue":"a"},)"
-    R"({"__name__":"pod_load","namespace":"ns","pod":"p1"}]})";
-
-const char* kConfig = R"(rules:
-- seriesQuery: pod_load
-  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
-externalRules:
-- seriesQuery: q_depth
-  resources: {overrides: {namespace: {resource: namespace}}}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
-)";
 
 FakeResponse ok(const std::string& body) { return {200, body, 0ms}; }
 
@@ -63,9 +51,6 @@ class BackendFailures : public ::testing::Test {
   static json status(const HttpsResult& r) { return json::parse(r.body); }
   TempDir dir_;
 };
-
-const std::string kPod = "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/p1/pod_load";
-const std::string kExt = "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/q_depth";
 
 TEST_F(BackendFailures, QueryErrorsMapToStatusCodes) {
   FakeBackend fake(
