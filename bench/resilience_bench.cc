@@ -41,15 +41,6 @@ std::string vectorOf(const std::string& labels) {
          R"(,"value":[1700000000,"7"]}]}})";
 }
 
-size_t queriesFor(const FakeBackend& fake, const std::string& metric) {
-  size_t n = 0;
-  for (const auto& r : fake.requests())
-    if (r.target.find("/api/v1/query") != std::string::npos &&
-        (r.target + r.body).find(metric) != std::string::npos)
-      ++n;
-  return n;
-}
-
 // The checks: each failure is printed and makes the exit code 1.
 struct Checks {
   int failed = 0;
@@ -58,24 +49,6 @@ struct Checks {
     std::cerr << "CHECK FAILED: " << what << "\n";
     ++failed;
   }
-};
-
-// Requests sent at once from their own threads, each waiting for its answer.
-struct Outstanding {
-  std::vector<std::thread> threads;
-  std::vector<HttpsResult> results;
-  Outstanding(int port, const std::string& target, int n) : results(static_cast<size_t>(n)) {
-    for (int i = 0; i < n; ++i)
-      threads.emplace_back([this, port, target, i] { results[i] = httpsGet(port, target); });
-  }
-  size_t ok() {
-    for (auto& t : threads)
-      if (t.joinable()) t.join();
-    size_t n = 0;
-    for (const auto& r : results) n += r.status == 200;
-    return n;
-  }
-  ~Outstanding() { ok(); }
 };
 
 // One keep-alive TLS connection that sent one request and then stays idle.

@@ -214,30 +214,6 @@ FakeBackend::Handler slowExternal(std::chrono::milliseconds slow) {
   });
 }
 
-// `n` requests for `target` in flight on their own connections; joined on destruction.
-struct Outstanding {
-  std::vector<std::thread> threads;
-  std::vector<HttpsResult> results;
-  Outstanding(int port, const std::string& target, int n) : results(static_cast<size_t>(n)) {
-    for (int i = 0; i < n; ++i)
-      threads.emplace_back([this, port, target, i] { results[i] = httpsGet(port, target); });
-  }
-  void join() {
-    for (auto& t : threads)
-      if (t.joinable()) t.join();
-  }
-  ~Outstanding() { join(); }
-};
-
-size_t queriesFor(const FakeBackend& fake, const std::string& metric) {
-  size_t n = 0;
-  for (const auto& r : fake.requests())
-    if (r.target.find("/api/v1/query") != std::string::npos &&
-        (r.target.find(metric) != std::string::npos || r.body.find(metric) != std::string::npos))
-      ++n;
-  return n;
-}
-
 }  // namespace
 
 TEST_F(BackendFailures, HealthAndFastQueriesDoNotWaitForASlowBackend) {
