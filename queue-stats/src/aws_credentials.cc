@@ -3,8 +3,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+
+#include <array>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -41,7 +46,118 @@ std::string xmlUnescape(std::string s) {
   return s;
 }
 
+// The parts of an absolute URL the host check needs.
+struct UriParts {
+  std::string scheme;     // lower case
+  std::string authority;  // userinfo@host:port
+  std::string host;       // without brackets or port
+  bool bracketed = false;
+};
+
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+// Splits host and port; false for anything a URL parser might read
+// differently (stray characters, a port that is not a number).
+bool splitHostPort(const std::string& hostport, UriParts& u) {
+  std::string port;
+  if (!hostport.empty() && hostport[0] == '[') {
+    auto close = hostport.find(']');
+    if (close == std::string::npos) return false;
+    u.host = hostport.substr(1, close - 1);
+    u.bracketed = true;
+    std::string rest = hostport.substr(close + 1);
+    if (!rest.empty() && rest[0] != ':') return false;
+    if (!rest.empty()) port = rest.substr(1);
+  } else {
+    auto colon = hostport.find(':');
+    u.host = hostport.substr(0, colon);
+    if (colon != std::string::npos) port = hostport.substr(colon + 1);
+  }
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5) return false;
+  const char* allowed = u.bracketed ? "0123456789abcdefABCDEF:." : nullptr;
+  for (char ch : u.host) {
+    bool ok = allowed ? std::strchr(allowed, ch) != nullptr
+                      : std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-';
+    if (!ok) return false;
+  }
+  return !u.host.empty();
+}
+
+std::optional<UriParts> parseUri(const std::string& uri) {
+  UriParts u;
+  auto sep = uri.find("://");
+  if (sep == std::string::npos) return std::nullopt;
+  u.scheme = lower(uri.substr(0, sep));
+  u.authority = uri.substr(sep + 3, uri.find_first_of("/?#", sep + 3) - sep - 3);
+  for (char ch : u.authority)
+    if (static_cast<unsigned char>(ch) <= ' ' || static_cast<unsigned char>(ch) >= 0x7f ||
+        ch == '\\')
+      return std::nullopt;
+  // Userinfo ends at the last '@' (curl reads it so too).
+  auto at = u.authority.rfind('@');
+  if (!splitHostPort(u.authority.substr(at == std::string::npos ? 0 : at + 1), u))
+    return std::nullopt;
+  u.host = lower(u.host);
+  return u;
+}
+
+// Dotted-quad only, no leading zeros: "0127.1" or "169.254.170.023" would
+// be octal or short forms to a resolver, and a different address.
+std::optional<std::array<int, 4>> parseIpv4(const std::string& s) {
+  std::array<int, 4> out{};
+  size_t pos = 0;
+  for (int i = 0; i < 4; ++i) {
+    size_t end = i < 3 ? s.find('.', pos) : s.size();
+    if (end == std::string::npos) return std::nullopt;
+    std::string part = s.substr(pos, end - pos);
+    if (part.empty() || part.size() > 3 ||
+        part.find_first_not_of("0123456789") != std::string::npos ||
+        (part.size() > 1 && part[0] == '0'))
+      return std::nullopt;
+    out[i] = std::stoi(part);
+    if (out[i] > 255) return std::nullopt;
+    pos = end + 1;
+  }
+  return out;
+}
+
+bool isTrustedIpv6(const std::string& s) {
+  in6_addr a{}, loopback{}, eks{};
+  if (inet_pton(AF_INET6, s.c_str(), &a) != 1) return false;
+  inet_pton(AF_INET6, "::1", &loopback);
+  inet_pton(AF_INET6, "fd00:ec2::23", &eks);
+  return std::memcmp(&a, &loopback, sizeof a) == 0 || std::memcmp(&a, &eks, sizeof a) == 0;
+}
+
+bool isTrustedHost(const UriParts& u) {
+  if (u.bracketed) return isTrustedIpv6(u.host);
+  if (u.host == "localhost") return true;
+  auto ip = parseIpv4(u.host);
+  if (!ip) return false;
+  auto [a, b, c, d] = *ip;
+  return a == 127 || (a == 169 && b == 254 && c == 170 && (d == 2 || d == 23));
+}
+
+// scheme://host[:port] for messages: never the path or userinfo, which may
+// carry a token.
+std::string uriOrigin(const std::string& uri) {
+  auto u = parseUri(uri);
+  if (!u) return "(not a valid http or https URL)";
+  std::string hostport = u->authority.substr(u->authority.rfind('@') + 1);
+  return u->scheme + "://" + hostport;
+}
+
 }  // namespace
+
+bool isAllowedContainerCredentialsUri(const std::string& uri) {
+  // https authenticates the host, whatever it is.
+  if (lower(uri.substr(0, 8)) == "https://") return true;
+  auto u = parseUri(uri);
+  return u && u->scheme == "http" && isTrustedHost(*u);
+}
 
 AwsEnvironment AwsEnvironment::process() {
   AwsEnvironment e;
@@ -152,8 +268,16 @@ AwsCredentials parseJsonCredentials(const std::string& body) {
 }
 
 DefaultCredentialsChain::DefaultCredentialsChain(AwsEnvironment env, HttpTransport& http,
-                                                 std::string region)
-    : env_(std::move(env)), http_(http), region_(std::move(region)) {}
+                                                 std::string region,
+                                                 std::chrono::milliseconds timeout)
+    : env_(std::move(env)), http_(http), region_(std::move(region)), timeout_(timeout) {}
+
+void DefaultCredentialsChain::invalidate(const AwsCredentials& rejected) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cached_ && cached_->accessKeyId == rejected.accessKeyId &&
+      cached_->sessionToken == rejected.sessionToken)
+    cached_.reset();
+}
 
 AwsCredentials DefaultCredentialsChain::get() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -274,7 +398,7 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromProfile(const std::st
                        body};
   Signature sig =
       signRequest(sreq, *source, {region_.empty() ? "us-east-1" : region_, "sts", env_.nowUnix()});
-  HttpRequestSpec req{"POST", endpoint + "/", sreq.headers, body, std::chrono::seconds(10)};
+  HttpRequestSpec req{"POST", endpoint + "/", sreq.headers, body, timeout_};
   for (auto& h : sig.headers) req.headers.push_back(h);
   HttpReply r;
   try {
@@ -309,7 +433,7 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromWebIdentity(
                       stsEndpoint() + "/",
                       {{"Content-Type", "application/x-www-form-urlencoded"}},
                       body,
-                      std::chrono::seconds(10)};
+                      timeout_};
   HttpReply r;
   try {
     r = http_.send(req);
@@ -334,7 +458,13 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromContainer() {
     url = *full;
   else
     return std::nullopt;
-  HttpRequestSpec req{"GET", url, {}, "", std::chrono::seconds(5)};
+  // The token header would go to whoever answers: only to hosts the SDKs trust.
+  if (!isAllowedContainerCredentialsUri(url))
+    throw CredentialsError("AWS_CONTAINER_CREDENTIALS_FULL_URI " + uriOrigin(url) +
+                           " is not allowed: use https, or http to a loopback address "
+                           "(127.0.0.0/8, [::1], localhost) or the ECS/EKS container host "
+                           "(169.254.170.2, 169.254.170.23, [fd00:ec2::23])");
+  HttpRequestSpec req{"GET", url, {}, "", timeout_};
   // EKS Pod Identity: the token file is rotated, so read it every time.
   if (auto file = env_.getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
     auto t = env_.readFile(*file);
@@ -369,23 +499,25 @@ std::optional<AwsCredentials> DefaultCredentialsChain::fromInstanceMetadata() {
       return std::nullopt;  // not on EC2
     }
   };
+  // Short timeouts: off EC2 the address blackholes, and the chain moves on.
+  auto imdsTimeout = std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(2));
   // IMDSv2: a session token first.
   auto tok = call({"PUT",
                    base + "/latest/api/token",
                    {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}},
                    "",
-                   std::chrono::seconds(1)});
+                   std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(1))});
   if (!tok) return std::nullopt;
   if (tok->status != 200)
     throw CredentialsError("IMDSv2 token request answered HTTP " + std::to_string(tok->status));
   std::vector<std::pair<std::string, std::string>> h{{"X-aws-ec2-metadata-token", trim(tok->body)}};
-  auto roles = call({"GET", base + "/latest/meta-data/iam/security-credentials/", h, "",
-                     std::chrono::seconds(2)});
+  auto roles =
+      call({"GET", base + "/latest/meta-data/iam/security-credentials/", h, "", imdsTimeout});
   if (!roles || roles->status != 200)
     throw CredentialsError("the instance has no IAM role (instance metadata)");
   std::string role = trim(roles->body.substr(0, roles->body.find('\n')));
-  auto creds = call({"GET", base + "/latest/meta-data/iam/security-credentials/" + role, h, "",
-                     std::chrono::seconds(2)});
+  auto creds = call(
+      {"GET", base + "/latest/meta-data/iam/security-credentials/" + role, h, "", imdsTimeout});
   if (!creds || creds->status != 200)
     throw CredentialsError("instance metadata credentials for " + role + " unavailable");
   AwsCredentials c = parseJsonCredentials(creds->body);

@@ -3,8 +3,10 @@
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -42,34 +44,78 @@ class Loader {
       fail(root.Mark(), "", "the config must be a mapping with interval, kafka and/or sqs");
       throw ConfigError(problems_);
     }
-    keys(root, "", {"interval", "kafka", "sqs"}, [&](const std::string& k, const YAML::Node& v) {
-      if (k == "interval") {
-        auto ms = common::parseDurationMillis(scalar(v, "interval"));
-        if (!ms || *ms < 1000)
-          fail(v.Mark(), "interval", "expected a duration of at least 1s, e.g. 15s");
-        else
-          cfg.intervalMs = *ms;
-      } else if (k == "kafka") {
-        if (!v.IsSequence()) return fail(v.Mark(), "kafka", "expected a list of clusters");
-        std::set<std::string> names;
-        for (size_t i = 0; i < v.size(); ++i) {
-          auto c = cluster(v[i], "kafka[" + std::to_string(i) + "]");
-          if (!c.name.empty() && !names.insert(c.name).second)
-            fail(v[i].Mark(), "kafka[" + std::to_string(i) + "].name",
-                 "duplicate cluster name \"" + c.name + "\"");
-          cfg.kafka.push_back(std::move(c));
-        }
-      } else {
-        cfg.sqs = sqs(v);
-      }
-    });
+    std::optional<int64_t> staleAfter;
+    keys(root, "", {"interval", "kafka", "sqs", "staleAfter"},
+         [&](const std::string& k, const YAML::Node& v) {
+           if (k == "interval") {
+             auto ms = common::parseDurationMillis(scalar(v, "interval"));
+             if (!ms || *ms < 1000)
+               fail(v.Mark(), "interval", "expected a duration of at least 1s, e.g. 15s");
+             else
+               cfg.intervalMs = *ms;
+           } else if (k == "staleAfter") {
+             staleAfter = duration(v, "staleAfter");
+           } else if (k == "kafka") {
+             if (!v.IsSequence()) return fail(v.Mark(), "kafka", "expected a list of clusters");
+             std::set<std::string> names;
+             for (size_t i = 0; i < v.size(); ++i) {
+               auto c = cluster(v[i], "kafka[" + std::to_string(i) + "]");
+               if (!c.name.empty() && !names.insert(c.name).second)
+                 fail(v[i].Mark(), "kafka[" + std::to_string(i) + "].name",
+                      "duplicate cluster name \"" + c.name + "\"");
+               cfg.kafka.push_back(std::move(c));
+             }
+           } else {
+             cfg.sqs = sqs(v);
+           }
+         });
     if (cfg.kafka.empty() && !cfg.sqs)
       fail(root.Mark(), "", "nothing to collect: add kafka clusters or sqs");
+    resolveTimes(root, cfg, staleAfter);
     if (!problems_.empty()) throw ConfigError(problems_);
     return cfg;
   }
 
  private:
+  // A source's own timeout and staleAfter, else the defaults the interval
+  // gives: requests wait at most an interval (and 10 s), values go stale
+  // after two missed intervals.
+  struct SourceTimes {
+    std::optional<int64_t> timeout, staleAfter;
+    YAML::Mark mark;
+    std::string where;
+  };
+
+  void resolveTimes(const YAML::Node& root, QueueStatsConfig& cfg,
+                    std::optional<int64_t> staleAfter) {
+    if (staleAfter && *staleAfter > 0 && *staleAfter < cfg.intervalMs)
+      fail(root["staleAfter"].Mark(), "staleAfter", "must be at least the interval");
+    auto apply = [&](const SourceTimes& t, int64_t& timeoutMs, int64_t& staleMs) {
+      timeoutMs = t.timeout.value_or(std::min<int64_t>(cfg.intervalMs, 10000));
+      staleMs = t.staleAfter.value_or(staleAfter.value_or(2 * cfg.intervalMs));
+      if (t.staleAfter && *t.staleAfter < cfg.intervalMs)
+        fail(t.mark, t.where + ".staleAfter", "must be at least the interval");
+    };
+    for (size_t i = 0; i < cfg.kafka.size() && i < kafkaTimes_.size(); ++i)
+      apply(kafkaTimes_[i], cfg.kafka[i].timeoutMs, cfg.kafka[i].staleAfterMs);
+    if (cfg.sqs) apply(sqsTimes_, cfg.sqs->timeoutMs, cfg.sqs->staleAfterMs);
+  }
+
+  std::optional<int64_t> duration(const YAML::Node& v, const std::string& at) {
+    auto ms = common::parseDurationMillis(scalar(v, at));
+    if (!ms || *ms <= 0) {
+      fail(v.Mark(), at, "expected a duration such as 10s");
+      return std::nullopt;
+    }
+    return *ms;
+  }
+
+  bool boolean(const YAML::Node& v, const std::string& at) {
+    std::string s = scalar(v, at);
+    if (s != "true" && s != "false") fail(v.Mark(), at, "expected true or false");
+    return s == "true";
+  }
+
   void fail(const YAML::Mark& m, const std::string& where, const std::string& what) {
     std::string p = file_;
     if (m.line >= 0) p += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
@@ -118,12 +164,14 @@ class Loader {
 
   KafkaClusterConfig cluster(const YAML::Node& n, const std::string& ctx) {
     KafkaClusterConfig c;
+    SourceTimes& times = kafkaTimes_.emplace_back(SourceTimes{{}, {}, n.Mark(), ctx});
     if (!n.IsMap()) {
       fail(n.Mark(), ctx, "expected a cluster mapping (name, bootstrapServers, groups, ...)");
       return c;
     }
     keys(n, ctx,
-         {"name", "bootstrapServers", "groups", "groupPattern", "topics", "sasl", "tls", "timeout"},
+         {"name", "bootstrapServers", "groups", "groupPattern", "topics", "sasl", "tls", "timeout",
+          "staleAfter", "lagSeconds"},
          [&](const std::string& k, const YAML::Node& v) {
            std::string at = ctx + "." + k;
            if (k == "name")
@@ -139,11 +187,11 @@ class Loader {
              RE2 re(c.groupPattern, RE2::Quiet);
              if (!re.ok()) fail(v.Mark(), at, "invalid RE2 regex: " + re.error());
            } else if (k == "timeout") {
-             auto ms = common::parseDurationMillis(scalar(v, at));
-             if (!ms || *ms <= 0)
-               fail(v.Mark(), at, "expected a duration such as 10s");
-             else
-               c.timeoutMs = *ms;
+             times.timeout = duration(v, at);
+           } else if (k == "staleAfter") {
+             times.staleAfter = duration(v, at);
+           } else if (k == "lagSeconds") {
+             c.lagSeconds = boolean(v, at);
            } else if (k == "sasl")
              c.sasl = sasl(v, at);
            else
@@ -204,14 +252,21 @@ class Loader {
 
   SqsConfig sqs(const YAML::Node& n) {
     SqsConfig s;
+    sqsTimes_ = SourceTimes{{}, {}, n.Mark(), "sqs"};
     if (!n.IsMap()) {
       fail(n.Mark(), "sqs", "expected a mapping (region, queues, queueNamePrefixes, ...)");
       return s;
     }
-    keys(n, "sqs", {"region", "endpoint", "queues", "queueNamePrefixes", "concurrency", "caFile"},
+    keys(n, "sqs",
+         {"region", "endpoint", "queues", "queueNamePrefixes", "concurrency", "caFile", "timeout",
+          "staleAfter"},
          [&](const std::string& k, const YAML::Node& v) {
            std::string at = "sqs." + k;
-           if (k == "region")
+           if (k == "timeout")
+             sqsTimes_.timeout = duration(v, at);
+           else if (k == "staleAfter")
+             sqsTimes_.staleAfter = duration(v, at);
+           else if (k == "region")
              s.region = scalar(v, at);
            else if (k == "endpoint")
              s.endpoint = scalar(v, at);
@@ -240,6 +295,8 @@ class Loader {
 
   std::string file_;
   std::vector<std::string> problems_;
+  std::vector<SourceTimes> kafkaTimes_;  // one per kafka[i]
+  SourceTimes sqsTimes_;
 };
 
 }  // namespace

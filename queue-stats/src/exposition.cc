@@ -5,7 +5,11 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <charconv>
 #include <cstdio>
+#include <map>
+#include <optional>
+#include <set>
 #include <string_view>
 
 namespace queue_stats {
@@ -49,6 +53,14 @@ class TextWriter {
               int64_t value) {
     sample(labels);
     out_ += std::to_string(value);
+    out_ += '\n';
+  }
+  void seriesDouble(std::initializer_list<std::pair<const char*, std::string_view>> labels,
+                    double value) {
+    sample(labels);
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out_.append(buf, r.ptr);
     out_ += '\n';
   }
   // Milliseconds written as seconds.
@@ -109,8 +121,47 @@ class TextWriter {
 
 }  // namespace
 
+namespace {
+
+// The largest lag in seconds per topic of a group: only when every
+// partition with a commit has one (a partition that could not be read
+// must not make the oldest look younger).
+std::map<std::string_view, double> lagSecondsMax(const KafkaGroupStats& g) {
+  std::map<std::string_view, std::optional<double>> max;
+  std::set<std::string_view> incomplete;
+  for (const auto& p : g.partitions) {
+    if (p.committed < 0) continue;
+    if (!p.lagSeconds) {
+      incomplete.insert(p.topic);
+      continue;
+    }
+    auto& m = max[p.topic];
+    m = std::max(m.value_or(0), *p.lagSeconds);
+  }
+  std::map<std::string_view, double> out;
+  for (const auto& [t, m] : max)
+    if (m && !incomplete.count(t)) out[t] = *m;
+  return out;
+}
+
+// Only current values are exposed: a stale one is left out (its error
+// counter and last-success time say why).
+StatsSnapshot currentOnly(const StatsSnapshot& snap) {
+  StatsSnapshot out;
+  for (const auto& [k, g] : snap.groups)
+    if (!g.stale) out.groups.emplace(k, g);
+  for (const auto& [k, t] : snap.topics)
+    if (!t.stale) out.topics.emplace(k, t);
+  for (const auto& [k, q] : snap.queues)
+    if (!q.stale) out.queues.emplace(k, q);
+  return out;
+}
+
+}  // namespace
+
 std::string renderMetrics(const StatsStore& store, const CollectionMetrics& metrics) {
-  auto snap = store.snapshot();
+  auto all = store.snapshot();
+  auto snap = std::make_shared<const StatsSnapshot>(currentOnly(*all));
   std::string out;
   size_t partitions = 0;
   for (const auto& [k, g] : snap->groups) partitions += g.stats.partitions.size();
@@ -180,6 +231,24 @@ std::string renderMetrics(const StatsStore& store, const CollectionMetrics& metr
            "Current Approximate Lag of a ConsumerGroup at Topic for all partitions with a commit",
            "gauge");
   perTopic(true);
+  w.family("kafka_consumergroup_lag_seconds",
+           "Age of the oldest unread message of a ConsumerGroup at Topic/Partition (0: no lag)",
+           "gauge");
+  for (const auto& [key, g] : snap->groups)
+    for (const auto& p : g.stats.partitions)
+      if (p.lagSeconds)
+        w.seriesDouble({{"cluster", g.cluster},
+                        {"consumergroup", g.stats.group},
+                        {"partition", std::to_string(p.partition)},
+                        {"topic", p.topic}},
+                       *p.lagSeconds);
+  w.family("kafka_consumergroup_lag_seconds_max",
+           "Age of the oldest unread message of a ConsumerGroup at Topic, over its partitions",
+           "gauge");
+  for (const auto& [key, g] : snap->groups)
+    for (const auto& [topic, v] : lagSecondsMax(g.stats))
+      w.seriesDouble({{"cluster", g.cluster}, {"consumergroup", g.stats.group}, {"topic", topic}},
+                     v);
   w.family("kafka_consumergroup_members", "Amount of members in a consumer group", "gauge");
   for (const auto& [key, g] : snap->groups)
     if (g.stats.members)

@@ -1,12 +1,19 @@
 #include "queue_stats/grpc_services.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
-#include <condition_variable>
+#include <cmath>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <vector>
 
 #include "common/file_stamp.h"
 #include "externalscaler.grpc.pb.h"
 #include "queue_stats.grpc.pb.h"
+#include "queue_stats/feed_proto.h"
 #include "queue_stats/keda_scaler.h"
 
 namespace queue_stats {
@@ -15,44 +22,166 @@ namespace pb = queuestats::v1;
 
 namespace {
 
-// Wakes streams when a new snapshot is published.
-class Changes {
+// How often the certificate files are re-read: a rotated certificate (a
+// cert-manager renewal) is served within a few seconds, without a restart.
+constexpr unsigned kCertRefreshSeconds = 2;
+// Shutdown finishes every stream first; calls still open then are cancelled.
+constexpr auto kShutdownGrace = std::chrono::milliseconds(300);
+
+using Snap = std::shared_ptr<const StatsSnapshot>;
+
+// An open stream, as the hub that feeds it sees it.
+class Stream {
  public:
-  void notify() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++version_;
-    }
-    cv_.notify_all();
+  virtual ~Stream() = default;
+  // The newest snapshot: written now, or after the write in flight.
+  virtual void offer(const Snap& snap) = 0;
+  // Ends the stream with `s` once no write is in flight.
+  virtual void close(grpc::Status s) = 0;
+};
+
+// The open streams: admits up to `maxStreams`, hands each publish to all of
+// them, and closes them on shutdown. It outlives the server (the store's
+// subscription holds it), so a late publish finds it stopped, not freed.
+class StreamHub {
+ public:
+  explicit StreamHub(int maxStreams) : maxStreams_(maxStreams) {}
+
+  // nullopt: admitted (publishes reach it until remove()); else the status
+  // to refuse it with.
+  std::optional<grpc::Status> admit(const std::shared_ptr<Stream>& s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, shuttingDown());
+    if (static_cast<int>(open_.size()) >= maxStreams_)
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "queue-stats serves at most " + std::to_string(maxStreams_) +
+                              " streams at once (--grpc-max-streams)");
+    open_.insert(s);
+    return std::nullopt;
   }
-  // Waits up to `d` for a change after `seen`; returns the current version.
-  uint64_t wait(uint64_t seen, std::chrono::milliseconds d) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, d, [&] { return version_ != seen || stopping_; });
-    return version_;
+  void remove(Stream* s) {
+    std::shared_ptr<Stream> gone;  // destroyed after the lock is released
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = open_.begin(); it != open_.end(); ++it) {
+      if (it->get() != s) continue;
+      gone = *it;
+      open_.erase(it);
+      break;
+    }
+  }
+  void publish(const Snap& snap) {
+    for (const auto& s : streams()) s->offer(snap);
   }
   void stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
+    for (const auto& s : streams()) s->close({grpc::StatusCode::UNAVAILABLE, shuttingDown()});
   }
-  bool stopping() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stopping_;
-  }
+  static std::string shuttingDown() { return "queue-stats is shutting down"; }
 
  private:
+  // A copy: offers and closes run without the hub's lock (they call gRPC).
+  std::vector<std::shared_ptr<Stream>> streams() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {open_.begin(), open_.end()};
+  }
+  const int maxStreams_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t version_ = 0;
+  std::set<std::shared_ptr<Stream>> open_;
   bool stopping_ = false;
 };
 
-bool matches(const std::string& want, const std::string& have) {
-  return want.empty() || want == have;
-}
+// What one snapshot makes a stream do.
+enum class Step { Send, Skip, End };
+
+// A server stream pushed from publishes: it holds no thread, writes one
+// message at a time and, while one is in flight, only remembers the newest
+// snapshot (a slow reader gets the latest state, never a queue).
+template <class Msg>
+class SnapshotStream : public grpc::ServerWriteReactor<Msg>,
+                       public Stream,
+                       public std::enable_shared_from_this<SnapshotStream<Msg>> {
+ public:
+  explicit SnapshotStream(std::shared_ptr<StreamHub> hub) : hub_(std::move(hub)) {}
+
+  // Admits the stream and offers it `current`, or ends it with `refusal`
+  // (or the hub's); returns it for gRPC, which owns it until OnDone.
+  grpc::ServerWriteReactor<Msg>* open(const Snap& current,
+                                      std::optional<grpc::Status> refusal = std::nullopt) {
+    self_ = this->shared_from_this();
+    if (!refusal) refusal = hub_->admit(self_);
+    if (refusal) {
+      close(std::move(*refusal));
+    } else {
+      offer(current);
+    }
+    return this;
+  }
+
+  void offer(const Snap& snap) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (end_ || !snap) return;
+    // Publishers race: never step back to an older snapshot.
+    if (!latest_ || snap->version > latest_->version) latest_ = snap;
+    pump(lock);
+  }
+  void close(grpc::Status s) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!end_) end_ = std::move(s);
+    pump(lock);
+  }
+
+ protected:
+  // The message for `snap` in `out`, nothing, or the status in `end`.
+  virtual Step render(const StatsSnapshot& snap, Msg& out, grpc::Status& end) = 0;
+
+ private:
+  // Starts the next write or the finish unless a write is in flight. gRPC
+  // is called without the lock: a reaction may run inline.
+  void pump(std::unique_lock<std::mutex>& lock) {
+    if (writing_ || finished_) return;
+    while (!end_ && latest_ && latest_->version != rendered_) {
+      rendered_ = latest_->version;
+      grpc::Status end;
+      Step step = render(*latest_, msg_, end);
+      if (step == Step::End) end_ = std::move(end);
+      if (step != Step::Send) continue;
+      writing_ = true;
+      lock.unlock();
+      this->StartWrite(&msg_);
+      return;
+    }
+    if (!end_) return;
+    finished_ = true;
+    grpc::Status s = *end_;
+    lock.unlock();
+    this->Finish(std::move(s));
+  }
+  void OnWriteDone(bool ok) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    writing_ = false;
+    // A failed write means the call is gone; it still has to be finished.
+    if (!ok && !end_) end_ = grpc::Status(grpc::StatusCode::CANCELLED, "the write failed");
+    pump(lock);
+  }
+  void OnCancel() override { close({grpc::StatusCode::CANCELLED, "cancelled by the client"}); }
+  void OnDone() override {
+    hub_->remove(this);
+    auto last = std::move(self_);  // may destroy this stream: nothing after it
+  }
+
+  std::shared_ptr<StreamHub> hub_;
+  std::shared_ptr<Stream> self_;  // gRPC's reference, dropped in OnDone
+  std::mutex mu_;
+  Snap latest_;
+  uint64_t rendered_ = 0;  // version 0 (nothing collected yet) is never sent
+  bool writing_ = false;
+  bool finished_ = false;
+  std::optional<grpc::Status> end_;
+  Msg msg_;
+};
 
 std::string readFile(const std::string& path) {
   auto text = common::readWholeFile(path);
@@ -72,202 +201,197 @@ grpc::Status toStatus(const ScalerError& e) {
   return {grpc::StatusCode::UNAVAILABLE, e.what()};
 }
 
-std::map<std::string, std::string> metadataOf(const externalscaler::ScaledObjectRef& ref) {
-  return {ref.scalermetadata().begin(), ref.scalermetadata().end()};
+ScalerQuery queryOf(const externalscaler::ScaledObjectRef& ref) {
+  return parseScalerMetadata({ref.scalermetadata().begin(), ref.scalermetadata().end()});
 }
 
-class FeedService final : public pb::QueueStats::Service {
+ScalerResult evaluate(const ScalerQuery& q, const StatsSnapshot& snap) {
+  if (snap.version == 0)
+    throw ScalerError(ScalerError::Code::Unavailable,
+                      "queue-stats has not finished its first collection");
+  return evaluateScaler(q, snap);
+}
+
+grpc::ServerUnaryReactor* finished(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
+  auto* r = ctx->DefaultReactor();
+  r->Finish(s);
+  return r;
+}
+
+// Watch: each new snapshot, filtered, with ages as of the moment it is sent.
+class FeedStream final : public SnapshotStream<pb::Snapshot> {
  public:
-  FeedService(StatsStore& store, Changes& changes) : store_(store), changes_(changes) {}
-  grpc::Status List(grpc::ServerContext*, const pb::Filter* f, pb::Snapshot* out) override {
-    toProto(*store_.snapshot(), *f, *out);
-    return grpc::Status::OK;
+  FeedStream(std::shared_ptr<StreamHub> hub, pb::Filter filter, std::function<int64_t()> nowMs)
+      : SnapshotStream(std::move(hub)), filter_(std::move(filter)), nowMs_(std::move(nowMs)) {}
+
+ private:
+  Step render(const StatsSnapshot& snap, pb::Snapshot& out, grpc::Status&) override {
+    out.Clear();
+    toProto(snap, filter_, nowMs_(), out);
+    return Step::Send;
   }
-  grpc::Status Watch(grpc::ServerContext* ctx, const pb::Filter* f,
-                     grpc::ServerWriter<pb::Snapshot>* w) override {
-    uint64_t seen = 0, sent = 0;
-    while (!ctx->IsCancelled() && !changes_.stopping()) {
-      auto snap = store_.snapshot();
-      if (snap->version != sent) {
-        pb::Snapshot out;
-        toProto(*snap, *f, out);
-        if (!w->Write(out)) break;
-        sent = snap->version;
+  pb::Filter filter_;
+  std::function<int64_t()> nowMs_;
+};
+
+// StreamIsActive: the state at once, then each change (KEDA acts on every
+// message).
+class ActiveStream final : public SnapshotStream<externalscaler::IsActiveResponse> {
+ public:
+  ActiveStream(std::shared_ptr<StreamHub> hub, ScalerQuery q)
+      : SnapshotStream(std::move(hub)), query_(std::move(q)) {}
+
+ private:
+  Step render(const StatsSnapshot& snap, externalscaler::IsActiveResponse& out,
+              grpc::Status& end) override {
+    try {
+      bool active = evaluate(query_, snap).active;
+      if (last_ == active) return Step::Skip;
+      last_ = active;
+      out.set_result(active);
+      return Step::Send;
+    } catch (const ScalerError& e) {
+      if (e.code() != ScalerError::Code::InvalidArgument) {
+        // Not measured or stale: keep the stream, send nothing (KEDA's own
+        // polling then reports the error); never a made-up false.
+        return Step::Skip;
       }
-      seen = changes_.wait(seen, std::chrono::seconds(1));
+      end = toStatus(e);
+      return Step::End;
     }
-    return grpc::Status::OK;
+  }
+  ScalerQuery query_;
+  std::optional<bool> last_;
+};
+
+class FeedService final : public pb::QueueStats::CallbackService {
+ public:
+  FeedService(StatsStore& store, std::shared_ptr<StreamHub> hub, std::function<int64_t()> nowMs)
+      : store_(store), hub_(std::move(hub)), nowMs_(std::move(nowMs)) {}
+
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* ctx, const pb::Filter* f,
+                                 pb::Snapshot* out) override {
+    toProto(*store_.snapshot(), *f, nowMs_(), *out);
+    return finished(ctx, grpc::Status::OK);
+  }
+  grpc::ServerWriteReactor<pb::Snapshot>* Watch(grpc::CallbackServerContext*,
+                                                const pb::Filter* f) override {
+    return std::make_shared<FeedStream>(hub_, *f, nowMs_)->open(store_.snapshot());
   }
 
  private:
   StatsStore& store_;
-  Changes& changes_;
+  std::shared_ptr<StreamHub> hub_;
+  std::function<int64_t()> nowMs_;
 };
 
-class ScalerService final : public externalscaler::ExternalScaler::Service {
+class ScalerService final : public externalscaler::ExternalScaler::CallbackService {
  public:
-  ScalerService(StatsStore& store, Changes& changes, ScalerContext ctx)
-      : store_(store), changes_(changes), ctx_(std::move(ctx)) {}
+  ScalerService(StatsStore& store, std::shared_ptr<StreamHub> hub)
+      : store_(store), hub_(std::move(hub)) {}
 
-  ScalerResult evaluate(const externalscaler::ScaledObjectRef& ref) {
-    ScalerQuery q = parseScalerMetadata(metadataOf(ref));
-    auto snap = store_.snapshot();
-    if (snap->version == 0)
-      throw ScalerError(ScalerError::Code::Unavailable,
-                        "queue-stats has not finished its first collection");
-    return evaluateScaler(q, *snap, ctx_.clusterServers(), ctx_.nowMs(), ctx_.maxAgeMs());
-  }
-
-  grpc::Status IsActive(grpc::ServerContext*, const externalscaler::ScaledObjectRef* ref,
-                        externalscaler::IsActiveResponse* out) override {
+  grpc::ServerUnaryReactor* IsActive(grpc::CallbackServerContext* ctx,
+                                     const externalscaler::ScaledObjectRef* ref,
+                                     externalscaler::IsActiveResponse* out) override {
     try {
-      out->set_result(evaluate(*ref).active);
-      return grpc::Status::OK;
+      out->set_result(evaluate(queryOf(*ref), *store_.snapshot()).active);
+      return finished(ctx, grpc::Status::OK);
     } catch (const ScalerError& e) {
-      return toStatus(e);
+      return finished(ctx, toStatus(e));
     }
   }
 
-  grpc::Status StreamIsActive(grpc::ServerContext* ctx, const externalscaler::ScaledObjectRef* ref,
-                              grpc::ServerWriter<externalscaler::IsActiveResponse>* w) override {
-    // The state at once, then each change (KEDA acts on every message).
-    int last = -1;
-    uint64_t seen = 0;
-    while (!ctx->IsCancelled() && !changes_.stopping()) {
-      try {
-        int now = evaluate(*ref).active ? 1 : 0;
-        if (now != last) {
-          externalscaler::IsActiveResponse r;
-          r.set_result(now == 1);
-          if (!w->Write(r)) break;
-          last = now;
-        }
-      } catch (const ScalerError& e) {
-        if (e.code() == ScalerError::Code::InvalidArgument) return toStatus(e);
-        // Not measured or stale: keep the stream, send nothing (KEDA's own
-        // polling then reports the error); never a made-up false.
-      }
-      seen = changes_.wait(seen, std::chrono::seconds(1));
-    }
-    return grpc::Status::OK;
-  }
-
-  grpc::Status GetMetricSpec(grpc::ServerContext*, const externalscaler::ScaledObjectRef* ref,
-                             externalscaler::GetMetricSpecResponse* out) override {
+  grpc::ServerWriteReactor<externalscaler::IsActiveResponse>* StreamIsActive(
+      grpc::CallbackServerContext*, const externalscaler::ScaledObjectRef* ref) override {
+    ScalerQuery q;
     try {
-      ScalerQuery q = parseScalerMetadata(metadataOf(*ref));
-      int64_t target = q.source == ScalerQuery::Source::Kafka ? q.lagThreshold : q.queueLength;
+      q = queryOf(*ref);
+    } catch (const ScalerError& e) {
+      return std::make_shared<ActiveStream>(hub_, q)->open(nullptr, toStatus(e));
+    }
+    return std::make_shared<ActiveStream>(hub_, std::move(q))->open(store_.snapshot());
+  }
+
+  grpc::ServerUnaryReactor* GetMetricSpec(grpc::CallbackServerContext* ctx,
+                                          const externalscaler::ScaledObjectRef* ref,
+                                          externalscaler::GetMetricSpecResponse* out) override {
+    try {
+      ScalerQuery q = queryOf(*ref);
       // Served even before the first collection: nothing here needs data.
+      double target = scalerTarget(q);
       auto* spec = out->add_metricspecs();
       spec->set_metricname(scalerMetricName(q));
-      spec->set_targetsize(target);
-      spec->set_targetsizefloat(static_cast<double>(target));
-      return grpc::Status::OK;
+      // KEDA takes the float when set; the integer for older KEDAs rounds up
+      // so a fractional seconds target never becomes 0.
+      spec->set_targetsize(static_cast<int64_t>(std::ceil(target)));
+      spec->set_targetsizefloat(target);
+      return finished(ctx, grpc::Status::OK);
     } catch (const ScalerError& e) {
-      return toStatus(e);
+      return finished(ctx, toStatus(e));
     }
   }
 
-  grpc::Status GetMetrics(grpc::ServerContext*, const externalscaler::GetMetricsRequest* req,
-                          externalscaler::GetMetricsResponse* out) override {
+  grpc::ServerUnaryReactor* GetMetrics(grpc::CallbackServerContext* ctx,
+                                       const externalscaler::GetMetricsRequest* req,
+                                       externalscaler::GetMetricsResponse* out) override {
     try {
-      ScalerResult r = evaluate(req->scaledobjectref());
+      ScalerResult r = evaluate(queryOf(req->scaledobjectref()), *store_.snapshot());
       auto* v = out->add_metricvalues();
       v->set_metricname(req->metricname().empty() ? r.metricName : req->metricname());
       v->set_metricvalue(static_cast<int64_t>(std::llround(r.value)));
       v->set_metricvaluefloat(r.value);
-      return grpc::Status::OK;
+      return finished(ctx, grpc::Status::OK);
     } catch (const ScalerError& e) {
-      return toStatus(e);
+      return finished(ctx, toStatus(e));
     }
   }
 
  private:
   StatsStore& store_;
-  Changes& changes_;
-  ScalerContext ctx_;
+  std::shared_ptr<StreamHub> hub_;
 };
+
+// TLS from files that are watched: a replaced certificate, key or client CA
+// is used for new connections within kCertRefreshSeconds.
+std::shared_ptr<grpc::ServerCredentials> serverCredentials(const GrpcOptions& o) {
+  if (o.certFile.empty()) return grpc::InsecureServerCredentials();
+  // Unreadable files fail the start; later the watcher keeps the last good ones.
+  for (const auto* f : {&o.certFile, &o.keyFile, &o.clientCaFile})
+    if (!f->empty()) readFile(*f);
+  using grpc::experimental::FileWatcherCertificateProvider;
+  auto provider = o.clientCaFile.empty()
+                      ? std::make_shared<FileWatcherCertificateProvider>(o.keyFile, o.certFile,
+                                                                         kCertRefreshSeconds)
+                      : std::make_shared<FileWatcherCertificateProvider>(
+                            o.keyFile, o.certFile, o.clientCaFile, kCertRefreshSeconds);
+  grpc::experimental::TlsServerCredentialsOptions tls(provider);
+  tls.watch_identity_key_cert_pairs();
+  if (!o.clientCaFile.empty()) {
+    tls.watch_root_certs();
+    tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(tls);
+}
 
 }  // namespace
 
-void toProto(const StatsSnapshot& snap, const pb::Filter& f, pb::Snapshot& out) {
-  out.set_version(snap.version);
-  int64_t generated = 0;
-  if (matches(f.source(), "kafka")) {
-    for (const auto& [key, g] : snap.groups) {
-      if (!matches(f.cluster(), g.cluster) || !matches(f.group(), g.stats.group)) continue;
-      std::map<std::string, pb::KafkaGroupTopic*> byTopic;
-      for (const auto& p : g.stats.partitions) {
-        if (!matches(f.topic(), p.topic)) continue;
-        auto& t = byTopic[p.topic];
-        if (!t) {
-          t = out.add_kafka();
-          t->set_cluster(g.cluster);
-          t->set_group(g.stats.group);
-          t->set_topic(p.topic);
-          t->set_members(g.stats.members.value_or(-1));
-          t->set_collected_at_ms(g.collectedAtMs);
-        }
-        auto* pp = t->add_partitions();
-        pp->set_partition(p.partition);
-        pp->set_committed(p.committed);
-        pp->set_high(p.watermarks.high);
-        pp->set_low(p.watermarks.low);
-        pp->set_lag(consumerLag(p));
-        t->set_partition_count(t->partition_count() + 1);
-        if (p.committed < 0) {
-          t->set_partitions_without_commit(t->partitions_without_commit() + 1);
-        } else {
-          t->set_lag_sum(t->lag_sum() + consumerLag(p));
-          t->set_current_offset_sum(t->current_offset_sum() + p.committed);
-        }
-      }
-      generated = std::max(generated, g.collectedAtMs);
-    }
-  }
-  if (matches(f.source(), "sqs") && f.cluster().empty() && f.group().empty() && f.topic().empty()) {
-    for (const auto& [url, q] : snap.queues) {
-      if (!matches(f.queue(), q.stats.name)) continue;
-      auto* s = out.add_sqs();
-      s->set_region(q.stats.region);
-      s->set_name(q.stats.name);
-      s->set_url(q.stats.url);
-      s->set_visible(q.stats.visible);
-      s->set_not_visible(q.stats.notVisible);
-      s->set_delayed(q.stats.delayed);
-      s->set_collected_at_ms(q.collectedAtMs);
-      generated = std::max(generated, q.collectedAtMs);
-    }
-  }
-  out.set_generated_at_ms(generated);
-}
-
 struct GrpcServer::Impl {
-  Changes changes;
+  std::shared_ptr<StreamHub> hub;
   std::unique_ptr<FeedService> feed;
   std::unique_ptr<ScalerService> scaler;
   std::unique_ptr<grpc::Server> server;
 };
 
-GrpcServer::GrpcServer(const GrpcOptions& opts, StatsStore& store, ScalerContext ctx)
+GrpcServer::GrpcServer(const GrpcOptions& opts, StatsStore& store, std::function<int64_t()> nowMs)
     : impl_(std::make_unique<Impl>()) {
-  impl_->feed = std::make_unique<FeedService>(store, impl_->changes);
-  impl_->scaler = std::make_unique<ScalerService>(store, impl_->changes, std::move(ctx));
-  store.subscribe(
-      [impl = impl_.get()](std::shared_ptr<const StatsSnapshot>) { impl->changes.notify(); });
-  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
-  if (!opts.certFile.empty()) {
-    grpc::SslServerCredentialsOptions ssl(
-        opts.clientCaFile.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                  : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    if (!opts.clientCaFile.empty()) ssl.pem_root_certs = readFile(opts.clientCaFile);
-    ssl.pem_key_cert_pairs.push_back({readFile(opts.keyFile), readFile(opts.certFile)});
-    creds = grpc::SslServerCredentials(ssl);
-  }
+  impl_->hub = std::make_shared<StreamHub>(opts.maxStreams);
+  impl_->feed = std::make_unique<FeedService>(store, impl_->hub, std::move(nowMs));
+  impl_->scaler = std::make_unique<ScalerService>(store, impl_->hub);
+  store.subscribe([hub = impl_->hub](Snap snap) { hub->publish(snap); });
   std::string listen = opts.listen;
   if (!listen.empty() && listen.front() == ':') listen = "0.0.0.0" + listen;
   grpc::ServerBuilder b;
-  b.AddListeningPort(listen, creds, &port_);
+  b.AddListeningPort(listen, serverCredentials(opts), &port_);
   b.RegisterService(impl_->feed.get());
   b.RegisterService(impl_->scaler.get());
   impl_->server = b.BuildAndStart();
@@ -279,8 +403,10 @@ GrpcServer::~GrpcServer() { shutdown(); }
 
 void GrpcServer::shutdown() {
   if (!impl_->server) return;
-  impl_->changes.stop();
-  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // Streams end with a status the clients can act on (reconnect elsewhere)
+  // instead of a dropped connection; unary calls get the grace period.
+  impl_->hub->stop();
+  impl_->server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   impl_->server.reset();
 }
 

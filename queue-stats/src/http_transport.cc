@@ -2,12 +2,25 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+
 namespace queue_stats {
 
 namespace {
 size_t collect(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
   return size * n;
+}
+
+// scheme://host:port of a URL, without userinfo: safe for messages.
+std::string origin(const std::string& url) {
+  auto start = url.find("//");
+  start = start == std::string::npos ? 0 : start + 2;
+  auto end = url.find_first_of("/?#", start);
+  std::string authority = url.substr(start, end == std::string::npos ? end : end - start);
+  auto at = authority.rfind('@');
+  if (at != std::string::npos) authority = authority.substr(at + 1);
+  return url.substr(0, start) + authority;
 }
 }  // namespace
 
@@ -34,9 +47,13 @@ HttpReply CurlTransport::send(const HttpRequestSpec& req) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
   }
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::min<int64_t>(req.timeout.count(), 3000)));
+  // A total deadline (resolve, connect, TLS, answer); libcurl reads 0 as
+  // "never", so a zero or negative timeout becomes the shortest one.
+  long total = static_cast<long>(std::max<int64_t>(req.timeout.count(), 1));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(total, 3000L));
+  // Without signals, a blocking resolver would ignore the deadline; the
+  // threaded resolver (the distributions' libcurl) keeps it.
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
@@ -49,8 +66,7 @@ HttpReply CurlTransport::send(const HttpRequestSpec& req) {
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     // The URL, not the headers: they may carry credentials.
-    std::string host = req.url.substr(0, req.url.find('/', req.url.find("//") + 2));
-    throw TransportError(host + ": " + (err[0] ? err : curl_easy_strerror(rc)));
+    throw TransportError(origin(req.url) + ": " + (err[0] ? err : curl_easy_strerror(rc)));
   }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

@@ -17,6 +17,16 @@ bool SqsError::retryable() const {
   return false;
 }
 
+bool rejectsCredentials(const SqsError& e) {
+  // Query protocol codes, their JSON-protocol forms, and the JSON
+  // protocol's own name for an unknown access key.
+  static const char* rejected[] = {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
+                                   "UnrecognizedClientException"};
+  for (const char* r : rejected)
+    if (e.code() == r) return true;
+  return false;
+}
+
 SqsError parseSqsError(int status, const std::string& body) {
   json j = json::parse(body, nullptr, false);
   std::string type, message;
@@ -53,13 +63,14 @@ QueueDepth parseQueueAttributes(const std::string& body) {
 
 HttpSqsClient::HttpSqsClient(HttpTransport& http, CredentialsProvider& creds, std::string region,
                              std::string endpoint, RetryPolicy retry,
-                             std::function<int64_t()> nowUnix)
+                             std::function<int64_t()> nowUnix, std::chrono::milliseconds timeout)
     : http_(http),
       creds_(creds),
       region_(std::move(region)),
       endpoint_(endpoint.empty() ? "https://sqs." + region_ + ".amazonaws.com"
                                  : std::move(endpoint)),
       retry_(retry),
+      timeout_(timeout),
       now_(nowUnix ? std::move(nowUnix) : AwsEnvironment::process().nowUnix),
       rng_(std::random_device{}()) {
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
@@ -67,32 +78,44 @@ HttpSqsClient::HttpSqsClient(HttpTransport& http, CredentialsProvider& creds, st
   host_ = host_.substr(0, host_.find('/'));
 }
 
-std::string HttpSqsClient::call(const std::string& action, const std::string& jsonBody) {
+AwsCredentials HttpSqsClient::credentials() {
+  try {
+    return creds_.get();
+  } catch (const CredentialsError& e) {
+    throw SqsError("CredentialsError", 0, e.what());
+  }
+}
+
+std::optional<SqsError> HttpSqsClient::sendOnce(const std::string& action,
+                                                const std::string& jsonBody,
+                                                const AwsCredentials& c, std::string& answer) {
+  SignableRequest sreq{"POST",
+                       "/",
+                       "",
+                       {{"Host", host_},
+                        {"Content-Type", "application/x-amz-json-1.0"},
+                        {"X-Amz-Target", "AmazonSQS." + action}},
+                       jsonBody};
+  Signature sig = signRequest(sreq, c, {region_, "sqs", now_()});
+  HttpRequestSpec req{"POST", endpoint_ + "/", sreq.headers, jsonBody, timeout_};
+  for (auto& h : sig.headers) req.headers.push_back(std::move(h));
+  try {
+    HttpReply r = http_.send(req);
+    if (r.status != 200) return parseSqsError(r.status, r.body);
+    answer = std::move(r.body);
+    return std::nullopt;
+  } catch (const TransportError& e) {
+    return SqsError("TransportError", 0, e.what());
+  }
+}
+
+std::string HttpSqsClient::callWithBackoff(const std::string& action, const std::string& jsonBody,
+                                           AwsCredentials& used) {
   for (int attempt = 1;; ++attempt) {
-    AwsCredentials c;
-    try {
-      c = creds_.get();
-    } catch (const CredentialsError& e) {
-      throw SqsError("CredentialsError", 0, e.what());
-    }
-    SignableRequest sreq{"POST",
-                         "/",
-                         "",
-                         {{"Host", host_},
-                          {"Content-Type", "application/x-amz-json-1.0"},
-                          {"X-Amz-Target", "AmazonSQS." + action}},
-                         jsonBody};
-    Signature sig = signRequest(sreq, c, {region_, "sqs", now_()});
-    HttpRequestSpec req{"POST", endpoint_ + "/", sreq.headers, jsonBody, std::chrono::seconds(10)};
-    for (auto& h : sig.headers) req.headers.push_back(std::move(h));
-    std::optional<SqsError> err;
-    try {
-      HttpReply r = http_.send(req);
-      if (r.status == 200) return r.body;
-      err = parseSqsError(r.status, r.body);
-    } catch (const TransportError& e) {
-      err = SqsError("TransportError", 0, e.what());
-    }
+    used = credentials();
+    std::string answer;
+    std::optional<SqsError> err = sendOnce(action, jsonBody, used, answer);
+    if (!err) return answer;
     if (!err->retryable() || attempt >= retry_.maxAttempts) throw *err;
     // Full jitter: a random wait up to base * 2^attempt, capped.
     auto ceiling =
@@ -100,6 +123,19 @@ std::string HttpSqsClient::call(const std::string& action, const std::string& js
     std::uniform_int_distribution<int64_t> wait(0, ceiling);
     std::this_thread::sleep_for(std::chrono::milliseconds(wait(rng_)));
   }
+}
+
+std::string HttpSqsClient::call(const std::string& action, const std::string& jsonBody) {
+  AwsCredentials used;
+  try {
+    return callWithBackoff(action, jsonBody, used);
+  } catch (const SqsError& e) {
+    if (!rejectsCredentials(e)) throw;
+  }
+  // Temporary credentials can expire or be revoked before their stated
+  // expiry: refresh once; a second rejection stands.
+  creds_.invalidate(used);
+  return callWithBackoff(action, jsonBody, used);
 }
 
 std::string HttpSqsClient::getQueueUrl(const std::string& name) {

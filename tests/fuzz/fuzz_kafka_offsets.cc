@@ -1,7 +1,7 @@
 // The numbers brokers report (committed offsets, watermarks, partition
 // counts, errors), as arbitrary as a broken or hostile cluster could make
 // them, through the lag collector and the exposition: no crash, lag never
-// below -1, sums never negative.
+// below -1, sums never negative, lag seconds never negative.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -31,16 +31,32 @@ class Bytes {
 class FuzzedKafka : public queue_stats::KafkaClient {
  public:
   explicit FuzzedKafka(Bytes& b) : b_(b) {}
-  std::map<std::string, int> topics() override {
+  queue_stats::TopicsAnswer topics() override {
     if (b_.byte() == 0xff) throw queue_stats::KafkaError("metadata failed");
-    std::map<std::string, int> t;
-    for (int n = b_.byte() % 4; n > 0; --n) t["t" + std::to_string(b_.byte() % 5)] = b_.byte() % 6;
+    queue_stats::TopicsAnswer t;
+    for (int n = b_.byte() % 4; n > 0; --n)
+      t.partitions["t" + std::to_string(b_.byte() % 5)] = b_.byte() % 6;
+    if (b_.byte() == 0xfe) t.errors["t" + std::to_string(b_.byte() % 5)] = "leader not available";
     return t;
   }
-  std::map<queue_stats::TopicPartition, queue_stats::PartitionWatermarks> watermarks(
+  queue_stats::WatermarksAnswer watermarks(
       const std::vector<queue_stats::TopicPartition>& parts) override {
-    std::map<queue_stats::TopicPartition, queue_stats::PartitionWatermarks> out;
-    for (const auto& p : parts) out[p] = {b_.i64() % 1000000, b_.i64() % 1000000};
+    queue_stats::WatermarksAnswer out;
+    for (const auto& p : parts)
+      if (b_.byte() == 0xfd)
+        out.errors[p] = "not leader";
+      else
+        out.marks[p] = {b_.i64() % 1000000, b_.i64() % 1000000};
+    return out;
+  }
+  queue_stats::TimestampsAnswer messageTimestamps(
+      const std::vector<queue_stats::MessagePosition>& at) override {
+    queue_stats::TimestampsAnswer out;
+    for (const auto& p : at)
+      if (b_.byte() & 1)
+        out.timestampsMs[p] = b_.i64();  // any timestamp, also far in the future or past
+      else
+        out.errors[p] = "no message";
     return out;
   }
   std::map<std::string, int> groups() override {
@@ -77,11 +93,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (b.byte() & 1) cfg.topics = {"t1", "t3"};
   FuzzedKafka k(b);
   queue_stats::StatsStore store;
-  auto cycle = queue_stats::collectKafka(cfg, k);
+  auto cycle = queue_stats::KafkaCollector(cfg, k, [] { return int64_t{1700000000000}; }).collect();
   for (const auto& [g, gs] : cycle.groups)
-    for (const auto& p : gs.partitions)
+    for (const auto& p : gs.partitions) {
       if (queue_stats::consumerLag(p) < -1 || queue_stats::expiredMessages(p) < 0) __builtin_trap();
-  store.publish(cycle, 1);
+      if (p.lagSeconds && !(*p.lagSeconds >= 0)) __builtin_trap();
+    }
+  store.publish(cycle, 1, 30000);
   queue_stats::CollectionMetrics metrics;
   std::string text = queue_stats::renderMetrics(store, metrics);
   // Sums never go negative (the -1 of a partition without a commit stays out).

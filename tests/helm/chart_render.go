@@ -5,7 +5,11 @@
 // values from values.yaml merged with -f files, and Helm's .Release,
 // .Chart, .Capabilities and .Template objects.
 //
-//	chart-render -chart charts/metrics-adapter [-f values.yaml]... [-name release] [-namespace ns] [-show-only templates/x.yaml]...
+//	chart-render -chart charts/metrics-adapter [-f values.yaml]... [-name release] [-namespace ns] [-show-only templates/x.yaml]... [-cluster objects.yaml] [-notes]
+//
+// -cluster: objects (YAML documents, e.g. an earlier render) that lookup
+// finds, as if they were in the cluster (helm upgrade); without it lookup
+// finds nothing, as in `helm template`. -notes: print NOTES.txt instead.
 package main
 
 import (
@@ -14,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"text/template"
@@ -87,8 +92,53 @@ func fromYAML(s string) map[string]interface{} {
 	return m
 }
 
+// readObjects reads the YAML documents of a file, for lookup.
+func readObjects(path string) ([]map[string]interface{}, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]interface{}
+	for _, doc := range regexp.MustCompile(`(?m)^---[ \t]*$`).Split(string(b), -1) {
+		m := map[string]interface{}{}
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		if len(m) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// lookupIn answers Helm's lookup from objects: one object by name (empty
+// map when absent), or a list of the kind's objects when name is empty.
+func lookupIn(objects []map[string]interface{}, apiVersion, kind, ns, name string) map[string]interface{} {
+	var items []interface{}
+	for _, o := range objects {
+		meta, _ := o["metadata"].(map[string]interface{})
+		if o["apiVersion"] != apiVersion || o["kind"] != kind {
+			continue
+		}
+		if ns != "" && meta["namespace"] != ns {
+			continue
+		}
+		if name == "" {
+			items = append(items, o)
+		} else if meta["name"] == name {
+			return o
+		}
+	}
+	if name == "" {
+		return map[string]interface{}{"items": items}
+	}
+	return map[string]interface{}{}
+}
+
 func main() {
 	chartDir := flag.String("chart", "", "chart directory")
+	clusterFile := flag.String("cluster", "", "objects lookup finds (YAML documents)")
+	notes := flag.Bool("notes", false, "print the rendered NOTES.txt only")
 	release := flag.String("name", "metrics-adapter", "release name")
 	namespace := flag.String("namespace", "default", "release namespace")
 	var files, only valueFiles
@@ -139,9 +189,16 @@ func main() {
 		return v, nil
 	}
 	funcs["fail"] = func(msg string) (string, error) { return "", fmt.Errorf("%s", msg) }
-	// helm template has no cluster: lookup finds nothing.
-	funcs["lookup"] = func(string, string, string, string) (map[string]interface{}, error) {
-		return map[string]interface{}{}, nil
+	// helm template has no cluster: lookup finds nothing, unless -cluster.
+	var cluster []map[string]interface{}
+	if *clusterFile != "" {
+		if cluster, err = readObjects(*clusterFile); err != nil {
+			fmt.Fprintln(os.Stderr, "chart-render:", err)
+			os.Exit(1)
+		}
+	}
+	funcs["lookup"] = func(apiVersion, kind, ns, name string) (map[string]interface{}, error) {
+		return lookupIn(cluster, apiVersion, kind, ns, name), nil
 	}
 	funcs["include"] = func(n string, data interface{}) (string, error) {
 		var buf bytes.Buffer
@@ -188,6 +245,10 @@ func main() {
 	}
 	sort.Strings(names)
 
+	revision := 1
+	if *clusterFile != "" {
+		revision = 2
+	}
 	var out bytes.Buffer
 	for _, n := range names {
 		base := filepath.Base(n)
@@ -199,7 +260,7 @@ func main() {
 			"Chart":  chart,
 			"Release": map[string]interface{}{
 				"Name": *release, "Namespace": *namespace, "Service": "Helm",
-				"IsInstall": true, "IsUpgrade": false, "Revision": 1,
+				"IsInstall": *clusterFile == "", "IsUpgrade": *clusterFile != "", "Revision": revision,
 			},
 			"Capabilities": map[string]interface{}{
 				"KubeVersion": map[string]interface{}{"Version": "v1.29.0", "GitVersion": "v1.29.0", "Major": "1", "Minor": "29"},
@@ -214,6 +275,12 @@ func main() {
 			os.Exit(1)
 		}
 		text := strings.ReplaceAll(buf.String(), "<no value>", "")
+		if *notes {
+			if base == "NOTES.txt" {
+				out.WriteString(text)
+			}
+			continue
+		}
 		if base == "NOTES.txt" || strings.TrimSpace(text) == "" {
 			continue
 		}

@@ -12,6 +12,7 @@
 
 #include <boost/beast/core/detail/base64.hpp>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -104,8 +105,10 @@ std::string argValue(const std::vector<std::string>& args, const std::string& fl
   return "";
 }
 
-// Whether `leafPem` chains to `caPem` and is valid for `host`.
-bool verifies(const std::string& caPem, const std::string& leafPem, const std::string& host) {
+// Whether `leafPem` chains to `caPem`: for `purpose` (X509_PURPOSE_SSL_CLIENT
+// or _SERVER; 0: any), valid for `host` and with subject CN `cn` when given.
+bool chainsFor(const std::string& caPem, const std::string& leafPem, int purpose,
+               const std::string& cn = "", const std::string& host = "") {
   auto load = [](const std::string& pem) {
     BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
     X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
@@ -120,14 +123,39 @@ bool verifies(const std::string& caPem, const std::string& leafPem, const std::s
     X509_STORE_add_cert(store, ca);
     X509_STORE_CTX* ctx = X509_STORE_CTX_new();
     X509_STORE_CTX_init(ctx, store, leaf, nullptr);
-    ok = X509_verify_cert(ctx) == 1 &&
-         X509_check_host(leaf, host.data(), host.size(), 0, nullptr) == 1;
+    if (purpose) X509_STORE_CTX_set_purpose(ctx, purpose);
+    ok = X509_verify_cert(ctx) == 1;
+    if (ok && !host.empty()) ok = X509_check_host(leaf, host.data(), host.size(), 0, nullptr) == 1;
+    if (ok && !cn.empty()) {
+      char buf[256] = {0};
+      X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, buf, sizeof buf);
+      ok = cn == buf;
+    }
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
   }
   X509_free(ca);
   X509_free(leaf);
   return ok;
+}
+
+// Whether `leafPem` chains to `caPem` and is valid for `host`.
+bool verifies(const std::string& caPem, const std::string& leafPem, const std::string& host) {
+  return chainsFor(caPem, leafPem, 0, "", host);
+}
+
+// The container's volume mount of `name` (a null node when none).
+YAML::Node volumeMount(const YAML::Node& container, const std::string& name) {
+  for (const auto& m : container["volumeMounts"])
+    if (m["name"].as<std::string>() == name) return m;
+  return YAML::Node();
+}
+
+std::string secretVolume(const YAML::Node& deployment, const std::string& volume) {
+  for (const auto& v : deployment["spec"]["template"]["spec"]["volumes"])
+    if (v["name"].as<std::string>() == volume && v["secret"])
+      return v["secret"]["secretName"].as<std::string>();
+  return "";
 }
 
 class HelmChart : public ::testing::Test {
@@ -393,6 +421,273 @@ TEST_F(HelmChart, ExistingRulesSelfSignedAndMistakes) {
   EXPECT_NE(r.err.find("queueStats.config.kafka"), std::string::npos) << r.err;
 }
 
+namespace {
+const char* kQueueStatsOn =
+    "queueStats:\n  enabled: true\n  config:\n    kafka:\n      - name: main\n"
+    "        bootstrapServers: kafka:9092\n        groups: [orders]\n";
+const char* kQsName = "metrics-adapter-queue-stats";
+std::string secretData(const YAML::Node& secret, const char* key) {
+  return b64decode(secret["data"][key].as<std::string>());
+}
+}  // namespace
+
+// queue-stats' gRPC is mutual TLS unless turned off: a generated CA, the
+// server certificate for the Service's names, and client certificates for
+// the adapter (mounted) and KEDA (a Secret for a TriggerAuthentication).
+TEST_F(HelmChart, QueueStatsTlsByDefault) {
+  Rendered o = render({kQueueStatsOn});
+  auto qs = o.one("Deployment", kQsName);
+  auto qsArgs = argsOf(qs);
+  EXPECT_EQ(argValue(qsArgs, "--grpc-tls-cert-file"), "/var/run/queue-stats-tls/tls.crt");
+  EXPECT_EQ(argValue(qsArgs, "--grpc-tls-private-key-file"), "/var/run/queue-stats-tls/tls.key");
+  EXPECT_EQ(argValue(qsArgs, "--grpc-client-ca-file"), "/var/run/queue-stats-tls/ca.crt")
+      << "client certificates are required";
+  EXPECT_EQ(argValue(qsArgs, "--grpc-max-streams"), "1000");
+  expectFlagsAccepted("queue-stats", qsArgs);
+  EXPECT_EQ(secretVolume(qs, "tls"), "metrics-adapter-queue-stats-tls");
+
+  auto adapter = o.one("Deployment", "metrics-adapter");
+  auto args = argsOf(adapter);
+  EXPECT_EQ(argValue(args, "--queue-stats-ca-file"), "/var/run/queue-stats-tls/ca.crt");
+  EXPECT_EQ(argValue(args, "--queue-stats-client-cert"), "/var/run/queue-stats-tls/tls.crt");
+  EXPECT_EQ(argValue(args, "--queue-stats-client-key"), "/var/run/queue-stats-tls/tls.key");
+  expectFlagsAccepted("metrics-adapter", args);
+  EXPECT_EQ(secretVolume(adapter, "queue-stats-tls"), "metrics-adapter-queue-stats-client-tls");
+
+  // Whole-directory mounts (a subPath mount never sees a Secret's update,
+  // and both reload certificates when the files change).
+  for (const auto* d : {&qs, &adapter}) {
+    for (const auto& m : (*d)["spec"]["template"]["spec"]["containers"][0]["volumeMounts"])
+      EXPECT_FALSE(m["subPath"]) << (*d)["metadata"]["name"] << " " << m["name"];
+  }
+  YAML::Node qsMount = volumeMount(qs["spec"]["template"]["spec"]["containers"][0], "tls");
+  ASSERT_TRUE(qsMount.IsMap());
+  EXPECT_EQ(qsMount["mountPath"].as<std::string>(), "/var/run/queue-stats-tls");
+  YAML::Node adapterMount =
+      volumeMount(adapter["spec"]["template"]["spec"]["containers"][0], "queue-stats-tls");
+  ASSERT_TRUE(adapterMount.IsMap());
+  EXPECT_EQ(adapterMount["mountPath"].as<std::string>(), "/var/run/queue-stats-tls");
+
+  // One CA; the server certificate for every name the Service is dialled
+  // by; two client certificates, the adapter's and KEDA's, apart.
+  std::string ca = secretData(o.one("Secret", "metrics-adapter-queue-stats-ca"), "tls.crt");
+  auto server = o.one("Secret", "metrics-adapter-queue-stats-tls");
+  auto client = o.one("Secret", "metrics-adapter-queue-stats-client-tls");
+  auto keda = o.one("Secret", "metrics-adapter-queue-stats-keda-tls");
+  for (const auto* s : {&server, &client, &keda}) {
+    EXPECT_EQ(secretData(*s, "ca.crt"), ca) << (*s)["metadata"]["name"];
+    EXPECT_EQ((*s)["type"].as<std::string>(), "kubernetes.io/tls");
+    EXPECT_EQ((*s)["metadata"]["namespace"].as<std::string>(), "monitoring");
+  }
+  for (const char* host : {"metrics-adapter-queue-stats", "metrics-adapter-queue-stats.monitoring",
+                           "metrics-adapter-queue-stats.monitoring.svc",
+                           "metrics-adapter-queue-stats.monitoring.svc.cluster.local"})
+    EXPECT_TRUE(verifies(ca, secretData(server, "tls.crt"), host)) << host;
+  EXPECT_TRUE(chainsFor(ca, secretData(server, "tls.crt"), X509_PURPOSE_SSL_SERVER));
+  EXPECT_TRUE(
+      chainsFor(ca, secretData(client, "tls.crt"), X509_PURPOSE_SSL_CLIENT, "queue-stats-client"));
+  EXPECT_TRUE(
+      chainsFor(ca, secretData(keda, "tls.crt"), X509_PURPOSE_SSL_CLIENT, "queue-stats-keda"));
+  EXPECT_NE(secretData(keda, "tls.key"), secretData(client, "tls.key")) << "KEDA has its own key";
+  EXPECT_NE(secretData(keda, "tls.crt"), secretData(client, "tls.crt"));
+  EXPECT_NE(secretData(keda, "tls.key").find("PRIVATE KEY"), std::string::npos);
+  EXPECT_TRUE(o.all("NetworkPolicy").empty()) << "off by default";
+
+  // NOTES.txt: how to give KEDA the Secret.
+  CommandResult notes = renderRaw({kQueueStatsOn}, "monitoring", {"-notes"});
+  ASSERT_EQ(notes.code, 0) << notes.err;
+  for (const char* want :
+       {"TriggerAuthentication",
+        "{parameter: caCert, name: metrics-adapter-queue-stats-keda-tls, key: ca.crt}",
+        "{parameter: tlsClientCert, name: metrics-adapter-queue-stats-keda-tls, key: tls.crt}",
+        "{parameter: tlsClientKey, name: metrics-adapter-queue-stats-keda-tls, key: tls.key}",
+        "scalerAddress: metrics-adapter-queue-stats.monitoring.svc:9309", "authenticationRef:"})
+    EXPECT_NE(notes.out.find(want), std::string::npos) << want << "\n" << notes.out;
+
+  // The KEDA Secret can go to KEDA's namespace (ClusterTriggerAuthentication).
+  Rendered k = render({kQueueStatsOn, "queueStats:\n  tls:\n    keda:\n      namespace: keda\n"});
+  EXPECT_EQ(k.one("Secret", "metrics-adapter-queue-stats-keda-tls")["metadata"]["namespace"]
+                .as<std::string>(),
+            "keda");
+  // Off: no Secrets, no TLS flags; grpcMaxStreams still wired.
+  Rendered off =
+      render({kQueueStatsOn, "queueStats:\n  tls:\n    enabled: false\n  grpcMaxStreams: 250\n"});
+  EXPECT_EQ(off.names("Secret"), (std::set<std::string>{"metrics-adapter-tls"}));
+  auto offArgs = argsOf(off.one("Deployment", kQsName));
+  EXPECT_EQ(argValue(offArgs, "--grpc-client-ca-file"), "");
+  EXPECT_EQ(argValue(offArgs, "--grpc-max-streams"), "250");
+  EXPECT_EQ(argValue(argsOf(off.one("Deployment", "metrics-adapter")), "--queue-stats-ca-file"),
+            "");
+  CommandResult bad = renderRaw({kQueueStatsOn, "queueStats:\n  grpcMaxStreams: 0\n"});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("grpcMaxStreams must be at least 1"), std::string::npos) << bad.err;
+}
+
+// helm upgrade keeps the generated certificates (lookup of the Secrets in
+// the cluster), and certificates added later are signed by the same CA.
+TEST_F(HelmChart, QueueStatsCertificatesSurviveUpgrade) {
+  auto secrets = [](const Rendered& o) {
+    std::map<std::string, std::string> out;
+    for (const auto& s : o.all("Secret"))
+      for (const auto& kv : s["data"])
+        out[s["metadata"]["name"].as<std::string>() + "/" + kv.first.as<std::string>()] =
+            kv.second.as<std::string>();
+    return out;
+  };
+  auto cluster = [&](const Rendered& o, const std::set<std::string>& drop) {
+    std::string text;
+    for (const auto& d : o.docs())
+      if (!drop.count(d["metadata"]["name"].as<std::string>()) ||
+          d["kind"].as<std::string>() != "Secret")
+        text += "---\n" + YAML::Dump(d) + "\n";
+    std::string path = dir_.file("cluster" + std::to_string(++files_) + ".yaml");
+    writeFile(path, text);
+    return path;
+  };
+  auto upgrade = [&](const std::string& clusterFile) {
+    CommandResult r = renderRaw({kQueueStatsOn}, "monitoring", {"-cluster", clusterFile});
+    EXPECT_EQ(r.code, 0) << r.err;
+    return Rendered(documents(r.out));
+  };
+  Rendered first = render({kQueueStatsOn});
+  Rendered again = render({kQueueStatsOn});
+  EXPECT_NE(secrets(first), secrets(again)) << "a fresh install generates new ones";
+
+  Rendered upgraded = upgrade(cluster(first, {}));
+  EXPECT_EQ(secrets(upgraded), secrets(first)) << "upgrade keeps every certificate";
+
+  // KEDA's Secret missing (deleted, or added by this chart version): a new
+  // certificate from the kept CA; the others unchanged.
+  Rendered kedaAdded = upgrade(cluster(first, {"metrics-adapter-queue-stats-keda-tls"}));
+  auto before = secrets(first), after = secrets(kedaAdded);
+  for (const auto& [k, v] : before) {
+    if (k.rfind("metrics-adapter-queue-stats-keda-tls/", 0) != 0) {
+      EXPECT_EQ(after[k], v) << k;
+    }
+  }
+  auto keda = kedaAdded.one("Secret", "metrics-adapter-queue-stats-keda-tls");
+  EXPECT_NE(secretData(keda, "tls.crt"),
+            b64decode(before["metrics-adapter-queue-stats-keda-tls/tls.crt"]));
+  std::string ca = secretData(kedaAdded.one("Secret", "metrics-adapter-queue-stats-ca"), "tls.crt");
+  EXPECT_TRUE(
+      chainsFor(ca, secretData(keda, "tls.crt"), X509_PURPOSE_SSL_CLIENT, "queue-stats-keda"));
+
+  // No CA Secret (an install from before it was kept): a new CA, and every
+  // certificate re-issued from it, so they still agree.
+  Rendered noCa = upgrade(cluster(first, {"metrics-adapter-queue-stats-ca"}));
+  std::string newCa = secretData(noCa.one("Secret", "metrics-adapter-queue-stats-ca"), "tls.crt");
+  EXPECT_NE(newCa, secretData(first.one("Secret", "metrics-adapter-queue-stats-ca"), "tls.crt"));
+  for (const char* s : {"metrics-adapter-queue-stats-tls", "metrics-adapter-queue-stats-client-tls",
+                        "metrics-adapter-queue-stats-keda-tls"}) {
+    auto secret = noCa.one("Secret", s);
+    EXPECT_EQ(secretData(secret, "ca.crt"), newCa) << s;
+    EXPECT_TRUE(chainsFor(newCa, secretData(secret, "tls.crt"), X509_PURPOSE_ANY)) << s;
+  }
+}
+
+// Secrets of one's own (cert-manager's, say) instead of generated ones.
+TEST_F(HelmChart, QueueStatsExistingSecrets) {
+  Rendered o = render({kQueueStatsOn,
+                       "queueStats:\n  tls:\n    existingSecrets:\n      server: qs-server\n"
+                       "      adapter: qs-adapter\n      keda: qs-keda\n"});
+  EXPECT_EQ(o.names("Secret"), (std::set<std::string>{"metrics-adapter-tls"}))
+      << "nothing generated for queue-stats";
+  EXPECT_EQ(secretVolume(o.one("Deployment", kQsName), "tls"), "qs-server");
+  auto adapter = o.one("Deployment", "metrics-adapter");
+  EXPECT_EQ(secretVolume(adapter, "queue-stats-tls"), "qs-adapter");
+  EXPECT_EQ(argValue(argsOf(adapter), "--queue-stats-client-key"),
+            "/var/run/queue-stats-tls/tls.key");
+  CommandResult notes =
+      renderRaw({kQueueStatsOn,
+                 "queueStats:\n  tls:\n    existingSecrets:\n      server: qs-server\n"
+                 "      adapter: qs-adapter\n      keda: qs-keda\n"},
+                "monitoring", {"-notes"});
+  EXPECT_NE(notes.out.find("{parameter: tlsClientKey, name: qs-keda, key: tls.key}"),
+            std::string::npos)
+      << notes.out;
+
+  CommandResult r =
+      renderRaw({kQueueStatsOn, "queueStats:\n  tls:\n    existingSecrets:\n      server: qs\n"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("give both server and adapter"), std::string::npos) << r.err;
+  r = renderRaw({kQueueStatsOn, "queueStats:\n  tls:\n    existingSecrets:\n      keda: qs\n"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("existingSecrets.keda needs"), std::string::npos) << r.err;
+}
+
+TEST_F(HelmChart, QueueStatsNetworkPolicy) {
+  auto labelsMatch = [](const YAML::Node& selector, const YAML::Node& labels) {
+    if (!selector["matchLabels"] || selector["matchLabels"].size() == 0) return false;
+    for (const auto& kv : selector["matchLabels"])
+      if (!labels[kv.first.as<std::string>()] ||
+          labels[kv.first.as<std::string>()].as<std::string>() != kv.second.as<std::string>())
+        return false;
+    return true;
+  };
+  Rendered o = render({kQueueStatsOn, "queueStats:\n  networkPolicy:\n    enabled: true\n"});
+  ASSERT_EQ(o.all("NetworkPolicy").size(), 1u);
+  auto np = o.one("NetworkPolicy", kQsName)["spec"];
+  auto qsLabels = o.one("Deployment", kQsName)["spec"]["template"]["metadata"]["labels"];
+  auto adapterLabels =
+      o.one("Deployment", "metrics-adapter")["spec"]["template"]["metadata"]["labels"];
+  EXPECT_TRUE(labelsMatch(np["podSelector"], qsLabels));
+  EXPECT_FALSE(labelsMatch(np["podSelector"], adapterLabels));
+  EXPECT_EQ(np["policyTypes"].size(), 1u);
+  EXPECT_EQ(np["policyTypes"][0].as<std::string>(), "Ingress");
+  ASSERT_EQ(np["ingress"].size(), 2u);
+  auto grpc = np["ingress"][0];
+  ASSERT_EQ(grpc["ports"].size(), 1u);
+  EXPECT_EQ(grpc["ports"][0]["port"].as<int>(), 9309);
+  ASSERT_EQ(grpc["from"].size(), 2u);
+  EXPECT_TRUE(labelsMatch(grpc["from"][0]["podSelector"], adapterLabels)) << "the adapter's pods";
+  EXPECT_FALSE(grpc["from"][0]["namespaceSelector"]) << "in the policy's namespace";
+  EXPECT_EQ(grpc["from"][1]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                .as<std::string>(),
+            "keda");
+  EXPECT_EQ(grpc["from"][1]["podSelector"]["matchLabels"]["app"].as<std::string>(),
+            "keda-operator");
+  auto metrics = np["ingress"][1];
+  ASSERT_EQ(metrics["ports"].size(), 1u);
+  EXPECT_EQ(metrics["ports"][0]["port"].as<int>(), 9308);
+  ASSERT_EQ(metrics["from"].size(), 1u);
+  EXPECT_EQ(metrics["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                .as<std::string>(),
+            "monitoring")
+      << "Prometheus in the release's namespace by default";
+  EXPECT_EQ(
+      metrics["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as<std::string>(),
+      "prometheus");
+
+  // Ports and selectors follow the values.
+  Rendered c = render(
+      {kQueueStatsOn,
+       "queueStats:\n  grpcPort: 9400\n  metricsPort: 9401\n  networkPolicy:\n    enabled: true\n"
+       "    keda:\n      namespace: autoscaling\n      podSelector:\n        matchLabels:\n"
+       "          app: null\n          app.kubernetes.io/name: keda-operator\n"
+       "    prometheus:\n      namespaceSelector:\n        matchLabels:\n          team: obs\n"
+       "      podSelector: null\n"
+       "    extraGrpcFrom:\n      - ipBlock:\n          cidr: 10.1.0.0/16\n"});
+  auto cnp = c.one("NetworkPolicy", kQsName)["spec"];
+  EXPECT_EQ(cnp["ingress"][0]["ports"][0]["port"].as<int>(), 9400);
+  EXPECT_EQ(cnp["ingress"][1]["ports"][0]["port"].as<int>(), 9401);
+  auto kedaPeer = cnp["ingress"][0]["from"][1];
+  EXPECT_EQ(
+      kedaPeer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as<std::string>(),
+      "autoscaling");
+  EXPECT_EQ(kedaPeer["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as<std::string>(),
+            "keda-operator");
+  EXPECT_FALSE(kedaPeer["podSelector"]["matchLabels"]["app"]) << "null drops a default label";
+  EXPECT_EQ(cnp["ingress"][0]["from"][2]["ipBlock"]["cidr"].as<std::string>(), "10.1.0.0/16");
+  auto promPeer = cnp["ingress"][1]["from"][0];
+  EXPECT_EQ(promPeer["namespaceSelector"]["matchLabels"]["team"].as<std::string>(), "obs");
+  EXPECT_FALSE(promPeer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]);
+  EXPECT_TRUE(promPeer["podSelector"].IsMap());
+  EXPECT_EQ(promPeer["podSelector"].size(), 0u) << "every pod of the selected namespaces";
+  auto qsArgs = argsOf(c.one("Deployment", kQsName));
+  EXPECT_EQ(argValue(qsArgs, "--grpc-listen"), ":9400");
+  EXPECT_EQ(argValue(qsArgs, "--listen"), ":9401");
+}
+
 // The plain manifests, rendered from the chart (HelmChart's renderer).
 class DeployManifests : public HelmChart {
  protected:
@@ -460,9 +755,14 @@ TEST_F(DeployManifests, HpaExamplesParse) {
   EXPECT_EQ(hpa.all("HorizontalPodAutoscaler").size(), 5u);
   for (const auto& h : hpa.all("HorizontalPodAutoscaler"))
     EXPECT_EQ(h["apiVersion"].as<std::string>(), "autoscaling/v2") << h["metadata"]["name"];
-  EXPECT_EQ(hpa.all("ScaledObject").size(), 2u);
+  EXPECT_EQ(hpa.all("ScaledObject").size(), 3u);
+  ASSERT_EQ(hpa.all("TriggerAuthentication").size(), 1u);
+  EXPECT_EQ(hpa.all("TriggerAuthentication")[0]["spec"]["secretTargetRef"].size(), 3u)
+      << "caCert, tlsClientCert, tlsClientKey: the chart's gRPC is mutual TLS";
   for (const auto& so : hpa.all("ScaledObject")) {
     EXPECT_EQ(so["spec"]["triggers"][0]["type"].as<std::string>(), "external");
+    EXPECT_EQ(so["spec"]["triggers"][0]["authenticationRef"]["name"].as<std::string>(),
+              "queue-stats-tls");
     EXPECT_EQ(so["spec"]["triggers"][0]["metadata"]["scalerAddress"].as<std::string>(),
               "metrics-adapter-queue-stats.monitoring:9309");
   }

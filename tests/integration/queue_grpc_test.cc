@@ -506,3 +506,277 @@ TEST_F(QueueFeed, TheInstalledLayoutLoadsTheFeedModule) {
   })) << r.status
       << " " << r.body << a.process().log();
 }
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t millisSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+// A server stream with the context it needs kept beside it.
+template <class Msg>
+struct OpenStream {
+  std::unique_ptr<grpc::ClientContext> ctx = std::make_unique<grpc::ClientContext>();
+  std::unique_ptr<grpc::ClientReader<Msg>> reader;
+};
+
+OpenStream<queuestats::v1::Snapshot> watch(queuestats::v1::QueueStats::Stub& feed,
+                                           const std::string& topic) {
+  OpenStream<queuestats::v1::Snapshot> s;
+  s.ctx->set_deadline(std::chrono::system_clock::now() + 30s);
+  queuestats::v1::Filter f;
+  f.set_topic(topic);
+  s.reader = feed.Watch(s.ctx.get(), f);
+  return s;
+}
+
+OpenStream<externalscaler::IsActiveResponse> streamIsActive(
+    externalscaler::ExternalScaler::Stub& scaler, const std::map<std::string, std::string>& md) {
+  OpenStream<externalscaler::IsActiveResponse> s;
+  s.ctx->set_deadline(std::chrono::system_clock::now() + 30s);
+  s.reader = scaler.StreamIsActive(s.ctx.get(), ref(md));
+  return s;
+}
+
+std::unique_ptr<queuestats::v1::QueueStats::Stub> feedClient(const std::string& address) {
+  return queuestats::v1::QueueStats::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
+// Reads until the stream ends; returns its status.
+template <class Msg>
+grpc::Status drain(OpenStream<Msg>& s) {
+  Msg m;
+  while (s.reader->Read(&m)) {
+  }
+  return s.reader->Finish();
+}
+
+}  // namespace
+
+TEST_F(QueueFeed, WatchPushesEachSnapshotAsItIsPublished) {
+  TempDir dir;
+  KafkaMock kafka(dir, 1);
+  seedOrders(kafka);
+  writeFile(dir.file("qs.yaml"), kafkaConfig(kafka, "quiet-consumer"));
+  QueueStatsProcess qs(dir, dir.file("qs.yaml"));
+  auto feed = feedClient(qs.grpcAddress());
+  auto s = watch(*feed, "quiet");
+  queuestats::v1::Snapshot snap;
+  ASSERT_TRUE(s.reader->Read(&snap)) << qs.process().log();
+  ASSERT_EQ(snap.kafka_size(), 1) << snap.DebugString();
+  // After the first (the snapshot current when Watch began), every message
+  // is sent as its collection is published: its age is the push's delay. A
+  // 1 s poll would make it anything up to 1 s.
+  uint64_t version = snap.version();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(s.reader->Read(&snap)) << qs.process().log();
+    ASSERT_EQ(snap.kafka_size(), 1) << snap.DebugString();
+    EXPECT_GT(snap.version(), version) << "only a new snapshot is sent";
+    EXPECT_FALSE(snap.kafka(0).stale());
+    EXPECT_GE(snap.kafka(0).age_ms(), 0);
+    EXPECT_LT(snap.kafka(0).age_ms(), 300) << "message " << i << ": " << snap.DebugString();
+    version = snap.version();
+  }
+  // New lag arrives within one interval (1 s) and a cycle, not a poll later.
+  auto produced = Clock::now();
+  kafka.cmd("produce quiet 0 7");
+  bool seen = false;
+  while (!seen && s.reader->Read(&snap))
+    seen = snap.kafka_size() == 1 && snap.kafka(0).lag_sum() == 7;
+  ASSERT_TRUE(seen);
+  EXPECT_LT(millisSince(produced), 1700);
+  s.ctx->TryCancel();
+  s.reader->Finish();
+}
+
+TEST_F(QueueFeed, StreamsBeyondGrpcMaxStreamsAreRefused) {
+  TempDir dir;
+  KafkaMock kafka(dir, 1);
+  seedOrders(kafka);
+  writeFile(dir.file("qs.yaml"), kafkaConfig(kafka, "quiet-consumer"));
+  QueueStatsProcess qs(dir, dir.file("qs.yaml"), {}, "queue-stats", {"--grpc-max-streams=2"});
+  auto feed = feedClient(qs.grpcAddress());
+  auto scaler = scalerClient(qs.grpcAddress());
+  queuestats::v1::Snapshot snap;
+  auto first = watch(*feed, "quiet");
+  ASSERT_TRUE(first.reader->Read(&snap)) << qs.process().log();
+  auto second = watch(*feed, "quiet");
+  ASSERT_TRUE(second.reader->Read(&snap)) << qs.process().log();
+
+  // Both kinds of stream count; the third is refused at once.
+  auto started = Clock::now();
+  auto third = streamIsActive(*scaler, {{"consumerGroup", "quiet-consumer"}, {"topic", "quiet"}});
+  externalscaler::IsActiveResponse r;
+  EXPECT_FALSE(third.reader->Read(&r));
+  grpc::Status st = third.reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_NE(st.error_message().find("--grpc-max-streams"), std::string::npos) << st.error_message();
+  EXPECT_LT(millisSince(started), 2000);
+  // Unary calls are not streams: still answered.
+  EXPECT_TRUE(call([&](grpc::ClientContext& ctx) {
+                queuestats::v1::Filter f;
+                return feed->List(&ctx, f, &snap);
+              }).ok());
+
+  // A closed stream frees its place.
+  first.ctx->TryCancel();
+  first.reader->Finish();
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        auto again =
+            streamIsActive(*scaler, {{"consumerGroup", "quiet-consumer"}, {"topic", "quiet"}});
+        bool admitted = again.reader->Read(&r);
+        again.ctx->TryCancel();
+        again.reader->Finish();
+        return admitted && !r.result();
+      },
+      5s));
+  second.ctx->TryCancel();
+  second.reader->Finish();
+}
+
+TEST_F(QueueFeed, SigtermClosesOpenStreamsWithAStatus) {
+  TempDir dir;
+  KafkaMock kafka(dir, 1);
+  seedOrders(kafka);
+  writeFile(dir.file("qs.yaml"), kafkaConfig(kafka, "quiet-consumer"));
+  QueueStatsProcess qs(dir, dir.file("qs.yaml"));
+  auto feed = feedClient(qs.grpcAddress());
+  auto scaler = scalerClient(qs.grpcAddress());
+  auto feedStream = watch(*feed, "quiet");
+  queuestats::v1::Snapshot snap;
+  ASSERT_TRUE(feedStream.reader->Read(&snap)) << qs.process().log();
+  auto active = streamIsActive(*scaler, {{"consumerGroup", "quiet-consumer"}, {"topic", "quiet"}});
+  externalscaler::IsActiveResponse r;
+  ASSERT_TRUE(active.reader->Read(&r)) << qs.process().log();
+
+  auto signalled = Clock::now();
+  qs.process().signal(SIGTERM);
+  grpc::Status fs = drain(feedStream);
+  EXPECT_LT(millisSince(signalled), 1500) << "streams are closed, not waited for";
+  grpc::Status as = drain(active);
+  for (const auto& s : {fs, as}) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+    EXPECT_EQ(s.error_message(), "queue-stats is shutting down") << "a status, not a dropped link";
+  }
+  EXPECT_EQ(qs.process().waitExit(5s), 0) << qs.process().log();
+}
+
+TEST_F(KedaScaler, ServerCertificateAndClientCaReloadWithoutRestart) {
+  TempDir dir;
+  KafkaMock kafka(dir, 1);
+  writeFile(dir.file("qs.yaml"), kafkaConfig(kafka, "orders-consumer"));
+  auto serverCert = [](const TestCa& ca) {
+    CertOptions o("queue-stats");
+    o.ipAddresses = {"127.0.0.1"};
+    o.serverAuth = true;
+    o.clientAuth = false;
+    return ca.issue(o);
+  };
+  auto install = [&](const TestCa& ca) {
+    KeyPair server = serverCert(ca);
+    writeFile(dir.file("server.key"), server.keyPem);
+    writeFile(dir.file("server.pem"), server.certPem);
+    writeFile(dir.file("ca.pem"), ca.pem());
+  };
+  TestCa oldCa("old CA"), newCa("new CA");
+  KeyPair oldClient = oldCa.issue(CertOptions("keda-operator"));
+  KeyPair newClient = newCa.issue(CertOptions("keda-operator"));
+  install(oldCa);
+  QueueStatsProcess qs(
+      dir, dir.file("qs.yaml"), {}, "queue-stats",
+      {"--grpc-tls-cert-file", dir.file("server.pem"), "--grpc-tls-private-key-file",
+       dir.file("server.key"), "--grpc-client-ca-file", dir.file("ca.pem")});
+  // GetMetricSpec needs no data; each call is a new connection (its own
+  // subchannel pool), so it sees the certificates served now.
+  auto specWith = [&](const TestCa& trust, const KeyPair* client) {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = trust.pem();
+    if (client) {
+      tls.pem_cert_chain = client->certPem;
+      tls.pem_private_key = client->keyPem;
+    }
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto stub = externalscaler::ExternalScaler::NewStub(
+        grpc::CreateCustomChannel(qs.grpcAddress(), grpc::SslCredentials(tls), args));
+    externalscaler::GetMetricSpecResponse spec;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 3s);
+    return stub->GetMetricSpec(&ctx, ref({{"consumerGroup", "orders-consumer"}}), &spec);
+  };
+  grpc::Status st = specWith(oldCa, &oldClient);
+  ASSERT_TRUE(st.ok()) << st.error_message() << qs.process().log();
+  EXPECT_FALSE(specWith(newCa, &newClient).ok()) << "the new CA is not trusted yet";
+
+  auto replaced = Clock::now();
+  install(newCa);
+  ASSERT_TRUE(waitUntil([&] { return specWith(newCa, &newClient).ok(); }, 10s))
+      << specWith(newCa, &newClient).error_message() << qs.process().log();
+  EXPECT_LT(millisSince(replaced), 8000);
+  EXPECT_FALSE(specWith(oldCa, &oldClient).ok()) << "the old server certificate is gone";
+  EXPECT_FALSE(specWith(newCa, &oldClient).ok()) << "the old CA's clients are refused";
+  EXPECT_FALSE(specWith(newCa, nullptr).ok()) << "a client certificate is still required";
+  EXPECT_TRUE(qs.process().running());
+}
+
+namespace {
+// A Kubernetes quantity as the adapter writes values ("118", "118500m").
+double quantity(const std::string& q) {
+  return q.back() == 'm' ? std::stod(q.substr(0, q.size() - 1)) / 1000 : std::stod(q);
+}
+}  // namespace
+
+TEST_F(QueueFeed, LagSecondsAndStaleValuesThroughTheAdapter) {
+  TempDir dir;
+  KafkaMock kafka(dir, 1);
+  // 10 messages 1 s apart, the first 120 s ago; committed at 2: the oldest
+  // unread message is 118 s old.
+  const int64_t first = unixMillis() - 120000;
+  kafka.cmd("topic orders 1");
+  kafka.cmd("produce_ts orders 0 10 " + std::to_string(first) + " 1000");
+  kafka.cmd("commit g orders 0 2");
+  writeFile(dir.file("qs.yaml"), "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: \"" +
+                                     kafka.bootstrap() + "\"\n    groups: [g]\n");
+  QueueStatsProcess qs(dir, dir.file("qs.yaml"));
+  // A long max age: what makes the adapter refuse below is queue-stats'
+  // own stale mark, not the adapter's clock.
+  auto a = adapter(dir, qs.grpcAddress(), {"--queue-stats-max-age=10m"});
+  json list = json::parse(httpsGet(a->port(), "/apis/external.metrics.k8s.io/v1beta1").body);
+  std::set<std::string> names;
+  for (const auto& r : list["resources"]) names.insert(r["name"].get<std::string>());
+  EXPECT_TRUE(names.count("kafka_consumergroup_lag_seconds_max")) << list.dump();
+  EXPECT_TRUE(names.count("kafka_consumergroup_lag_seconds")) << list.dump();
+  HttpsResult r;
+  ASSERT_TRUE(waitUntil([&] {
+    r = external(*a, "kafka_consumergroup_lag_seconds_max", "consumergroup%3Dg");
+    return r.status == 200 && r.body.find("\"items\":[{") != std::string::npos;
+  })) << r.status
+      << " " << r.body << qs.process().log();
+  json j = json::parse(r.body);
+  ASSERT_EQ(j["items"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["items"][0]["metricLabels"],
+            json({{"cluster", "main"}, {"consumergroup", "g"}, {"topic", "orders"}}));
+  double expected = (unixMillis() - (first + 2000)) / 1000.0;
+  double got = quantity(j["items"][0]["value"].get<std::string>());
+  EXPECT_LE(got, expected + 0.2) << j.dump();
+  EXPECT_GE(got, expected - 2.5) << j.dump();
+
+  // The broker dies: queue-stats marks the values stale within its
+  // staleAfter (2 intervals) and the adapter answers 503 saying so.
+  kafka.cmd("down 1");
+  auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return external(*a, "kafka_consumergroup_lag_seconds_max", "consumergroup%3Dg").status ==
+               503;
+      },
+      10s));
+  EXPECT_LE(std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count(), 4.0);
+  r = external(*a, "kafka_consumergroup_lag_sum", "consumergroup%3Dg");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("is stale"), std::string::npos) << r.body;
+}

@@ -131,14 +131,21 @@ TEST_F(QueueStatsKafka, BrokerErrorsAndOutagesWithdrawSeries) {
       << "recovers";
   // The broker goes down: everything for the cluster goes, nothing reads 0.
   kafka.cmd("down 1");
-  m = qs.waitFor([&](const std::string& t) { return !mentions(t, "kafka_topic_partitions{"); },
-                 30s);
+  // (Withdrawn when the values go stale, counted when the request's
+  // timeout ends the cycle: either may come first.)
+  m = qs.waitFor(
+      [&](const std::string& t) {
+        return !mentions(t, "kafka_topic_partitions{") &&
+               value(t, "queue_stats_collection_errors_total{source=\"kafka\",target=\"main\"}")
+                       .value_or(0) >= 1;
+      },
+      30s);
   EXPECT_FALSE(mentions(m, "kafka_consumergroup_lag{")) << m;
   EXPECT_FALSE(mentions(m, "kafka_topic_partitions{")) << m;
   EXPECT_GE(
       value(m, "queue_stats_collection_errors_total{source=\"kafka\",target=\"main\"}").value_or(0),
       1)
-      << m;
+      << m << qs.process().log();
   kafka.cmd("up 1");
   EXPECT_EQ(value(qs.waitFor([&](const std::string& t) { return mentions(t, lag); }, 40s), lag),
             15);
@@ -185,6 +192,169 @@ TEST_F(QueueStatsKafka, ConfigErrorsAndReload) {
       qs.waitFor([&](const std::string& t) { return mentions(t, lb) && !mentions(t, la); });
   EXPECT_EQ(value(m, lb), 7);
   EXPECT_FALSE(mentions(m, la)) << "a group dropped from the config is dropped from the metrics";
+}
+
+namespace {
+std::string clusterConfig(const std::string& name, const std::string& bootstrap,
+                          const std::string& extra = "") {
+  return "  - name: " + name + "\n    bootstrapServers: \"" + bootstrap + "\"\n    groups: [g1]\n" +
+         extra;
+}
+}  // namespace
+
+TEST_F(QueueStatsKafka, ADeadBrokersLagIsWithdrawnWithinTwoIntervalsAndDelaysNoOtherCluster) {
+  TempDir dir, otherDir;  // each mock cluster logs to its own directory
+  KafkaMock dying(dir, 1), healthy(otherDir, 1);
+  for (KafkaMock* k : {&dying, &healthy}) {
+    k->cmd("topic orders 1");
+    k->cmd("produce orders 0 10");
+    k->cmd("commit g1 orders 0 0");
+  }
+  writeFile(dir.file("qs.yaml"), "interval: 1s\nkafka:\n" +
+                                     clusterConfig("dying", dying.bootstrap()) +
+                                     clusterConfig("healthy", healthy.bootstrap()));
+  QueueStats qs(dir, dir.file("qs.yaml"));
+  const std::string sum =
+      "kafka_consumergroup_lag_sum{cluster=\"dying\",consumergroup=\"g1\",topic=\"orders\"}";
+  const std::string other =
+      "kafka_consumergroup_lag_sum{cluster=\"healthy\",consumergroup=\"g1\",topic=\"orders\"}";
+  const std::string errors =
+      "queue_stats_collection_errors_total{source=\"kafka\",target=\"dying\"}";
+  std::string m =
+      qs.waitFor([&](const std::string& t) { return mentions(t, sum) && mentions(t, other); });
+  ASSERT_EQ(value(m, sum), 10);
+  auto before = value(m, errors).value_or(0);
+  auto killed = std::chrono::steady_clock::now();
+  dying.cmd("down 1");
+  m = qs.waitFor([&](const std::string& t) {
+    return !mentions(t, sum) && value(t, errors).value_or(0) > before;
+  });
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  EXPECT_FALSE(mentions(m, sum)) << m;
+  EXPECT_LE(took, 3.0 + 1.0) << "2 intervals + 1 s (and the scrape's own polling)";
+  // The healthy cluster keeps its own schedule: new lag shows within about
+  // an interval although the other cluster's requests are timing out.
+  auto produced = std::chrono::steady_clock::now();
+  healthy.cmd("produce orders 0 5");
+  m = qs.waitFor([&](const std::string& t) { return value(t, other) == 15; });
+  EXPECT_EQ(value(m, other), 15);
+  EXPECT_LE(std::chrono::duration<double>(std::chrono::steady_clock::now() - produced).count(),
+            2.5);
+  // It comes back on its own.
+  dying.cmd("up 1");
+  EXPECT_EQ(value(qs.waitFor([&](const std::string& t) { return mentions(t, sum); }, 40s), sum),
+            10);
+}
+
+TEST_F(QueueStatsKafka, SigtermEndsItWithinASecondWhileARequestHangs) {
+  TempDir dir;
+  KafkaMock kafka(dir, 1);
+  kafka.cmd("topic orders 1");
+  kafka.cmd("commit g1 orders 0 0");
+  // A long per-request timeout: the cycle after the broker dies waits in
+  // librdkafka for up to 10 s.
+  writeFile(dir.file("qs.yaml"), "interval: 1s\nkafka:\n" + clusterConfig("main", kafka.bootstrap(),
+                                                                          "    timeout: 10s\n"));
+  QueueStats qs(dir, dir.file("qs.yaml"));
+  qs.waitFor([](const std::string& t) { return mentions(t, "kafka_consumergroup_lag_sum{"); });
+  kafka.cmd("down 1");
+  std::this_thread::sleep_for(1500ms);  // a cycle is now inside a request
+  auto sent = std::chrono::steady_clock::now();
+  qs.process().signal(SIGTERM);
+  EXPECT_EQ(qs.process().waitExit(10s), 0) << qs.process().log();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  EXPECT_LE(took, 1.5) << "the target is 1 s (bench/queue-bench measures it)";
+  EXPECT_TRUE(mentions(qs.process().log(), "stopped")) << qs.process().log();
+}
+
+TEST_F(QueueStatsKafka, AChangedConfigFileAppliesWithoutASignal) {
+  TempDir dir;
+  KafkaMock kafka(dir, 1);
+  kafka.cmd("topic t 1");
+  kafka.cmd("produce t 0 9");
+  kafka.cmd("commit a t 0 1");
+  kafka.cmd("commit b t 0 2");
+  auto config = [&](const std::string& groups) {
+    return "interval: 1s\nkafka:\n  - name: main\n    bootstrapServers: \"" + kafka.bootstrap() +
+           "\"\n    groups: [" + groups + "]\n";
+  };
+  writeFile(dir.file("qs.yaml"), config("a"));
+  QueueStats qs(dir, dir.file("qs.yaml"));
+  const std::string lb =
+      "kafka_consumergroup_lag{cluster=\"main\",consumergroup=\"b\",partition=\"0\",topic=\"t\"}";
+  qs.waitFor([](const std::string& t) { return mentions(t, "consumergroup=\"a\""); });
+  // A broken edit is refused with its position; the old config keeps serving.
+  writeFile(dir.file("qs.yaml"), "interval: 1s\nkafka: {}\n");
+  ASSERT_TRUE(qs.process().waitForLog("config reload rejected", 10s)) << qs.process().log();
+  EXPECT_TRUE(mentions(qs.process().log(), dir.file("qs.yaml") + ":2:8: kafka: expected a list"))
+      << qs.process().log();
+  EXPECT_TRUE(mentions(qs.metrics(), "consumergroup=\"a\""));
+  // As a ConfigMap update does: the new file replaces the old one.
+  auto edited = std::chrono::steady_clock::now();
+  writeFile(dir.file("qs.yaml.new"), config("a, b"));
+  ASSERT_EQ(std::rename(dir.file("qs.yaml.new").c_str(), dir.file("qs.yaml").c_str()), 0);
+  std::string m = qs.waitFor([&](const std::string& t) { return mentions(t, lb); });
+  EXPECT_EQ(value(m, lb), 7);
+  EXPECT_LE(std::chrono::duration<double>(std::chrono::steady_clock::now() - edited).count(), 4.5)
+      << "checked every 2 s, applied within an interval";
+  EXPECT_TRUE(mentions(qs.process().log(), "file changed")) << qs.process().log();
+}
+
+TEST_F(QueueStatsKafka, LagInSecondsFromTheOldestUnreadMessagesTimestamp) {
+  TempDir dir;
+  KafkaMock kafka(dir, 1);
+  // Partition 0: 20 messages, 1 s apart, the first 300 s ago, 5 per
+  // message set (the commit lands inside a set); committed at 8: the oldest
+  // unread message is 300 - 8 = 292 s old. Partition 1: caught up.
+  // Partition 2: messages stamped in the future (a producer's clock ahead).
+  // Partition 3: no commit.
+  const int64_t first = unixMillis() - 300000;
+  kafka.cmd("topic orders 4");
+  kafka.cmd("produce_ts orders 0 20 " + std::to_string(first) + " 1000 5");
+  kafka.cmd("produce_ts orders 1 3 " + std::to_string(first) + " 1000");
+  kafka.cmd("produce_ts orders 2 3 " + std::to_string(unixMillis() + 600000) + " 1000");
+  kafka.cmd("produce_ts orders 3 3 " + std::to_string(first) + " 1000");
+  kafka.cmd("commit g1 orders 0 8");
+  kafka.cmd("commit g1 orders 1 3");
+  kafka.cmd("commit g1 orders 2 0");
+  writeFile(dir.file("qs.yaml"),
+            "interval: 1s\nkafka:\n" + clusterConfig("main", kafka.bootstrap()));
+  QueueStats qs(dir, dir.file("qs.yaml"));
+  const std::string g = "cluster=\"main\",consumergroup=\"g1\"";
+  const std::string max = "kafka_consumergroup_lag_seconds_max{" + g + ",topic=\"orders\"}";
+  std::string m = qs.waitFor([&](const std::string& t) { return mentions(t, max); });
+  double expected = (unixMillis() - (first + 8000)) / 1000.0;
+  ASSERT_TRUE(value(m, max)) << m;
+  // Measured at the last collection (at most an interval before the scrape).
+  EXPECT_LE(*value(m, max), expected + 0.2) << m;
+  EXPECT_GE(*value(m, max), expected - 2.0) << m;
+  auto part = [&](int p) {
+    return value(m, "kafka_consumergroup_lag_seconds{" + g + ",partition=\"" + std::to_string(p) +
+                        "\",topic=\"orders\"}");
+  };
+  EXPECT_EQ(part(0), value(m, max));
+  EXPECT_EQ(part(1), 0) << "caught up";
+  EXPECT_EQ(part(2), 0) << "a timestamp in the future is 0, never negative";
+  EXPECT_FALSE(part(3)) << "no commit: no series";
+  // The group reads on: the age follows the new oldest unread message.
+  kafka.cmd("commit g1 orders 0 18");
+  m = qs.waitFor([&](const std::string& t) {
+    auto v = value(t, max);
+    return v && *v < expected - 5;
+  });
+  EXPECT_NEAR(*value(m, max), (unixMillis() - (first + 18000)) / 1000.0, 2.0) << m;
+
+  // The topic's metadata fails (UNKNOWN_TOPIC_OR_PART, 3): the group fails
+  // with it, never a smaller sum or a younger maximum.
+  kafka.cmd("topic_error orders 3");
+  m = qs.waitFor([&](const std::string& t) { return !mentions(t, "consumergroup=\"g1\""); });
+  EXPECT_FALSE(mentions(m, "kafka_consumergroup_lag_sum{" + g)) << m;
+  EXPECT_GE(value(m, "queue_stats_collection_errors_total{source=\"kafka\",target=\"main/g1\"}")
+                .value_or(0),
+            1)
+      << m;
+  kafka.cmd("topic_error orders 0");
+  qs.waitFor([&](const std::string& t) { return mentions(t, max); });
 }
 
 class QueueStatsSqs : public ::testing::Test {};

@@ -2,10 +2,16 @@
 // on loopback) as a process tests drive line by line on stdin:
 //   topic NAME PARTITIONS
 //   produce TOPIC PARTITION COUNT [BYTES]     one message set per message
+//   produce_ts TOPIC PARTITION COUNT TS STEP [PER_BATCH]
+//                                             CreateTimes TS, TS+STEP, ... (ms);
+//                                             PER_BATCH messages per set (1)
 //   commit GROUP TOPIC PARTITION OFFSET       a simple-consumer commit
 //   fill GROUPS TOPICS PARTITIONS MESSAGES    bench setup: group-i on topic-i
 //   down BROKER | up BROKER
 //   error API COUNT CODE                      push request errors (API by key)
+//   broker_error BROKER API COUNT CODE        the same on one broker only
+//   topic_error TOPIC CODE                    the topic's metadata fails (0 clears)
+//   leader TOPIC PARTITION BROKER             move a leader (-1: none)
 //   rtt BROKER MS
 //   watermarks TOPIC PARTITION                prints "wm LOW HIGH"
 // Each command answers "ok N" (N counts commands) or "err N message" on
@@ -53,6 +59,11 @@ class Cluster {
                                               {"batch.num.messages", "1"},
                                               {"message.max.bytes", "2000000"},
                                               {"log_level", "3"}});
+    // Sends what it has on flush only: produce_ts chooses the message sets.
+    batcher_ = newClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap_},
+                                             {"linger.ms", "60000"},
+                                             {"batch.num.messages", "100000"},
+                                             {"log_level", "3"}});
   }
   const std::string& bootstrap() const { return bootstrap_; }
 
@@ -73,6 +84,38 @@ class Cluster {
       in >> topic >> part >> count;
       if (!(in >> bytes)) bytes = 16;
       return produce(topic, part, count, bytes);
+    }
+    if (cmd == "produce_ts") {
+      std::string topic;
+      int part, count, perBatch = 1;
+      long long ts, step;
+      in >> topic >> part >> count >> ts >> step;
+      if (!(in >> perBatch) || perBatch < 1) perBatch = 1;
+      return produceAt(topic, part, count, ts, step, perBatch);
+    }
+    if (cmd == "broker_error") {
+      int broker, api, count, code;
+      in >> broker >> api >> count >> code;
+      for (int i = 0; i < count; ++i)
+        if (auto e = check(rd_kafka_mock_broker_push_request_error_rtts(
+                mc_, broker, static_cast<int16_t>(api), 1, static_cast<rd_kafka_resp_err_t>(code),
+                0));
+            !e.empty())
+          return e;
+      return "";
+    }
+    if (cmd == "topic_error") {
+      std::string topic;
+      int code;
+      in >> topic >> code;
+      rd_kafka_mock_topic_set_error(mc_, topic.c_str(), static_cast<rd_kafka_resp_err_t>(code));
+      return "";
+    }
+    if (cmd == "leader") {
+      std::string topic;
+      int part, broker;
+      in >> topic >> part >> broker;
+      return check(rd_kafka_mock_partition_set_leader(mc_, topic.c_str(), part, broker));
     }
     if (cmd == "commit") {
       std::string group, topic;
@@ -145,6 +188,23 @@ class Cluster {
     return "";
   }
 
+  // Messages whose CreateTime is set, PER_BATCH to a message set (the
+  // batching producer sends on flush only).
+  std::string produceAt(const std::string& topic, int part, int count, long long ts, long long step,
+                        int perBatch) {
+    for (int i = 0; i < count; ++i) {
+      std::string value = "m" + std::to_string(i);
+      rd_kafka_resp_err_t e = rd_kafka_producev(
+          batcher_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
+          RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_TIMESTAMP(ts + i * step), RD_KAFKA_V_END);
+      if (e) return rd_kafka_err2str(e);
+      if ((i + 1) % perBatch == 0 || i + 1 == count)
+        if (rd_kafka_flush(batcher_, 30000)) return "flush timed out";
+    }
+    return "";
+  }
+
   std::string commit(const std::string& group, rd_kafka_topic_partition_list_t* l) {
     auto& c = consumers_[group];
     if (!c)
@@ -192,6 +252,7 @@ class Cluster {
   rd_kafka_t* mockOwner_;
   rd_kafka_mock_cluster_t* mc_;
   rd_kafka_t* producer_;
+  rd_kafka_t* batcher_;
   std::string bootstrap_;
   std::map<std::string, rd_kafka_t*> consumers_;
 };

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -59,6 +60,9 @@ class ChildProcess {
 
 // A free TCP port on 127.0.0.1 (bound and released).
 int freePort();
+
+// Now, as Unix milliseconds (message timestamps, Kubernetes times).
+int64_t unixMillis();
 
 // A real Prometheus with the series of `seriesFile` (demo-exporter format):
 // ten minutes of history backfilled with promtool, then scraped every second.

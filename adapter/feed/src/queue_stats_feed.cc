@@ -2,9 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "queue_stats.grpc.pb.h"
 
@@ -20,12 +18,16 @@ int64_t nowMs() {
       .count();
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+std::shared_ptr<grpc::ChannelCredentials> credentials(const TlsFiles& files) {
+  if (!files.enabled()) return grpc::InsecureChannelCredentials();
+  TlsMaterial m = files.load();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = std::move(m.caPem);
+  ssl.pem_cert_chain = std::move(m.certPem);
+  ssl.pem_private_key = std::move(m.keyPem);
+  // SSL credentials always check the target's host name against the
+  // certificate's names.
+  return grpc::SslCredentials(ssl);
 }
 
 }  // namespace
@@ -35,18 +37,8 @@ struct QueueStatsFeed::Channel {
   std::unique_ptr<pb::QueueStats::Stub> stub;
 };
 
-QueueStatsFeed::QueueStatsFeed(QueueStatsFeedOptions opts, FeedLog log)
-    : opts_(std::move(opts)), log_(std::move(log)), channel_(std::make_unique<Channel>()) {
-  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
-  if (!opts_.caFile.empty() || !opts_.certFile.empty()) {
-    grpc::SslCredentialsOptions ssl;
-    if (!opts_.caFile.empty()) ssl.pem_root_certs = readFile(opts_.caFile);
-    if (!opts_.certFile.empty()) {
-      ssl.pem_cert_chain = readFile(opts_.certFile);
-      ssl.pem_private_key = readFile(opts_.keyFile);
-    }
-    creds = grpc::SslCredentials(ssl);
-  }
+std::unique_ptr<QueueStatsFeed::Channel> QueueStatsFeed::makeChannel() const {
+  auto creds = credentials(tls_);
   grpc::ChannelArguments args;
   // A silently dead connection (node gone, no RST) is noticed within ~40 s.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
@@ -54,9 +46,41 @@ QueueStatsFeed::QueueStatsFeed(QueueStatsFeedOptions opts, FeedLog log)
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   args.SetMaxReceiveMessageSize(64 << 20);  // 10,000 partitions are ~1 MB
-  channel_->channel = grpc::CreateCustomChannel(opts_.address, creds, args);
-  channel_->stub = pb::QueueStats::NewStub(channel_->channel);
+  auto c = std::make_unique<Channel>();
+  c->channel = grpc::CreateCustomChannel(opts_.address, creds, args);
+  c->stub = pb::QueueStats::NewStub(c->channel);
+  return c;
+}
+
+QueueStatsFeed::QueueStatsFeed(QueueStatsFeedOptions opts, FeedLog log)
+    : opts_(std::move(opts)),
+      log_(std::move(log)),
+      tls_(opts_.caFile, opts_.certFile, opts_.keyFile),
+      tlsStamp_(tls_.stamp()),
+      channel_(makeChannel()) {
   thread_ = std::thread([this] { run(); });
+}
+
+// Between streams only: an open stream keeps its connection (the server
+// checked the client's certificate when it was made).
+void QueueStatsFeed::reloadTlsIfChanged() {
+  if (!tls_.enabled()) return;
+  std::string stamp = tls_.stamp();
+  if (stamp == tlsStamp_) return;
+  try {
+    channel_ = makeChannel();
+    tlsStamp_ = std::move(stamp);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++status_.tlsReloads;
+    }
+    log_(false, "queue-stats feed: TLS files changed; reconnecting with them", "");
+  } catch (const std::exception& e) {
+    // Mid-rotation (one file new, one old) or broken: keep the last good
+    // ones, and look again before the next connection.
+    log_(true, "queue-stats feed: TLS files changed but cannot be used; keeping the previous ones",
+         e.what());
+  }
 }
 
 QueueStatsFeed::~QueueStatsFeed() {
@@ -85,6 +109,7 @@ void QueueStatsFeed::run() {
   const milliseconds maxBackoff{30000};
   std::mt19937 rng{std::random_device{}()};
   while (true) {
+    reloadTlsIfChanged();
     grpc::ClientContext ctx;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -96,8 +121,8 @@ void QueueStatsFeed::run() {
     pb::Snapshot snap;
     bool announced = false;
     while (reader->Read(&snap)) {
-      auto next = std::make_shared<FeedData>(feedDataFromSnapshot(snap));
-      next->receivedAtMs = nowMs();
+      // Ages count from here, on the adapter's clock.
+      auto next = std::make_shared<FeedData>(feedDataFromSnapshot(snap, nowMs()));
       {
         std::lock_guard<std::mutex> lock(mu_);
         data_ = std::move(next);

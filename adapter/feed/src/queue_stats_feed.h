@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "adapter/feed/feed_source.h"
+#include "tls_files.h"
 
 namespace grpc {
 class ClientContext;
@@ -23,7 +24,8 @@ namespace adapter {
 class QueueStatsFeed final : public FeedSource {
  public:
   // Starts the subscription thread. Throws std::runtime_error when the TLS
-  // files cannot be read.
+  // files cannot be read (or the key is not the certificate's). They are
+  // re-read before each new stream when they change.
   QueueStatsFeed(QueueStatsFeedOptions opts, FeedLog log);
   ~QueueStatsFeed();
   QueueStatsFeed(const QueueStatsFeed&) = delete;
@@ -36,9 +38,13 @@ class QueueStatsFeed final : public FeedSource {
 
  private:
   void run();
+  std::unique_ptr<Channel> makeChannel() const;  // throws when the TLS files are unusable
+  void reloadTlsIfChanged();
   QueueStatsFeedOptions opts_;
   FeedLog log_;
-  std::unique_ptr<Channel> channel_;
+  TlsFiles tls_;
+  std::string tlsStamp_;              // of the files channel_ was made from
+  std::unique_ptr<Channel> channel_;  // replaced by the run thread only
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -30,36 +30,42 @@ std::vector<apiservice::ExternalMetricValue> QueueFeedSource::answer(
   if (!servesExternalMetric(req.metric))
     throw StatusError::notFound("queue-stats does not measure \"" + req.metric + "\"");
   rules::LabelSelector selector = parseRequestSelector(req.labelSelector, "labelSelector");
-  const std::string& address = address_;
   auto data = feed_.current();
   if (!data) {
     FeedStatus st = feed_.status();
-    throw StatusError::unavailable("no data from queue-stats at " + address + " yet" +
+    throw StatusError::unavailable("no data from queue-stats at " + address_ + " yet" +
                                    (st.lastError.empty() ? "" : ": " + st.lastError));
   }
   std::vector<apiservice::ExternalMetricValue> out;
   auto it = data->metrics.find(req.metric);
   if (it == data->metrics.end()) return out;
   const int64_t now = clock_.nowMillis();
-  const int64_t maxAge = maxAgeMs_;
   for (const auto& s : it->second) {
     if (!rules::selectorMatches(selector, s.labels)) continue;
-    if (now - s.collectedAtMs > maxAge) {
-      // Part of a sum must not be left out, nor an old value passed off as
-      // current: the whole answer is refused.
-      FeedStatus st = feed_.status();
-      std::string what;
-      for (const auto& [k, v] : s.labels) what += (what.empty() ? "" : ",") + k + "=" + v;
-      throw StatusError::unavailable(
-          req.metric + "{" + what + "} was measured " +
-          std::to_string((now - s.collectedAtMs) / 1000) +
-          " s ago, older than --queue-stats-max-age (" + std::to_string(maxAge / 1000) + " s); " +
-          (st.connected ? "queue-stats is not collecting it"
-                        : "the feed from " + address + " is down: " + st.lastError));
-    }
+    // Part of a sum must not be left out, nor an old value passed off as
+    // current: the whole answer is refused.
+    refuseIfNotCurrent(req.metric, s, now);
     out.push_back({req.metric, s.labels, s.value, s.collectedAtMs});
   }
   return out;
+}
+
+void QueueFeedSource::refuseIfNotCurrent(const std::string& metric, const FeedSeries& s,
+                                         int64_t now) const {
+  if (!s.stale && now - s.collectedAtMs <= maxAgeMs_) return;
+  std::string what;
+  for (const auto& [k, v] : s.labels) what += (what.empty() ? "" : ",") + k + "=" + v;
+  const std::string series = metric + "{" + what + "}";
+  if (s.stale)
+    throw StatusError::unavailable(series +
+                                   " is stale: queue-stats reports it cannot measure it now (its "
+                                   "last value is older than queue-stats' staleAfter)");
+  FeedStatus st = feed_.status();
+  throw StatusError::unavailable(
+      series + " was measured " + std::to_string((now - s.collectedAtMs) / 1000) +
+      " s ago, older than --queue-stats-max-age (" + std::to_string(maxAgeMs_ / 1000) + " s); " +
+      (st.connected ? "queue-stats is not collecting it"
+                    : "the feed from " + address_ + " is down: " + st.lastError));
 }
 
 }  // namespace adapter

@@ -20,6 +20,56 @@
 {{- printf "%s-queue-stats" (include "metrics-adapter.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* queue-stats' TLS Secrets: the user's (queueStats.tls.existingSecrets) or the generated ones. */}}
+{{- define "metrics-adapter.queueStatsServerSecret" -}}
+{{- default (printf "%s-tls" (include "metrics-adapter.queueStatsName" .)) .Values.queueStats.tls.existingSecrets.server -}}
+{{- end -}}
+{{- define "metrics-adapter.queueStatsAdapterSecret" -}}
+{{- default (printf "%s-client-tls" (include "metrics-adapter.queueStatsName" .)) .Values.queueStats.tls.existingSecrets.adapter -}}
+{{- end -}}
+{{- define "metrics-adapter.queueStatsKedaSecret" -}}
+{{- default (printf "%s-keda-tls" (include "metrics-adapter.queueStatsName" .)) .Values.queueStats.tls.existingSecrets.keda -}}
+{{- end -}}
+{{- define "metrics-adapter.queueStatsKedaSecretNamespace" -}}
+{{- default (include "metrics-adapter.namespace" .) .Values.queueStats.tls.keda.namespace -}}
+{{- end -}}
+{{/* Whether there is a KEDA client Secret (given, or generated). */}}
+{{- define "metrics-adapter.queueStatsHasKedaSecret" -}}
+{{- $tls := .Values.queueStats.tls -}}
+{{- if or $tls.existingSecrets.keda (and (not $tls.existingSecrets.server) $tls.keda.create) }}true{{ end -}}
+{{- end -}}
+
+{{/* A Secret (ca.crt, tls.crt, tls.key) with a certificate signed by .ca:
+     the one already in the cluster when it exists and was signed by that
+     CA (so upgrades keep it), else a new one.
+     dict: root, name, namespace, cn, dnsNames, days, ca. */}}
+{{- define "metrics-adapter.queueStatsCertSecret" -}}
+{{- $old := lookup "v1" "Secret" .namespace .name -}}
+{{- $crt := "" -}}
+{{- $key := "" -}}
+{{- if and $old $old.data (index $old.data "ca.crt") (index $old.data "tls.crt") (index $old.data "tls.key") (eq (index $old.data "ca.crt" | b64dec) .ca.Cert) -}}
+{{- $crt = index $old.data "tls.crt" | b64dec -}}
+{{- $key = index $old.data "tls.key" | b64dec -}}
+{{- else -}}
+{{- $c := genSignedCert .cn nil .dnsNames (int .days) .ca -}}
+{{- $crt = $c.Cert -}}
+{{- $key = $c.Key -}}
+{{- end -}}
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/tls
+metadata:
+  name: {{ .name }}
+  namespace: {{ .namespace }}
+  labels:
+    {{- include "metrics-adapter.labels" .root | nindent 4 }}
+    app.kubernetes.io/component: queue-stats
+data:
+  ca.crt: {{ .ca.Cert | b64enc }}
+  tls.crt: {{ $crt | b64enc }}
+  tls.key: {{ $key | b64enc }}
+{{- end -}}
+
 {{- define "metrics-adapter.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 app.kubernetes.io/name: {{ include "metrics-adapter.name" . }}

@@ -1,8 +1,12 @@
-// queue-stats as a whole: the configured sources, one collection cycle
-// over all of them (in parallel), and reconfiguration on reload.
+// queue-stats as a whole: the configured sources, each collected on its own
+// schedule (SourceLoop), the sweep that turns values stale when their
+// source stops delivering, and reconfiguration on reload. Readers (HTTP,
+// gRPC) use only the store's published snapshot: nothing here holds a lock
+// across I/O.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +18,7 @@
 #include "queue_stats/config.h"
 #include "queue_stats/exposition.h"
 #include "queue_stats/kafka_client.h"
+#include "queue_stats/source_loop.h"
 #include "queue_stats/stats_store.h"
 
 namespace queue_stats {
@@ -28,34 +33,42 @@ struct AppSeams {
 class App {
  public:
   App(common::Logger& log, AppSeams seams);
-  // Applies a (new) config. Kafka clients are kept for clusters whose
-  // settings did not change. Throws std::runtime_error when a source
-  // cannot be set up (e.g. no SQS region anywhere); nothing changes then.
+  ~App();
+  // Applies a (new) config: sources whose settings did not change keep
+  // their schedule and connections; the others are replaced (a replaced
+  // one still in a cycle finishes it in the background and publishes
+  // nothing). Throws std::runtime_error when a source cannot be set up
+  // (e.g. no SQS region anywhere); nothing changes then.
   void configure(const QueueStatsConfig& cfg);
-  void runCycle();
+  // Asks every source to stop and waits for them until `deadline`; false
+  // when one is still inside a request (the process should then exit
+  // without destroying the App).
+  bool stop(std::chrono::steady_clock::time_point deadline);
   StatsStore& store() { return store_; }
   const CollectionMetrics& metrics() const { return metrics_; }
-  bool ready() const { return cycles_.load() > 0; }
-  int64_t intervalMs() const;
-  // Configured Kafka clusters: name -> bootstrapServers.
-  std::map<std::string, std::string> kafkaClusters() const;
+  // Every configured source has finished a first cycle.
+  bool ready() const;
+
+  struct Source;
 
  private:
-  struct Cluster {
-    KafkaClusterConfig cfg;
-    std::shared_ptr<KafkaClient> client;  // kept across reloads that leave the connection as is
-  };
+  std::shared_ptr<Source> kafkaSource(const KafkaClusterConfig& c, int64_t intervalMs);
+  std::shared_ptr<Source> sqsSource(const SqsConfig& c, int64_t intervalMs);
+  void kafkaCycle(Source& s);
+  void sqsCycle(Source& s);
+  // Publishes unless `s` was replaced meanwhile.
+  void publish(const Source& s, const std::function<void()>& fn);
+  void sweep();
+
   common::Logger& log_;
   AppSeams seams_;
   StatsStore store_;
   CollectionMetrics metrics_;
-  mutable std::mutex mu_;  // configure vs. runCycle
-  QueueStatsConfig cfg_;
-  std::map<std::string, std::shared_ptr<Cluster>> clusters_;
-  std::unique_ptr<HttpTransport> credentialsHttp_;
-  std::unique_ptr<DefaultCredentialsChain> credentials_;
-  std::shared_ptr<SqsCollector> sqs_;
-  std::atomic<uint64_t> cycles_{0};
+  mutable std::mutex mu_;  // the source tables; never held across I/O
+  std::mutex publishMu_;   // a source's publish vs. its replacement (taken before mu_)
+  std::map<std::string, std::shared_ptr<Source>> sources_;  // "kafka/<name>", "sqs"
+  std::vector<std::shared_ptr<Source>> retired_;            // replaced, possibly still in a cycle
+  std::unique_ptr<SourceLoop> sweeper_;
 };
 
 }  // namespace queue_stats

@@ -5,6 +5,7 @@
 // Temporary credentials are refreshed before they expire.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,6 +29,11 @@ class CredentialsProvider {
   virtual ~CredentialsProvider() = default;
   // Current credentials; throws CredentialsError when none can be had.
   virtual AwsCredentials get() = 0;
+  // AWS rejected `rejected` (ExpiredToken, InvalidClientTokenId): forget
+  // them if they are still the cached ones, so the next get() fetches anew
+  // and concurrent callers that saw the same rejection cause one refresh.
+  // Static credentials have nothing to refresh.
+  virtual void invalidate(const AwsCredentials& /*rejected*/) {}
 };
 
 // What the chain reads: the process environment and files, behind a seam.
@@ -40,8 +46,12 @@ struct AwsEnvironment {
 
 class DefaultCredentialsChain final : public CredentialsProvider {
  public:
-  DefaultCredentialsChain(AwsEnvironment env, HttpTransport& http, std::string region);
+  // `timeout` bounds each request to STS and the credential endpoints
+  // (IMDS keeps its own shorter ones when they are shorter).
+  DefaultCredentialsChain(AwsEnvironment env, HttpTransport& http, std::string region,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
   AwsCredentials get() override;
+  void invalidate(const AwsCredentials& rejected) override;
   // The region from the environment or the profile (for a config without one).
   std::optional<std::string> profileRegion() const;
 
@@ -60,6 +70,7 @@ class DefaultCredentialsChain final : public CredentialsProvider {
   AwsEnvironment env_;
   HttpTransport& http_;
   std::string region_;
+  std::chrono::milliseconds timeout_;
   std::mutex mu_;
   std::optional<AwsCredentials> cached_;
 };
@@ -71,6 +82,12 @@ std::map<std::string, std::map<std::string, std::string>> parseIni(const std::st
 AwsCredentials parseStsCredentials(const std::string& xml);
 // {AccessKeyId, SecretAccessKey, Token, Expiration} (ECS, EKS, IMDS).
 AwsCredentials parseJsonCredentials(const std::string& json);
+// Whether AWS_CONTAINER_CREDENTIALS_FULL_URI may be fetched, as the AWS SDKs
+// decide: any https URL; http only to a loopback literal (127.0.0.0/8, [::1],
+// localhost) or the ECS/EKS hosts 169.254.170.2, 169.254.170.23 and
+// [fd00:ec2::23]. Host names are not resolved: the answer could change
+// between this check and the connect (DNS rebinding).
+bool isAllowedContainerCredentialsUri(const std::string& uri);
 // RFC 3339 / ISO 8601 UTC ("2024-01-01T00:00:00Z", fractions allowed).
 std::optional<int64_t> parseIsoTime(const std::string& s);
 

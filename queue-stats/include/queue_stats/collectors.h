@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,10 +17,37 @@
 
 namespace queue_stats {
 
-// Topics, then committed offsets, then watermarks (read after the offsets,
-// the high watermark is never behind a commit), then member counts where
-// the brokers tell them.
-KafkaCycle collectKafka(const KafkaClusterConfig& cfg, KafkaClient& client);
+// One cluster's cycles: topics, then committed offsets, then watermarks
+// (read after the offsets, the high watermark is never behind a commit),
+// member counts where the brokers tell them, then the timestamps of the
+// oldest unread messages. A group's topics are those it committed on,
+// limited by `topics:`; a topic or partition of them that fails fails the
+// group (never a smaller sum).
+class KafkaCollector {
+ public:
+  // `nowMs`: Unix ms, what message timestamps are compared with.
+  KafkaCollector(KafkaClusterConfig cfg, KafkaClient& client, std::function<int64_t()> nowMs);
+  KafkaCycle collect();
+
+ private:
+  struct Metadata;
+  void readGroups(const Metadata& md, const std::map<std::string, GroupOffsets>& offsets,
+                  KafkaCycle& c);
+  void readLagSeconds(KafkaCycle& c);
+  KafkaClusterConfig cfg_;
+  KafkaClient& client_;
+  std::function<int64_t()> nowMs_;
+  // Message timestamps already read: a message's timestamp never changes,
+  // so a group that has not moved costs no fetch. Holds the last cycle's
+  // positions only.
+  std::map<MessagePosition, int64_t> timestamps_;
+  // Per group, the topics of its last successful measurement.
+  std::map<std::string, std::set<std::string>> lastTopics_;
+};
+
+// The age in seconds of a message with timestamp `tsMs` at `nowMs`; a
+// timestamp in the future gives 0, never a negative age.
+double ageSeconds(int64_t tsMs, int64_t nowMs);
 
 // The last path segment of a queue URL is its name.
 std::string queueNameFromUrl(const std::string& url);

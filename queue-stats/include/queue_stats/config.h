@@ -31,7 +31,14 @@ struct KafkaClusterConfig {
   std::vector<std::string> topics;  // empty: every topic a group has offsets for
   std::optional<SaslConfig> sasl;
   std::optional<TlsConfig> tls;
-  int64_t timeoutMs = 10000;  // per request to the brokers
+  // Per request to the brokers: `timeout`, else the interval, at most 10 s.
+  int64_t timeoutMs = 10000;
+  // Values last measured longer ago than this are stale: `staleAfter`, else
+  // two intervals.
+  int64_t staleAfterMs = 30000;
+  // The age of the oldest unread message per lagging partition (one small
+  // fetch each; `lagSeconds: false` turns it off).
+  bool lagSeconds = true;
 };
 
 struct SqsConfig {
@@ -39,10 +46,14 @@ struct SqsConfig {
   std::string endpoint;             // override, e.g. http://127.0.0.1:4566 (local testing)
   std::vector<std::string> queues;  // names or queue URLs
   std::vector<std::string> queueNamePrefixes;
-  int concurrency = 10;  // GetQueueAttributes calls in flight
-  std::string caFile;    // extra CA for the endpoint (local testing)
+  int concurrency = 10;          // GetQueueAttributes calls in flight
+  std::string caFile;            // extra CA for the endpoint (local testing)
+  int64_t timeoutMs = 10000;     // per request to AWS, as for Kafka
+  int64_t staleAfterMs = 30000;  // as for Kafka
 };
 
+// Each source (a cluster, SQS) is collected on its own schedule, every
+// interval; a cycle that runs long only delays its own source.
 struct QueueStatsConfig {
   int64_t intervalMs = 15000;
   std::vector<KafkaClusterConfig> kafka;

@@ -10,11 +10,6 @@
 
 #include "queue_stats/stats_store.h"
 
-namespace queuestats::v1 {
-class Filter;
-class Snapshot;
-}  // namespace queuestats::v1
-
 namespace queue_stats {
 
 struct GrpcOptions {
@@ -22,19 +17,17 @@ struct GrpcOptions {
   std::string certFile;  // TLS when set
   std::string keyFile;
   std::string clientCaFile;  // require and verify client certificates
-};
-
-// What the scaler needs beyond the snapshot.
-struct ScalerContext {
-  std::function<std::map<std::string, std::string>()> clusterServers;  // name -> bootstrapServers
-  std::function<int64_t()> maxAgeMs;  // values older than this are not served
-  std::function<int64_t()> nowMs;
+  // Concurrent streams (Watch, StreamIsActive) at most; the next one is
+  // answered RESOURCE_EXHAUSTED.
+  int maxStreams = 1000;
 };
 
 class GrpcServer {
  public:
   // Throws std::runtime_error when it cannot listen or load the TLS files.
-  GrpcServer(const GrpcOptions& opts, StatsStore& store, ScalerContext ctx);
+  // Handlers read only the store's published snapshot; `nowMs` (Unix ms)
+  // gives the feed's ages.
+  GrpcServer(const GrpcOptions& opts, StatsStore& store, std::function<int64_t()> nowMs);
   ~GrpcServer();
   int port() const { return port_; }
   void shutdown();
@@ -45,9 +38,5 @@ class GrpcServer {
   std::unique_ptr<Impl> impl_;
   int port_ = 0;
 };
-
-// The snapshot as the feed sends it, with `filter` applied (exposed for tests).
-void toProto(const StatsSnapshot& snap, const queuestats::v1::Filter& filter,
-             queuestats::v1::Snapshot& out);
 
 }  // namespace queue_stats

@@ -17,6 +17,8 @@ struct HttpRequestSpec {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The whole request's deadline (DNS, connect, TLS, answer): past it,
+  // send() throws TransportError.
   std::chrono::milliseconds timeout{5000};
 };
 

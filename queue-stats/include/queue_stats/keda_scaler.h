@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -38,6 +39,10 @@ struct ScalerQuery {
   bool limitToPartitionsWithLag = false;
   bool offsetResetEarliest = false;  // `offsetResetPolicy: earliest` (default latest)
   bool scaleToZeroOnInvalidOffset = false;
+  // `lagSecondsThreshold`: scale on the age of the oldest unread message
+  // (seconds) instead of messages; replaces lagThreshold.
+  std::optional<double> lagSecondsThreshold;
+  double activationLagSecondsThreshold = 0;  // `activationLagSecondsThreshold`
   // SQS (KEDA's aws-sqs-queue scaler keys).
   std::string queueUrl;   // `queueURL`
   std::string queueName;  // `queueName` (or the last segment of the URL)
@@ -61,11 +66,12 @@ struct ScalerResult {
   bool active = false;
 };
 
-// `clusterServers`: cluster name -> bootstrapServers, to resolve a
-// `bootstrapServers` key. Throws ScalerError when the group, topic or
-// queue is not measured, or its values are older than `maxAgeMs`.
-ScalerResult evaluateScaler(const ScalerQuery& q, const StatsSnapshot& snap,
-                            const std::map<std::string, std::string>& clusterServers, int64_t nowMs,
-                            int64_t maxAgeMs);
+// The target the HPA is given (GetMetricSpec).
+double scalerTarget(const ScalerQuery& q);
+
+// Against the snapshot (its clusterServers resolve a `bootstrapServers`
+// key). Throws ScalerError: NotFound when the group, topic or queue is not
+// measured, Unavailable when its values are stale.
+ScalerResult evaluateScaler(const ScalerQuery& q, const StatsSnapshot& snap);
 
 }  // namespace queue_stats

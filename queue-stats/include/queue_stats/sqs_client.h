@@ -1,7 +1,8 @@
 // Amazon SQS over the AWS JSON 1.0 protocol, signed with SigV4:
 // GetQueueUrl, ListQueues (with prefix and pagination) and
 // GetQueueAttributes. Throttling and 5xx answers are retried with
-// exponential backoff and full jitter.
+// exponential backoff and full jitter; an answer rejecting the credentials
+// as expired or invalid refreshes them and retries once.
 #pragma once
 
 #include <chrono>
@@ -58,26 +59,36 @@ struct RetryPolicy {
 
 class HttpSqsClient final : public SqsApi {
  public:
-  // `endpoint` empty: https://sqs.{region}.amazonaws.com.
+  // `endpoint` empty: https://sqs.{region}.amazonaws.com. `timeout` bounds
+  // each HTTP request (every attempt has its own).
   HttpSqsClient(HttpTransport& http, CredentialsProvider& creds, std::string region,
-                std::string endpoint, RetryPolicy retry = {},
-                std::function<int64_t()> nowUnix = {});
+                std::string endpoint, RetryPolicy retry = {}, std::function<int64_t()> nowUnix = {},
+                std::chrono::milliseconds timeout = std::chrono::seconds(5));
   std::string getQueueUrl(const std::string& name) override;
   std::vector<std::string> listQueues(const std::string& prefix) override;
   QueueDepth getQueueAttributes(const std::string& queueUrl) override;
 
  private:
   std::string call(const std::string& action, const std::string& jsonBody);
+  std::string callWithBackoff(const std::string& action, const std::string& jsonBody,
+                              AwsCredentials& used);
+  AwsCredentials credentials();
+  std::optional<SqsError> sendOnce(const std::string& action, const std::string& jsonBody,
+                                   const AwsCredentials& c, std::string& answer);
   HttpTransport& http_;
   CredentialsProvider& creds_;
   std::string region_;
   std::string endpoint_;
   std::string host_;
   RetryPolicy retry_;
+  std::chrono::milliseconds timeout_;
   std::function<int64_t()> now_;
   std::mt19937 rng_;
 };
 
+// The credentials were refused as expired or unknown (ExpiredToken,
+// InvalidClientTokenId, ...): fresh ones may be accepted.
+bool rejectsCredentials(const SqsError& e);
 // Reads an SQS JSON error body ({"__type": "com.amazonaws.sqs#X", "message": ...}).
 SqsError parseSqsError(int status, const std::string& body);
 // The three counts of a GetQueueAttributes answer; throws SqsError.

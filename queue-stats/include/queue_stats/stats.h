@@ -21,6 +21,9 @@ struct GroupPartition {
   int32_t partition = 0;
   int64_t committed = -1;  // -1: the group has committed nothing here
   PartitionWatermarks watermarks;
+  // The age of the oldest unread message (now - its timestamp), 0 without
+  // lag; absent without a commit or when its timestamp could not be read.
+  std::optional<double> lagSeconds{};
 };
 
 // Messages the group still has to read: high - committed, counted from the
@@ -51,22 +54,34 @@ struct SqsQueueStats {
   int64_t delayed = 0;
 };
 
-// Everything last measured successfully, with when.
+// Everything last measured successfully, with when. An entry whose last
+// success is older than its source's staleAfter is kept, marked stale:
+// never served as a value (withdrawn from /metrics, stale in the feed,
+// UNAVAILABLE to KEDA).
 struct StatsSnapshot {
   struct Group {
     std::string cluster;
     KafkaGroupStats stats;
     int64_t collectedAtMs = 0;
+    int64_t staleAtMs = 0;  // collectedAtMs + the source's staleAfter
+    bool stale = false;
   };
   struct Topic {
     std::string cluster;
     KafkaTopicStats stats;
     int64_t collectedAtMs = 0;
+    int64_t staleAtMs = 0;
+    bool stale = false;
   };
   struct Queue {
     SqsQueueStats stats;
     int64_t collectedAtMs = 0;
+    int64_t staleAtMs = 0;
+    bool stale = false;
   };
+  // The configured Kafka clusters: name -> bootstrapServers (KEDA's
+  // `bootstrapServers` key resolves through it).
+  std::map<std::string, std::string> clusterServers;
   std::map<std::pair<std::string, std::string>, Group> groups;  // (cluster, group)
   std::map<std::pair<std::string, std::string>, Topic> topics;  // (cluster, topic)
   std::map<std::string, Queue> queues;                          // by URL

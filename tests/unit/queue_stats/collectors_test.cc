@@ -14,21 +14,40 @@ namespace {
 class ScriptedKafka : public KafkaClient {
  public:
   std::map<std::string, int> topicMap{{"orders", 2}, {"payments", 1}, {"audit", 1}};
+  std::map<std::string, std::string> topicErrors;
+  std::map<TopicPartition, std::string> partitionErrors;
   std::map<std::string, GroupOffsets> offsets;
   bool listSupported = true, listFails = false, metadataFails = false;
   std::vector<std::string> calls;
+  // Message timestamps by position; a position not here fails its read.
+  std::map<MessagePosition, int64_t> messageTimes;
+  std::vector<MessagePosition> lastPositions;
 
-  std::map<std::string, int> topics() override {
+  TopicsAnswer topics() override {
     calls.push_back("topics");
     if (metadataFails)
       throw KafkaError("metadata request failed: Local: All broker connections are down");
-    return topicMap;
+    return {topicMap, topicErrors};
   }
-  std::map<TopicPartition, PartitionWatermarks> watermarks(
-      const std::vector<TopicPartition>& parts) override {
+  WatermarksAnswer watermarks(const std::vector<TopicPartition>& parts) override {
     calls.push_back("watermarks " + std::to_string(parts.size()));
-    std::map<TopicPartition, PartitionWatermarks> out;
-    for (const auto& tp : parts) out[tp] = {10, 100 + tp.second};
+    WatermarksAnswer out;
+    for (const auto& tp : parts)
+      if (partitionErrors.count(tp))
+        out.errors[tp] = partitionErrors[tp];
+      else
+        out.marks[tp] = {10, 100 + tp.second};
+    return out;
+  }
+  TimestampsAnswer messageTimestamps(const std::vector<MessagePosition>& at) override {
+    calls.push_back("timestamps " + std::to_string(at.size()));
+    lastPositions = at;
+    TimestampsAnswer out;
+    for (const auto& p : at)
+      if (messageTimes.count(p))
+        out.timestampsMs[p] = messageTimes[p];
+      else
+        out.errors[p] = "no message within 1000ms";
     return out;
   }
   std::map<std::string, int> groups() override {
@@ -59,6 +78,12 @@ KafkaClusterConfig cluster() {
   return c;
 }
 
+constexpr int64_t kNow = 1700000000000;
+
+KafkaCycle collectKafka(const KafkaClusterConfig& cfg, KafkaClient& k) {
+  return KafkaCollector(cfg, k, [] { return kNow; }).collect();
+}
+
 }  // namespace
 
 TEST(KafkaCycle, ReportsEveryPartitionOfConsumedTopics) {
@@ -68,11 +93,12 @@ TEST(KafkaCycle, ReportsEveryPartitionOfConsumedTopics) {
   ASSERT_TRUE(c.clusterOk) << c.clusterError;
   // Groups are listed once the brokers answered metadata; offsets are read
   // before watermarks (so HW >= any commit).
-  ASSERT_EQ(k.calls.size(), 4u);
+  ASSERT_EQ(k.calls.size(), 5u);
   EXPECT_EQ(k.calls[0], "topics");
   EXPECT_EQ(k.calls[1], "groups");
   EXPECT_EQ(k.calls[2], "offsets 1");
   EXPECT_EQ(k.calls[3], "watermarks 2");
+  EXPECT_EQ(k.calls[4], "timestamps 1") << "the one lagging partition's oldest unread message";
   EXPECT_EQ(k.lastFallback.size(), 4u)
       << "every partition of every topic, for groups that answer none";
   const auto& g = c.groups.at("explicit");
@@ -141,6 +167,99 @@ TEST(KafkaCycle, TopicFilterAndFailures) {
   EXPECT_FALSE(c.clusterOk);
   EXPECT_NE(c.clusterError.find("All broker connections are down"), std::string::npos);
   EXPECT_TRUE(c.groups.empty());
+}
+
+TEST(KafkaCycle, AListedTopicTheGroupNeverCommittedOnIsNotItsLag) {
+  ScriptedKafka k;
+  auto cfg = cluster();
+  cfg.topics = {"orders", "payments"};
+  k.offsets["explicit"] = {{{{"orders", 0}, 100}, {{"orders", 1}, 101}}, ""};
+  KafkaCycle c = collectKafka(cfg, k);
+  const auto& g = c.groups.at("explicit");
+  ASSERT_EQ(g.partitions.size(), 2u);
+  for (const auto& p : g.partitions) EXPECT_EQ(p.topic, "orders");
+  // The listed topic is still measured (KEDA's `topic` key counts it).
+  ASSERT_EQ(c.topics.size(), 2u);
+  EXPECT_EQ(c.topics[1].topic, "payments");
+}
+
+TEST(KafkaCycle, AFailedTopicOrPartitionFailsTheGroupsConsumingIt) {
+  ScriptedKafka k;
+  auto cfg = cluster();
+  cfg.groups = {"on-orders", "on-payments"};
+  k.offsets["on-orders"] = {{{{"orders", 0}, 50}, {{"payments", 0}, 5}}, ""};
+  k.offsets["on-payments"] = {{{{"payments", 0}, 5}}, ""};
+  k.topicErrors["orders"] = "Broker: Leader not available";
+  KafkaCycle c = collectKafka(cfg, k);
+  ASSERT_TRUE(c.clusterOk);
+  EXPECT_FALSE(c.groups.count("on-orders")) << "never a smaller sum";
+  EXPECT_NE(c.groupErrors.at("on-orders").find("topic orders: Broker: Leader not available"),
+            std::string::npos);
+  EXPECT_EQ(c.groups.at("on-payments").partitions.size(), 1u);
+  k.topicErrors.clear();
+  k.partitionErrors[{"payments", 0}] = "Broker: Not leader for partition";
+  c = collectKafka(cfg, k);
+  EXPECT_TRUE(c.groups.empty());
+  EXPECT_NE(c.groupErrors.at("on-payments").find("offsets of partition 0"), std::string::npos);
+  EXPECT_NE(c.groupErrors.at("on-orders").find("topic payments"), std::string::npos);
+  ASSERT_EQ(c.topics.size(), 1u) << "the failed topic is not reported";
+  EXPECT_EQ(c.topics[0].topic, "orders");
+}
+
+TEST(KafkaCycle, ATopicThatFailsAndVanishesFromTheAnswerStillFailsItsGroup) {
+  // Brokers asked partition by partition only ask for healthy topics: the
+  // failed one is not in the group's answer, but it was last cycle.
+  ScriptedKafka k;
+  k.offsets["explicit"] = {{{{"orders", 0}, 50}}, ""};
+  KafkaCollector collector(cluster(), k, [] { return kNow; });
+  ASSERT_TRUE(collector.collect().groups.count("explicit"));
+  k.topicErrors["orders"] = "Broker: Unknown topic or partition";
+  k.offsets["explicit"] = {};
+  KafkaCycle c = collector.collect();
+  EXPECT_FALSE(c.groups.count("explicit"));
+  EXPECT_NE(c.groupErrors["explicit"].find("topic orders"), std::string::npos);
+}
+
+TEST(KafkaCycle, LagSecondsIsTheAgeOfTheOldestUnreadMessage) {
+  ScriptedKafka k;
+  k.topicMap = {{"orders", 4}};
+  // Watermarks are low 10, high 100 + partition. Partition 0: lagging at
+  // 50; 1: caught up; 2: committed below the low watermark (retention
+  // deleted unread messages: the oldest available counts); 3: no commit.
+  k.offsets["explicit"] = {{{{"orders", 0}, 50}, {{"orders", 1}, 101}, {{"orders", 2}, 4}}, ""};
+  k.messageTimes[{{"orders", 0}, 50}] = kNow - 90500;
+  k.messageTimes[{{"orders", 2}, 10}] = kNow + 5000;  // a clock ahead: 0, never negative
+  KafkaCycle c = collectKafka(cluster(), k);
+  const auto& p = c.groups.at("explicit").partitions;
+  ASSERT_EQ(p.size(), 4u);
+  ASSERT_TRUE(p[0].lagSeconds);
+  EXPECT_DOUBLE_EQ(*p[0].lagSeconds, 90.5);
+  EXPECT_EQ(p[1].lagSeconds, std::optional<double>(0.0)) << "no lag: 0, without a read";
+  EXPECT_EQ(p[2].lagSeconds, std::optional<double>(0.0));
+  EXPECT_FALSE(p[3].lagSeconds) << "no commit: no series";
+  EXPECT_EQ(k.lastPositions,
+            (std::vector<MessagePosition>{{{"orders", 0}, 50}, {{"orders", 2}, 10}}));
+  // A read that fails leaves the partition without a value and says so.
+  k.messageTimes.erase({{"orders", 0}, 50});
+  KafkaCollector collector(cluster(), k, [] { return kNow; });
+  c = collector.collect();
+  EXPECT_FALSE(c.groups.at("explicit").partitions[0].lagSeconds);
+  ASSERT_FALSE(c.otherErrors.empty());
+  EXPECT_EQ(c.otherErrors.back().first, "lagSeconds");
+  // Timestamps never change: a group that has not moved costs no read.
+  k.messageTimes[{{"orders", 0}, 50}] = kNow - 1000;
+  c = collector.collect();
+  EXPECT_EQ(k.calls.back(), "timestamps 1") << "only the one not read before";
+  c = collector.collect();
+  EXPECT_NE(k.calls.back().rfind("timestamps", 0), 0u) << "nothing left to read";
+  EXPECT_DOUBLE_EQ(*c.groups.at("explicit").partitions[0].lagSeconds, 1.0);
+  // Turned off, nothing is read.
+  auto cfg = cluster();
+  cfg.lagSeconds = false;
+  k.calls.clear();
+  c = collectKafka(cfg, k);
+  EXPECT_EQ(k.calls.size(), 4u);
+  EXPECT_FALSE(c.groups.at("explicit").partitions[0].lagSeconds);
 }
 
 namespace {

@@ -77,3 +77,29 @@ TEST(QueueStatsConfig, ProblemsCarryFileLineAndColumn) {
     EXPECT_NE(got.find(want), std::string::npos) << yaml << "\ngot: " << got;
   }
 }
+
+TEST(QueueStatsConfig, TimeoutsAndStalenessFollowTheInterval) {
+  auto c = parseConfig(R"(interval: 5s
+kafka:
+  - {name: a, bootstrapServers: "h:9092", groups: [g]}
+  - {name: b, bootstrapServers: "h:9092", groups: [g], timeout: 30s, staleAfter: 1m, lagSeconds: false}
+sqs: {region: r, queues: [q]}
+)",
+                       "qs.yaml");
+  EXPECT_EQ(c.kafka[0].timeoutMs, 5000) << "at most the interval";
+  EXPECT_EQ(c.kafka[0].staleAfterMs, 10000) << "two intervals";
+  EXPECT_TRUE(c.kafka[0].lagSeconds);
+  EXPECT_EQ(c.kafka[1].timeoutMs, 30000) << "timeout: overrides";
+  EXPECT_EQ(c.kafka[1].staleAfterMs, 60000);
+  EXPECT_FALSE(c.kafka[1].lagSeconds);
+  EXPECT_EQ(c.sqs->timeoutMs, 5000);
+  auto slow = parseConfig("interval: 1m\nstaleAfter: 5m\nsqs: {region: r, queues: [q]}\n", "f");
+  EXPECT_EQ(slow.sqs->timeoutMs, 10000) << "and at most 10s";
+  EXPECT_EQ(slow.sqs->staleAfterMs, 300000) << "the top-level staleAfter";
+  EXPECT_NE(problems("interval: 10s\nstaleAfter: 5s\nsqs: {region: r, queues: [q]}\n")
+                .find("qs.yaml:2:13: staleAfter: must be at least the interval"),
+            std::string::npos)
+      << problems("interval: 10s\nstaleAfter: 5s\nsqs: {region: r, queues: [q]}\n");
+  EXPECT_NE(problems("sqs: {region: r, queues: [q], timeout: never}\n").find("sqs.timeout"),
+            std::string::npos);
+}

@@ -28,11 +28,11 @@ TEST(Exposition, KafkaExporterFamiliesAndSqsGauges) {
   k.groups["orders-consumer"] = g;
   k.groups["quiet"] = {"quiet", std::nullopt, {{"orders", 0, -1, {0, 100}}}};
   k.groupErrors["broken"] = "COORDINATOR_NOT_AVAILABLE";
-  store.publish(k, 1700000000000);
+  store.publish(k, 1700000000000, 30000);
   SqsCycle s;
   s.queues = {{"us-east-1", "orders", "https://sqs.us-east-1.amazonaws.com/123/orders", 42, 3, 1}};
   s.queueErrors["gone"] = "QueueDoesNotExist";
-  store.publish(s, 1700000001000);
+  store.publish(s, 1700000001000, 30000);
   CollectionMetrics metrics;
   std::string text = renderMetrics(store, metrics);
   for (const char* line : {
@@ -81,7 +81,7 @@ TEST(Exposition, KafkaExporterFamiliesAndSqsGauges) {
   KafkaCycle down;
   down.cluster = "main";
   down.clusterError = "all brokers down";
-  store.publish(down, 1700000015000);
+  store.publish(down, 1700000015000, 30000);
   text = renderMetrics(store, metrics);
   EXPECT_EQ(text.find("kafka_consumergroup_lag{"), std::string::npos);
   EXPECT_EQ(text.find("kafka_topic_partitions{"), std::string::npos);
@@ -97,10 +97,91 @@ TEST(Exposition, LabelValuesAreEscaped) {
   k.clusterOk = true;
   k.topics = {{"t", {{0, 5}}}};
   k.groups["we\"ird\\group\nname"] = {"we\"ird\\group\nname", std::nullopt, {{"t", 0, 1, {0, 5}}}};
-  store.publish(k, 1700000000500);
+  store.publish(k, 1700000000500, 30000);
   std::string text = renderMetrics(store, CollectionMetrics());
   EXPECT_NE(text.find("consumergroup=\"we\\\"ird\\\\group\\nname\""), std::string::npos) << text;
   EXPECT_NE(text.find("target=\"c/we\\\"ird\\\\group\\nname\"} 1700000000.500\n"),
             std::string::npos)
       << text;
+}
+
+TEST(Exposition, ValuesNotMeasuredAgainInTimeAreWithdrawnAndMarkedStale) {
+  StatsStore store;
+  KafkaCycle k;
+  k.cluster = "main";
+  k.clusterOk = true;
+  k.topics = {{"orders", {{0, 100}}}};
+  k.groups["g"] = {"g", std::nullopt, {{"orders", 0, 40, {0, 100}}}};
+  store.publish(k, 1000, 2000);
+  SqsCycle s;
+  s.queues = {{"us-east-1", "jobs", "https://sqs/123/jobs", 4, 0, 0}};
+  store.publish(s, 1500, 2000);
+  uint64_t version = store.snapshot()->version;
+  store.expire(2999);
+  EXPECT_EQ(store.snapshot()->version, version) << "nothing expired: nothing published";
+  EXPECT_NE(renderMetrics(store, CollectionMetrics()).find("kafka_consumergroup_lag{"),
+            std::string::npos);
+  store.expire(3000);
+  auto snap = store.snapshot();
+  EXPECT_GT(snap->version, version) << "a change is published (streams push it)";
+  EXPECT_TRUE(snap->groups.at({"main", "g"}).stale);
+  EXPECT_TRUE(snap->topics.at({"main", "orders"}).stale);
+  EXPECT_FALSE(snap->queues.at("https://sqs/123/jobs").stale) << "SQS has its own time";
+  std::string text = renderMetrics(store, CollectionMetrics());
+  EXPECT_EQ(text.find("kafka_consumergroup_lag{"), std::string::npos) << text;
+  EXPECT_EQ(text.find("kafka_topic_partitions{"), std::string::npos);
+  EXPECT_NE(text.find("aws_sqs_approximate_number_of_messages_visible{"), std::string::npos);
+  // A group that fails keeps its last values only as stale; a success
+  // makes it current again.
+  store.publish(k, 4000, 2000);
+  EXPECT_FALSE(store.snapshot()->groups.at({"main", "g"}).stale);
+  KafkaCycle failed = k;
+  failed.groups.clear();
+  failed.groupErrors["g"] = "COORDINATOR_NOT_AVAILABLE";
+  store.publish(failed, 5000, 2000);
+  EXPECT_TRUE(store.snapshot()->groups.at({"main", "g"}).stale);
+  EXPECT_EQ(renderMetrics(store, CollectionMetrics()).find("consumergroup=\"g\""),
+            std::string::npos);
+  // A failed listing keeps the queues it would have found, stale.
+  SqsCycle listing;
+  listing.failedPrefixes = {"jo"};
+  store.publish(listing, 6000, 2000);
+  EXPECT_TRUE(store.snapshot()->queues.at("https://sqs/123/jobs").stale);
+  // A cluster no longer configured goes.
+  store.configure({}, false);
+  EXPECT_TRUE(store.snapshot()->groups.empty());
+  EXPECT_TRUE(store.snapshot()->queues.empty());
+}
+
+TEST(Exposition, LagSecondsPerPartitionAndTheTopicsMaximum) {
+  StatsStore store;
+  KafkaCycle k;
+  k.cluster = "main";
+  k.clusterOk = true;
+  k.topics = {{"orders", {{0, 100}, {0, 100}, {0, 100}}}, {"audit", {{0, 9}, {0, 9}}}};
+  KafkaGroupStats g{"g",
+                    std::nullopt,
+                    {{"audit", 0, 1, {0, 9}, 3.0},
+                     {"audit", 1, 2, {0, 9}, std::nullopt},
+                     {"orders", 0, 40, {0, 100}, 12.25},
+                     {"orders", 1, 100, {0, 100}, 0.0},
+                     {"orders", 2, -1, {0, 100}, std::nullopt}}};
+  k.groups["g"] = g;
+  store.publish(k, 1000, 30000);
+  std::string text = renderMetrics(store, CollectionMetrics());
+  for (const char* line : {
+           "kafka_consumergroup_lag_seconds{cluster=\"main\",consumergroup=\"g\",partition=\"0\","
+           "topic=\"orders\"} 12.25",
+           "kafka_consumergroup_lag_seconds{cluster=\"main\",consumergroup=\"g\",partition=\"1\","
+           "topic=\"orders\"} 0",
+           "kafka_consumergroup_lag_seconds_max{cluster=\"main\",consumergroup=\"g\",topic="
+           "\"orders\"} 12.25",
+       })
+    EXPECT_NE(text.find(std::string(line) + "\n"), std::string::npos) << line << "\n" << text;
+  EXPECT_EQ(text.find("lag_seconds{cluster=\"main\",consumergroup=\"g\",partition=\"2\""),
+            std::string::npos)
+      << "no commit: no series";
+  EXPECT_EQ(text.find("lag_seconds_max{cluster=\"main\",consumergroup=\"g\",topic=\"audit\"}"),
+            std::string::npos)
+      << "a partition not read: no maximum (it could only look younger)";
 }

@@ -7,23 +7,28 @@
 #include <gtest/gtest.h>
 
 #include "queue_stats.pb.h"
-#include "queue_stats/grpc_services.h"
+#include "queue_stats/feed_proto.h"
 
 using namespace queue_stats;
 
 namespace {
 
 constexpr int64_t kNow = 1700000000000;
-constexpr int64_t kMaxAge = 60000;
+const std::map<std::string, std::string> kClusters{{"main", "kafka-0:9092,kafka-1:9092"}};
 
 // Group "orders-consumer" on "orders": p0 lag 60, p1 lag 0, p2 and p3
 // without a commit (p2 holds 5 messages, p3 none); on "audit": p0 lag 7.
-StatsSnapshot snapshot(int64_t collectedAt = kNow - 1000) {
+// Topic "payments" (2 partitions, 4 and 6 messages) is measured, and the
+// group never committed on it.
+StatsSnapshot snapshot(bool stale = false) {
+  const int64_t collectedAt = kNow - 1000;
   StatsSnapshot s;
   s.version = 3;
+  s.clusterServers = kClusters;
   StatsSnapshot::Group g;
   g.cluster = "main";
   g.collectedAtMs = collectedAt;
+  g.stale = stale;
   g.stats = {"orders-consumer",
              2,
              {{"audit", 0, 3, {0, 10}},
@@ -32,28 +37,33 @@ StatsSnapshot snapshot(int64_t collectedAt = kNow - 1000) {
               {"orders", 2, -1, {0, 5}},
               {"orders", 3, -1, {0, 0}}}};
   s.groups[{"main", "orders-consumer"}] = g;
+  StatsSnapshot::Topic t;
+  t.cluster = "main";
+  t.stats = {"payments", {{0, 4}, {1, 6}}};
+  t.collectedAtMs = collectedAt;
+  t.stale = stale;
+  s.topics[{"main", "payments"}] = t;
   StatsSnapshot::Queue q;
   q.stats = {"us-east-1", "orders", "https://sqs.us-east-1.amazonaws.com/123456789012/orders",
              3,           2,        1};
   q.collectedAtMs = collectedAt;
+  q.stale = stale;
   s.queues[q.stats.url] = q;
   return s;
 }
-
-const std::map<std::string, std::string> kClusters{{"main", "kafka-0:9092,kafka-1:9092"}};
 
 ScalerResult kafka(std::map<std::string, std::string> extra,
                    const StatsSnapshot& snap = snapshot()) {
   std::map<std::string, std::string> m{{"consumerGroup", "orders-consumer"}, {"topic", "orders"}};
   for (auto& [k, v] : extra) m[k] = v;
-  return evaluateScaler(parseScalerMetadata(m), snap, kClusters, kNow, kMaxAge);
+  return evaluateScaler(parseScalerMetadata(m), snap);
 }
 
 ScalerResult sqs(std::map<std::string, std::string> extra, const StatsSnapshot& snap = snapshot()) {
   std::map<std::string, std::string> m{
       {"queueURL", "https://sqs.us-east-1.amazonaws.com/123456789012/orders"}};
   for (auto& [k, v] : extra) m[k] = v;
-  return evaluateScaler(parseScalerMetadata(m), snap, kClusters, kNow, kMaxAge);
+  return evaluateScaler(parseScalerMetadata(m), snap);
 }
 
 ScalerError::Code errorOf(const std::function<void()>& f) {
@@ -117,7 +127,7 @@ TEST(KedaKafka, ActivationAndAllTopics) {
   EXPECT_TRUE(kafka({{"lagThreshold", "1"}, {"activationLagThreshold", "50"}}).active);
   std::map<std::string, std::string> all{{"consumerGroup", "orders-consumer"},
                                          {"lagThreshold", "1000"}};
-  auto r = evaluateScaler(parseScalerMetadata(all), snapshot(), kClusters, kNow, kMaxAge);
+  auto r = evaluateScaler(parseScalerMetadata(all), snapshot());
   EXPECT_EQ(r.value, 69) << "every topic of the group";
   EXPECT_EQ(r.metricName, "kafka-orders-consumer-topics");
 }
@@ -132,8 +142,9 @@ TEST(KedaKafka, ClusterResolution) {
   auto two = kClusters;
   two["other"] = "other:9092";
   auto q = parseScalerMetadata({{"consumerGroup", "orders-consumer"}});
-  EXPECT_EQ(errorOf([&] { evaluateScaler(q, snapshot(), two, kNow, kMaxAge); }),
-            ScalerError::Code::InvalidArgument)
+  auto snap = snapshot();
+  snap.clusterServers = two;
+  EXPECT_EQ(errorOf([&] { evaluateScaler(q, snap); }), ScalerError::Code::InvalidArgument)
       << "several clusters: which one must be said";
 }
 
@@ -177,10 +188,68 @@ TEST(KedaKafka, MetadataErrorsNameTheKey) {
 TEST(KedaKafka, MissingAndStaleDataAreErrorsNotZero) {
   EXPECT_EQ(errorOf([] { kafka({{"consumerGroup", "nobody"}}); }), ScalerError::Code::NotFound);
   EXPECT_EQ(errorOf([] { kafka({{"topic", "unknown"}}); }), ScalerError::Code::NotFound);
-  EXPECT_EQ(errorOf([] { kafka({}, snapshot(kNow - kMaxAge - 1)); }),
+  EXPECT_EQ(errorOf([] { kafka({}, snapshot(true)); }), ScalerError::Code::Unavailable)
+      << "stale: UNAVAILABLE, never the old value";
+  EXPECT_EQ(errorOf([] {
+              kafka({{"topic", "payments"}}, snapshot(true));
+            }),
             ScalerError::Code::Unavailable);
-  EXPECT_EQ(kafka({}, snapshot(kNow - kMaxAge)).value, 40)
-      << "exactly at the limit is still served";
+}
+
+TEST(KedaKafka, ATopicTheGroupNeverCommittedOnCountsAsKedasDoes) {
+  // Every partition of the named topic counts, without a commit by
+  // offsetResetPolicy: latest 1 each, earliest the log end.
+  EXPECT_EQ(kafka({{"topic", "payments"}, {"lagThreshold", "100"}}).value, 2);
+  EXPECT_EQ(
+      kafka({{"topic", "payments"}, {"offsetResetPolicy", "earliest"}, {"lagThreshold", "100"}})
+          .value,
+      10);
+  EXPECT_EQ(kafka({{"topic", "payments"}, {"scaleToZeroOnInvalidOffset", "true"}}).value, 0);
+  // Without `topic`, only the topics the group committed on.
+  auto r = evaluateScaler(
+      parseScalerMetadata({{"consumerGroup", "orders-consumer"}, {"lagThreshold", "1000"}}),
+      snapshot());
+  EXPECT_EQ(r.value, 69) << "orders and audit, not payments";
+}
+
+TEST(KedaKafka, LagSecondsThreshold) {
+  auto snap = snapshot();
+  auto& parts = snap.groups.begin()->second.stats.partitions;
+  parts[0].lagSeconds = 2.0;   // audit
+  parts[1].lagSeconds = 42.5;  // orders p0
+  parts[2].lagSeconds = 0.0;   // orders p1
+  auto r = kafka({{"lagSecondsThreshold", "30"}}, snap);
+  EXPECT_DOUBLE_EQ(r.value, 42.5) << "the oldest unread message over the topic";
+  EXPECT_DOUBLE_EQ(r.target, 30);
+  EXPECT_EQ(r.metricName, "kafka-orders-lag-seconds");
+  EXPECT_TRUE(r.active);
+  EXPECT_FALSE(
+      kafka({{"lagSecondsThreshold", "30"}, {"activationLagSecondsThreshold", "42.5"}}, snap)
+          .active);
+  EXPECT_DOUBLE_EQ(kafka({{"lagSecondsThreshold", "30"}, {"topic", "audit"}}, snap).value, 2.0);
+  EXPECT_EQ(scalerTarget(parseScalerMetadata(
+                {{"consumerGroup", "g"}, {"lagSecondsThreshold", "7.5"}, {"lagThreshold", "3"}})),
+            7.5)
+      << "replaces lagThreshold";
+  // A lagging partition whose oldest message could not be read: not a
+  // younger maximum, an error.
+  parts[1].lagSeconds.reset();
+  EXPECT_EQ(errorOf([&] {
+              kafka({{"lagSecondsThreshold", "30"}}, snap);
+            }),
+            ScalerError::Code::Unavailable);
+  EXPECT_EQ(errorOf([] {
+              kafka({{"lagSecondsThreshold", "-1"}});
+            }),
+            ScalerError::Code::InvalidArgument);
+  EXPECT_EQ(errorOf([] {
+              kafka({{"lagSecondsThreshold", "soon"}});
+            }),
+            ScalerError::Code::InvalidArgument);
+  EXPECT_EQ(errorOf([] {
+              kafka({{"activationLagSecondsThreshold", "3"}});
+            }),
+            ScalerError::Code::InvalidArgument);
 }
 
 TEST(KedaSqs, MessagesCountedAsKedaDoes) {
@@ -196,24 +265,23 @@ TEST(KedaSqs, MessagesCountedAsKedaDoes) {
 }
 
 TEST(KedaSqs, QueueByUrlOrUnambiguousName) {
-  auto byName = evaluateScaler(parseScalerMetadata({{"queueName", "orders"}}), snapshot(),
-                               kClusters, kNow, kMaxAge);
+  auto byName = evaluateScaler(parseScalerMetadata({{"queueName", "orders"}}), snapshot());
   EXPECT_EQ(byName.value, 5);
   // A URL for another endpoint still finds the one queue of that name.
   auto other = evaluateScaler(
       parseScalerMetadata(
           {{"queueURL", "https://vpce-1.sqs.us-east-1.vpce.amazonaws.com/123456789012/orders"}}),
-      snapshot(), kClusters, kNow, kMaxAge);
+      snapshot());
   EXPECT_EQ(other.value, 5);
   auto snap = snapshot();
   StatsSnapshot::Queue twin;
   twin.stats = {"eu-west-1", "orders", "https://sqs.eu-west-1.amazonaws.com/210987654321/orders",
                 100,         0,        0};
   twin.collectedAtMs = kNow;
+  twin.staleAtMs = kNow + 1000;
   snap.queues[twin.stats.url] = twin;
   EXPECT_EQ(errorOf([&] {
-              evaluateScaler(parseScalerMetadata({{"queueName", "orders"}}), snap, kClusters, kNow,
-                             kMaxAge);
+              evaluateScaler(parseScalerMetadata({{"queueName", "orders"}}), snap);
             }),
             ScalerError::Code::InvalidArgument);
   EXPECT_EQ(sqs({}, snap).value, 5) << "the exact URL picks one";
@@ -221,12 +289,15 @@ TEST(KedaSqs, QueueByUrlOrUnambiguousName) {
               sqs({{"queueURL", "https://sqs.us-east-1.amazonaws.com/1/missing"}});
             }),
             ScalerError::Code::NotFound);
-  EXPECT_EQ(errorOf([] { sqs({}, snapshot(kNow - kMaxAge - 1)); }), ScalerError::Code::Unavailable);
+  EXPECT_EQ(errorOf([] { sqs({}, snapshot(true)); }), ScalerError::Code::Unavailable);
 }
 
 TEST(Feed, SnapshotToProtoWithFilters) {
   queuestats::v1::Snapshot out;
-  toProto(snapshot(), {}, out);
+  auto withSeconds = snapshot();
+  withSeconds.groups.begin()->second.stats.partitions[1].lagSeconds = 12.5;  // orders p0
+  withSeconds.groups.begin()->second.stats.partitions[2].lagSeconds = 0.0;   // orders p1
+  toProto(withSeconds, {}, kNow, out);
   EXPECT_EQ(out.version(), 3u);
   ASSERT_EQ(out.kafka_size(), 2);  // audit, orders
   const auto& orders = out.kafka(1);
@@ -241,17 +312,25 @@ TEST(Feed, SnapshotToProtoWithFilters) {
   EXPECT_EQ(orders.partitions(2).lag(), -1);
   EXPECT_EQ(orders.partitions(2).committed(), -1);
   EXPECT_EQ(orders.partitions(0).high(), 100);
+  EXPECT_EQ(orders.age_ms(), 1000) << "as queue-stats measured it: no clocks compared";
+  EXPECT_FALSE(orders.stale());
+  ASSERT_TRUE(orders.has_lag_seconds_max());
+  EXPECT_DOUBLE_EQ(orders.lag_seconds_max(), 12.5);
+  EXPECT_TRUE(orders.partitions(0).has_lag_seconds());
+  EXPECT_FALSE(orders.partitions(2).has_lag_seconds()) << "no commit";
+  EXPECT_FALSE(out.kafka(0).has_lag_seconds_max()) << "audit's partition was not read";
   ASSERT_EQ(out.sqs_size(), 1);
   EXPECT_EQ(out.sqs(0).visible(), 3);
   EXPECT_EQ(out.sqs(0).not_visible(), 2);
   EXPECT_EQ(out.sqs(0).delayed(), 1);
   EXPECT_EQ(out.sqs(0).region(), "us-east-1");
+  EXPECT_EQ(out.sqs(0).age_ms(), 1000);
   EXPECT_EQ(out.generated_at_ms(), kNow - 1000);
 
   queuestats::v1::Filter f;
   f.set_topic("audit");
   out.Clear();
-  toProto(snapshot(), f, out);
+  toProto(snapshot(), f, kNow, out);
   ASSERT_EQ(out.kafka_size(), 1);
   EXPECT_EQ(out.kafka(0).lag_sum(), 7);
   EXPECT_EQ(out.sqs_size(), 0) << "a Kafka filter leaves out SQS";
@@ -259,11 +338,16 @@ TEST(Feed, SnapshotToProtoWithFilters) {
   f.set_source("sqs");
   f.set_queue("orders");
   out.Clear();
-  toProto(snapshot(), f, out);
+  toProto(snapshot(), f, kNow, out);
   EXPECT_EQ(out.kafka_size(), 0);
   EXPECT_EQ(out.sqs_size(), 1);
+  EXPECT_FALSE(out.sqs(0).stale());
+  out.Clear();
+  toProto(snapshot(true), f, kNow, out);
+  ASSERT_EQ(out.sqs_size(), 1);
+  EXPECT_TRUE(out.sqs(0).stale()) << "kept, marked: the receiver answers 503";
   f.set_queue("other");
   out.Clear();
-  toProto(snapshot(), f, out);
+  toProto(snapshot(), f, kNow, out);
   EXPECT_EQ(out.sqs_size(), 0);
 }

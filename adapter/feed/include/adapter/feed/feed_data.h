@@ -18,6 +18,8 @@ namespace feedmetric {
 
 inline constexpr const char* kLagSum = "kafka_consumergroup_lag_sum";
 inline constexpr const char* kLag = "kafka_consumergroup_lag";
+inline constexpr const char* kLagSecondsMax = "kafka_consumergroup_lag_seconds_max";
+inline constexpr const char* kLagSeconds = "kafka_consumergroup_lag_seconds";
 inline constexpr const char* kOffsetSum = "kafka_consumergroup_current_offset_sum";
 inline constexpr const char* kMembers = "kafka_consumergroup_members";
 inline constexpr const char* kVisible = "aws_sqs_approximate_number_of_messages_visible";
@@ -30,7 +32,11 @@ inline constexpr const char* kDelayed = "aws_sqs_approximate_number_of_messages_
 struct FeedSeries {
   std::map<std::string, std::string> labels;
   double value = 0;
-  int64_t collectedAtMs = 0;  // when queue-stats measured it
+  // When queue-stats measured it, in the adapter's clock (received at
+  // minus the feed's age_ms: queue-stats' clock is never compared).
+  int64_t collectedAtMs = 0;
+  // queue-stats says it is older than its staleAfter: not a current value.
+  bool stale = false;
 };
 
 // The feed's metrics by name.
@@ -44,9 +50,12 @@ struct FeedData {
 // configured, whether or not data has arrived).
 const std::vector<std::string>& feedMetricNames();
 
-// A snapshot as external-metric series: per group and topic the lag and
-// committed-offset sums, per partition the lag (only where the group
-// committed), the members when known, and the three SQS counts per queue.
-FeedData feedDataFromSnapshot(const queuestats::v1::Snapshot& snap);
+// A snapshot received at `receivedAtMs` (the adapter's clock) as
+// external-metric series: per group and topic the lag and committed-offset
+// sums and the oldest unread message's age (when read), per partition the
+// lag and its age in seconds (only where the group committed), the members
+// when known, and the three SQS counts per queue. Total over any input: an
+// age_ms below 0 counts as 0, a huge one is clamped.
+FeedData feedDataFromSnapshot(const queuestats::v1::Snapshot& snap, int64_t receivedAtMs);
 
 }  // namespace adapter

@@ -14,7 +14,8 @@
 namespace adapter {
 
 struct QueueStatsFeedOptions {
-  std::string address;   // host:port; empty: no feed
+  std::string address;  // host:port; empty: no feed
+  // Re-read when they change, before the next connection.
   std::string caFile;    // TLS when set: verify queue-stats' certificate
   std::string certFile;  // client certificate (mTLS)
   std::string keyFile;
@@ -25,7 +26,8 @@ struct FeedStatus {
   bool connected = false;
   uint64_t reconnects = 0;
   uint64_t updates = 0;
-  std::string lastError;  // why the last stream ended (empty: none yet)
+  std::string lastError;    // why the last stream ended (empty: none yet)
+  uint64_t tlsReloads = 0;  // TLS files re-read after they changed
 };
 
 // Where the provider reads feed data from (a fake in unit tests).

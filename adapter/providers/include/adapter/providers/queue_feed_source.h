@@ -23,8 +23,9 @@ class QueueFeedSource final : public ExternalMetricsSource {
   std::vector<std::string> listExternalMetrics() const override;
   // The feed's series matching the selector. The namespace is not a label
   // of queue measurements, so any namespace sees them (as an external rule
-  // with `namespaced: false`). 503 when there is no data yet or a matching
-  // value is older than --queue-stats-max-age.
+  // with `namespaced: false`). 503 when there is no data yet, or a matching
+  // value is older than --queue-stats-max-age (in the adapter's clock) or
+  // reported stale by queue-stats.
   common::Task<std::vector<apiservice::ExternalMetricValue>> getExternalMetric(
       const apiservice::ExternalMetricRequest& req,
       const common::RequestContext& ctx) const override;
@@ -32,6 +33,8 @@ class QueueFeedSource final : public ExternalMetricsSource {
  private:
   std::vector<apiservice::ExternalMetricValue> answer(
       const apiservice::ExternalMetricRequest& req) const;
+  // Throws 503 naming the series when it is stale or too old.
+  void refuseIfNotCurrent(const std::string& metric, const FeedSeries& s, int64_t now) const;
   const FeedSource& feed_;
   std::string address_;
   int64_t maxAgeMs_;
