@@ -9,288 +9,15 @@
 #include <thread>
 
 #include "queue_stats/kafka_client.h"
+#include "rdkafka_handles.h"
+#include "rdkafka_timestamps.h"
+#include "rdkafka_watermarks.h"
 
 namespace queue_stats {
 
 namespace {
 
-struct HandleDeleter {
-  // Never in a group: nothing to close, and closing can wait forever.
-  void operator()(rd_kafka_t* rk) const {
-    rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-  }
-};
-struct QueueDeleter {
-  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
-};
-struct EventDeleter {
-  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
-};
-struct GroupListDeleter {
-  void operator()(const rd_kafka_group_list* l) const { rd_kafka_group_list_destroy(l); }
-};
-struct ListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* l) const {
-    rd_kafka_topic_partition_list_destroy(l);
-  }
-};
-struct MetadataDeleter {
-  void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
-};
-struct MessageDeleter {
-  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
-};
-struct ErrorDeleter {
-  void operator()(rd_kafka_error_t* e) const { rd_kafka_error_destroy(e); }
-};
-using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
-using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
-using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
-using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
-using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
-using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
-using Properties = std::vector<std::pair<std::string, std::string>>;
-using Clock = std::chrono::steady_clock;
-
-std::string partitionName(const TopicPartition& tp) {
-  return tp.first + "[" + std::to_string(tp.second) + "]";
-}
-
-ListPtr partitionList(const TopicPartition& tp, int64_t offset) {
-  ListPtr list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
-  return list;
-}
-
-const rd_kafka_metadata_partition_t* findPartition(const rd_kafka_metadata_topic_t& t, int32_t id) {
-  // Brokers list partitions by id: look there first.
-  if (id >= 0 && id < t.partition_cnt && t.partitions[id].id == id) return &t.partitions[id];
-  for (int i = 0; i < t.partition_cnt; ++i)
-    if (t.partitions[i].id == id) return &t.partitions[i];
-  return nullptr;
-}
-
-// Local errors (timeouts, transport) mean the broker gave no answer.
-bool noAnswerFrom(rd_kafka_resp_err_t err) { return err < 0; }
-
-// One leader's partitions: ListOffsets in chunks; a chunk that fails is
-// split in halves (a bounded number of times) to find the partitions that
-// fail, since librdkafka 2.0 fails a whole request for one of them.
-class WatermarkQuery {
- public:
-  WatermarkQuery(rd_kafka_t* rk, int64_t timeoutMs, std::vector<TopicPartition> parts)
-      : rk_(rk), timeoutMs_(timeoutMs), parts_(std::move(parts)) {}
-
-  void run() {
-    deadline_ = Clock::now() + std::chrono::milliseconds(timeoutMs_);
-    for (size_t b = 0; b < parts_.size(); b += kChunk)
-      query(b, std::min(parts_.size(), b + kChunk));
-  }
-
-  WatermarksAnswer out;
-  bool answered = false;  // some request got the broker's answer
-  std::string noAnswer;   // why a request got none (the leader is not asked again)
-
-  // Requests name at most this many partitions: librdkafka matches each
-  // answer to its request entry by linear search (quadratic per request).
-  static constexpr size_t kChunk = 500;
-
- private:
-  static constexpr int kMaxSplits = 64;
-
-  void query(size_t b, size_t e) {
-    if (!noAnswer.empty()) return fail(b, e, "no answer: " + noAnswer);
-    if (Clock::now() >= deadline_)
-      return fail(b, e, "no answer within " + std::to_string(timeoutMs_) + "ms");
-    std::map<TopicPartition, PartitionWatermarks> got;
-    rd_kafka_resp_err_t err = ask(b, e, -1, got);
-    if (!err) err = ask(b, e, -2, got);
-    if (!err) {
-      answered = true;
-      out.marks.merge(got);
-      return;
-    }
-    if (noAnswerFrom(err)) {
-      noAnswer = rd_kafka_err2str(err);
-      return fail(b, e, noAnswer);
-    }
-    answered = true;
-    if (e - b == 1 || splitsLeft_ == 0) return fail(b, e, rd_kafka_err2str(err));
-    --splitsLeft_;
-    size_t mid = b + (e - b) / 2;
-    query(b, mid);
-    query(mid, e);
-  }
-
-  // ListOffsets with timestamp -1 (latest) or -2 (earliest).
-  rd_kafka_resp_err_t ask(size_t b, size_t e, int64_t which,
-                          std::map<TopicPartition, PartitionWatermarks>& got) {
-    ListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(e - b)));
-    for (size_t i = b; i < e; ++i)
-      rd_kafka_topic_partition_list_add(list.get(), parts_[i].first.c_str(), parts_[i].second)
-          ->offset = which;
-    int left = static_cast<int>(std::max<int64_t>(
-        1,
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count()));
-    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk_, list.get(), left);
-    for (int i = 0; !err && i < list->cnt; ++i) {
-      const auto& el = list->elems[i];
-      if (el.err) return el.err;
-      auto& w = got[{el.topic, el.partition}];
-      (which == -1 ? w.high : w.low) = el.offset;
-    }
-    return err;
-  }
-
-  void fail(size_t b, size_t e, const std::string& why) {
-    for (size_t i = b; i < e; ++i) out.errors[parts_[i]] = why;
-  }
-
-  rd_kafka_t* rk_;
-  int64_t timeoutMs_;
-  std::vector<TopicPartition> parts_;
-  Clock::time_point deadline_;
-  int splitsLeft_ = kMaxSplits;
-};
-
-// The consumer's settings for reading single messages: assign only (its
-// group.id is never joined, librdkafka needs one to assign), small
-// fetches, an error rather than a jump for an offset out of range.
-const Properties kReaderProperties = {
-    {"group.id", "queue-stats-timestamps"}, {"enable.auto.offset.store", "false"},
-    {"enable.partition.eof", "true"},       {"auto.offset.reset", "error"},
-    {"fetch.max.bytes", "65536"},           {"max.partition.fetch.bytes", "1024"},
-    {"message.max.bytes", "65536"},         {"queued.max.messages.kbytes", "256"},
-    {"fetch.wait.max.ms", "100"},           {"fetch.error.backoff.ms", "100"},
-};
-
-// Reads the first message at or after each position with one consumer
-// kept across calls: every partition is assigned at its smallest asked
-// offset, seeks on to its next one when a message answered, and is paused
-// when it has no more; all within one timeout per call.
-class TimestampReader {
- public:
-  TimestampReader(HandlePtr rk, int64_t timeoutMs) : rk_(std::move(rk)), timeoutMs_(timeoutMs) {
-    rd_kafka_poll_set_consumer(rk_.get());
-  }
-
-  TimestampsAnswer read(const std::vector<MessagePosition>& positions) {
-    answer_ = {};
-    cursors_.clear();
-    for (const auto& pos : positions) {
-      if (pos.offset < 0)
-        answer_.errors[pos] = "invalid offset " + std::to_string(pos.offset);
-      else
-        cursors_[pos.tp].pending.push_back(pos.offset);
-    }
-    for (auto& [tp, c] : cursors_) {
-      std::sort(c.pending.begin(), c.pending.end());
-      c.pending.erase(std::unique(c.pending.begin(), c.pending.end()), c.pending.end());
-    }
-    open_ = cursors_.size();
-    if (open_ > 0 && assign()) consume();
-    for (auto& [tp, c] : cursors_)
-      failRest(tp, c, "no message within " + std::to_string(timeoutMs_) + "ms");
-    rd_kafka_assign(rk_.get(), nullptr);  // asynchronous: stops fetching
-    return std::move(answer_);
-  }
-
- private:
-  // The offsets still to answer, in order; `next` is being read.
-  struct Cursor {
-    std::vector<int64_t> pending;
-    size_t next = 0;
-    bool done() const { return next >= pending.size(); }
-  };
-
-  bool assign() {
-    ListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(cursors_.size())));
-    for (const auto& [tp, c] : cursors_)
-      rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset =
-          c.pending[0];
-    // A partition paused in an earlier call stays paused when assigned again.
-    rd_kafka_resume_partitions(rk_.get(), list.get());
-    rd_kafka_resp_err_t err = rd_kafka_assign(rk_.get(), list.get());
-    if (!err) return true;
-    for (auto& [tp, c] : cursors_)
-      failRest(tp, c, std::string("assigning partitions failed: ") + rd_kafka_err2str(err));
-    return false;
-  }
-
-  void consume() {
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs_);
-    while (open_ > 0) {
-      auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0) break;
-      MessagePtr m(
-          rd_kafka_consumer_poll(rk_.get(), static_cast<int>(std::min<int64_t>(left, 100))));
-      if (m) handle(*m);
-    }
-  }
-
-  void handle(const rd_kafka_message_t& m) {
-    if (!m.rkt) return;  // a client-wide error: librdkafka logs it and retries
-    TopicPartition tp{rd_kafka_topic_name(m.rkt), m.partition};
-    auto it = cursors_.find(tp);
-    if (it == cursors_.end() || it->second.done()) return;
-    Cursor& c = it->second;
-    if (!m.err) return onMessage(tp, c, m);
-    if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      return failRest(
-          tp, c,
-          "no message at or after the offset: the partition ends at " + std::to_string(m.offset));
-    if (m.err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
-        m.err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
-      answer_.errors[{tp, c.pending[c.next++]}] = rd_kafka_message_errstr(&m);
-      return advance(tp, c);
-    }
-    failRest(tp, c, rd_kafka_message_errstr(&m));
-  }
-
-  // The first message at or after the offset being read answers every
-  // asked offset up to its own (a compacted or aborted range between).
-  void onMessage(const TopicPartition& tp, Cursor& c, const rd_kafka_message_t& m) {
-    if (m.offset < c.pending[c.next]) return;  // fetched before the last seek
-    rd_kafka_timestamp_type_t type;
-    int64_t ts = rd_kafka_message_timestamp(&m, &type);
-    for (; !c.done() && c.pending[c.next] <= m.offset; ++c.next) {
-      MessagePosition pos{tp, c.pending[c.next]};
-      if (ts >= 0)
-        answer_.timestampsMs[pos] = ts;
-      else
-        answer_.errors[pos] =
-            "the message at offset " + std::to_string(m.offset) + " has no timestamp";
-    }
-    advance(tp, c);
-  }
-
-  void advance(const TopicPartition& tp, Cursor& c) {
-    if (c.done()) return finish(tp);
-    ListPtr list = partitionList(tp, c.pending[c.next]);
-    ErrorPtr err(rd_kafka_seek_partitions(rk_.get(), list.get(), 0));  // 0: asynchronous
-    if (err) failRest(tp, c, std::string("seek failed: ") + rd_kafka_error_string(err.get()));
-  }
-
-  void failRest(const TopicPartition& tp, Cursor& c, const std::string& why) {
-    if (c.done()) return;
-    for (; !c.done(); ++c.next) answer_.errors[{tp, c.pending[c.next]}] = why;
-    finish(tp);
-  }
-
-  // Stops fetching a partition with nothing more to read, so the small
-  // fetches go to the others.
-  void finish(const TopicPartition& tp) {
-    rd_kafka_pause_partitions(rk_.get(), partitionList(tp, RD_KAFKA_OFFSET_INVALID).get());
-    --open_;
-  }
-
-  HandlePtr rk_;
-  int64_t timeoutMs_;
-  std::map<TopicPartition, Cursor> cursors_;
-  size_t open_ = 0;
-  TimestampsAnswer answer_;
-};
+using namespace rdkafka;
 
 bool unsupported(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
@@ -382,11 +109,13 @@ class RdKafkaClient final : public KafkaClient {
     // fails: ask each leader on its own (in parallel, so a dead broker costs
     // one timeout), and split a failing request to find the partitions.
     std::map<int32_t, std::vector<TopicPartition>> byLeader = groupByLeader(parts, out.errors);
-    std::vector<WatermarkQuery> queries;
-    for (auto& [leader, tps] : byLeader)
-      queries.emplace_back(rk_.get(), cfg_.timeoutMs, std::move(tps));
+    std::vector<LeaderWatermarks> queries(byLeader.size());
     std::vector<std::thread> threads;
-    for (auto& q : queries) threads.emplace_back([&q] { q.run(); });
+    size_t i = 0;
+    for (auto& [leader, tps] : byLeader)
+      threads.emplace_back([&, at = i++, tps = std::move(tps)]() mutable {
+        queries[at] = leaderWatermarks(rk_.get(), cfg_.timeoutMs, std::move(tps));
+      });
     for (auto& t : threads) t.join();
     bool anyAnswer = false;
     std::string noAnswer;
@@ -496,7 +225,7 @@ class RdKafkaClient final : public KafkaClient {
     // opens no more connections.
     if (!reader_) {
       try {
-        reader_ = std::make_unique<TimestampReader>(newHandle(kReaderProperties), cfg_.timeoutMs);
+        reader_ = std::make_unique<TimestampReader>(newHandle(readerProperties()), cfg_.timeoutMs);
       } catch (const KafkaError& e) {
         TimestampsAnswer out;
         for (const auto& pos : positions) out.errors[pos] = e.what();
@@ -509,7 +238,9 @@ class RdKafkaClient final : public KafkaClient {
  private:
   static constexpr uint64_t kFullRecheck = 20;
   static constexpr size_t kFullInFlight = 4;
-  static constexpr int kChunk = static_cast<int>(WatermarkQuery::kChunk);
+  // Requests name at most this many partitions: librdkafka matches each
+  // answer to its request entry by linear search (quadratic per request).
+  static constexpr int kChunk = 500;
 
   // Every topic's metadata. Throws KafkaError when no broker answered.
   MetadataPtr metadata() {
@@ -587,8 +318,9 @@ class RdKafkaClient final : public KafkaClient {
     for (const auto& [g, partitions] : queries)
       pending[g] +=
           partitions && partitions->cnt > kChunk ? (partitions->cnt + kChunk - 1) / kChunk : 1;
+    // The requests' own timeout, plus a moment for their answers to arrive.
     auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.timeoutMs + 2000);
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.timeoutMs + 250);
     for (size_t got = 0; got < requests;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
