@@ -5,17 +5,23 @@
 #  2. Added p99 latency at a fixed 1,000 requests/s.
 #  3. Relist of 100k and 1M synthetic series: duration and peak RSS.
 #  4. Idle RSS with the example config.
-# Usage: bench/run.sh [--quick]   (--quick: shorter runs, 100k series only)
+#  5. queue-stats: collection cycles at scale (queue-bench) and how quickly
+#     and exactly it reacts (queue-timely-bench), on the Kafka mock cluster;
+#     run after the demo stack is stopped, so they have the cores.
+# Usage: bench/run.sh [--quick]   (--quick: shorter runs, 100k series only,
+#        fewer queue-stats cycles, runs and GetMetrics calls)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=false
 [[ ${1:-} == --quick ]] && quick=true
 secs=5; rate_secs=10; sizes=(100000 1000000)
-$quick && { secs=2; rate_secs=4; sizes=(100000); }
+queue_cycles=4; timely=(--runs 5 --calls 2000)
+$quick && { secs=2; rate_secs=4; sizes=(100000); queue_cycles=2; timely=(--runs 3 --calls 1000); }
 
 ./scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMA_TESTS=ON >/dev/null
-cmake --build build -j "$(nproc)" --target metrics-adapter demo-exporter loadgen series-server >/dev/null
+cmake --build build -j "$(nproc)" --target metrics-adapter demo-exporter loadgen series-server \
+  queue-stats kafka-mock-cluster queue-bench queue-timely-bench >/dev/null
 
 work=$(mktemp -d /tmp/metrics-adapter-bench.XXXXXX)
 pids=()
@@ -102,3 +108,11 @@ echo
 echo "| what | RSS MB |"
 echo "|---|---|"
 printf '| metrics-adapter, example config, after startup and the demo queries | %.1f |\n' "$(jq -rn --argjson k "$idle_rss_kb" '$k/1024')"
+echo
+
+# The demo stack goes first: the queue benchmarks drive their own peers.
+kill "${pids[0]}" 2>/dev/null || true
+wait "${pids[0]}" 2>/dev/null || true
+build/bench/queue-bench --cycles "$queue_cycles" | sed 's/^##/###/'
+echo
+build/bench/queue-timely-bench "${timely[@]}" | sed 's/^##/###/'

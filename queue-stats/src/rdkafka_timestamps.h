@@ -7,8 +7,8 @@ namespace queue_stats::rdkafka {
 
 // Reads the first message at or after each position with one consumer
 // kept across calls: every partition is assigned at its smallest asked
-// offset, seeks on to its next one when a message answered, and is paused
-// when it has no more; all within one timeout per call.
+// offset and seeks on to its next one when a message answered; all within
+// one timeout per call, then everything is unassigned.
 class TimestampReader {
  public:
   // `rk`: a consumer made with readerProperties().
