@@ -90,7 +90,13 @@ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEB
 cmake --build build-tsan -j "$jobs" --target common_test rules_test apiservice_test adapter_test queue_stats_test \
   metrics-adapter
 tsan_options="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
-TSAN_OPTIONS="$tsan_options" run_ctest build-tsan -L unit -j "$jobs" || status=1
+# QueueStatsFeedTls runs a gRPC server and client in the test process:
+# Debian's gRPC and Abseil are not TSan-instrumented, so TSan reports their
+# internals. The other phases run it.
+tsan_unit_excluded='^QueueStatsFeedTls[.]'
+echo "not run under TSan: the unit tests that run gRPC in-process:"
+ctest --test-dir build-tsan -N -L unit -R "$tsan_unit_excluded" | grep -E "^ +Test +#" || true
+TSAN_OPTIONS="$tsan_options" run_ctest build-tsan -L unit -E "$tsan_unit_excluded" -j "$jobs" || status=1
 
 phase "integration tests against a ThreadSanitizer build of metrics-adapter, without the feed module"
 # The loader looks for metrics-adapter-queue-feed.so next to the binary and
