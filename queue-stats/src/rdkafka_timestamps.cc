@@ -1,3 +1,5 @@
+// The timestamp reader: one consumer kept across cycles, assigned at the
+// asked offsets, read one message per position (see rdkafka_timestamps.h).
 #include "rdkafka_timestamps.h"
 
 #include <algorithm>

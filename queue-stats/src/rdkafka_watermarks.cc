@@ -1,3 +1,5 @@
+// One leader's watermarks: chunked ListOffsets, failing chunks split to
+// find the partitions that fail (see rdkafka_watermarks.h).
 #include "rdkafka_watermarks.h"
 
 #include <algorithm>
