@@ -99,6 +99,14 @@ void StatsStore::publish(const SqsCycle& c, int64_t nowMs, int64_t staleAfterMs)
 }
 
 void StatsStore::expire(int64_t nowMs) {
+  // Called every 100 ms: the snapshot is copied only when a value is due.
+  auto due = [&](const auto& m) {
+    return std::any_of(m.begin(), m.end(), [&](const auto& kv) {
+      return !kv.second.stale && nowMs >= kv.second.staleAtMs;
+    });
+  };
+  auto snap = snap_.load();
+  if (!due(snap->groups) && !due(snap->topics) && !due(snap->queues)) return;
   update([&](StatsSnapshot& next) {
     bool a = expireEntries(next.groups, nowMs);
     bool b = expireEntries(next.topics, nowMs);
