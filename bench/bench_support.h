@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -20,6 +21,17 @@ inline long statusKb(pid_t pid, const std::string& field) {
     if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
   return -1;
 }
+
+// A benchmark's checks that its answers succeeded and did the work: each
+// failure is printed and makes the exit code 1.
+struct Checks {
+  int failed = 0;
+  void expect(bool ok, const std::string& what) {
+    if (ok) return;
+    std::cerr << "CHECK FAILED: " << what << "\n";
+    ++failed;
+  }
+};
 
 // Runs bench/loadgen with `args` and returns the JSON summary it prints last.
 inline nlohmann::json loadgen(const std::vector<std::string>& args,

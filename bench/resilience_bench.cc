@@ -33,6 +33,7 @@ using namespace testsupport;
 using namespace testsupport::two_rules;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
+using bench::Checks;
 
 namespace {
 
@@ -40,16 +41,6 @@ std::string vectorOf(const std::string& labels) {
   return R"({"status":"success","data":{"resultType":"vector","result":[{"metric":)" + labels +
          R"(,"value":[1700000000,"7"]}]}})";
 }
-
-// The checks: each failure is printed and makes the exit code 1.
-struct Checks {
-  int failed = 0;
-  void expect(bool ok, const std::string& what) {
-    if (ok) return;
-    std::cerr << "CHECK FAILED: " << what << "\n";
-    ++failed;
-  }
-};
 
 // One keep-alive TLS connection that sent one request and then stays idle.
 class IdleConnection {

@@ -8,6 +8,7 @@
 #  5. queue-stats: collection cycles at scale (queue-bench) and how quickly
 #     and exactly it reacts (queue-timely-bench), on the Kafka mock cluster;
 #     run after the demo stack is stopped, so they have the cores.
+#  6. Forwarding to an upstream (upstream-bench): added p99 at 1,000 req/s.
 # Usage: bench/run.sh [--quick]   (--quick: shorter runs, 100k series only,
 #        fewer queue-stats cycles, runs and GetMetrics calls)
 set -euo pipefail
@@ -15,13 +16,13 @@ cd "$(dirname "$0")/.."
 quick=false
 [[ ${1:-} == --quick ]] && quick=true
 secs=5; rate_secs=10; sizes=(100000 1000000)
-queue_cycles=4; timely=(--runs 5 --calls 2000)
-$quick && { secs=2; rate_secs=4; sizes=(100000); queue_cycles=2; timely=(--runs 3 --calls 1000); }
+queue_cycles=4; timely=(--runs 5 --calls 2000); upstream=(--seconds 10 --rounds 3)
+$quick && { secs=2; rate_secs=4; sizes=(100000); queue_cycles=2; timely=(--runs 3 --calls 1000); upstream=(--seconds 3 --rounds 3); }
 
 ./scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMA_TESTS=ON >/dev/null
 cmake --build build -j "$(nproc)" --target metrics-adapter demo-exporter loadgen series-server \
-  queue-stats kafka-mock-cluster queue-bench queue-timely-bench >/dev/null
+  queue-stats kafka-mock-cluster queue-bench queue-timely-bench upstream-bench >/dev/null
 
 work=$(mktemp -d /tmp/metrics-adapter-bench.XXXXXX)
 pids=()
@@ -116,3 +117,5 @@ wait "${pids[0]}" 2>/dev/null || true
 build/bench/queue-bench --cycles "$queue_cycles" | sed 's/^##/###/'
 echo
 build/bench/queue-timely-bench "${timely[@]}" | sed 's/^##/###/'
+echo
+build/bench/upstream-bench "${upstream[@]}" | sed 's/^##/###/'

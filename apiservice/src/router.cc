@@ -1,6 +1,8 @@
 #include "apiservice/router.h"
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "apiservice/api_json.h"
 #include "apiservice/request_info.h"
@@ -187,10 +189,56 @@ common::Task<HttpResponse> Router::route(const HttpRequest& req, const RequestTa
   }
   routeName = "discovery";
   if (seg.size() == 1) co_return json(apiGroupListJson(servesResourceMetrics()));
-  co_return co_await routeGroup(target, routeName, ctx);
+  co_return co_await routeGroup(req, target, routeName, ctx);
 }
 
-common::Task<HttpResponse> Router::routeGroup(const RequestTarget& target, std::string& routeName,
+namespace {
+
+// Ours first; an upstream's name we also serve is shadowed (ours wins).
+std::vector<std::string> withUpstreamNames(std::vector<std::string> ours,
+                                           const std::vector<std::string>& theirs) {
+  ours.insert(ours.end(), theirs.begin(), theirs.end());
+  std::sort(ours.begin(), ours.end());
+  ours.erase(std::unique(ours.begin(), ours.end()), ours.end());
+  return ours;
+}
+
+std::vector<CustomMetricDescriptor> withUpstreamDescriptors(
+    std::vector<CustomMetricDescriptor> ours, const std::vector<CustomMetricDescriptor>& theirs) {
+  std::set<std::string> seen;
+  for (const auto& d : ours) seen.insert(d.resource + "/" + d.metric);
+  for (const auto& d : theirs)
+    if (seen.insert(d.resource + "/" + d.metric).second) ours.push_back(d);
+  return ours;
+}
+
+// The 404 for a name neither we nor any upstream serve says who was asked.
+StatusError notServedAnywhere(const StatusError& ours, const std::vector<std::string>& asked) {
+  std::string who;
+  for (const auto& a : asked) who += (who.empty() ? "" : ", ") + a;
+  return StatusError(ours.code(), ours.reason(),
+                     std::string(ours.what()) + "; upstreams asked, each answered 404: " + who);
+}
+
+}  // namespace
+
+HttpResponse Router::resourceList(const std::string& group, const std::string& version) const {
+  const MetricsForwarder* fwd = providers_.forwarder;
+  if (group == kCustomGroup) {
+    auto ours = providers_.custom->listCustomMetrics();
+    if (fwd) ours = withUpstreamDescriptors(std::move(ours), fwd->upstreamCustomMetrics(version));
+    return json(customResourceListJson(version, ours));
+  }
+  if (group == kExternalGroup) {
+    auto ours = providers_.external->listExternalMetrics();
+    if (fwd) ours = withUpstreamNames(std::move(ours), fwd->upstreamExternalMetrics());
+    return json(externalResourceListJson(ours));
+  }
+  return json(resourceMetricsResourceListJson());
+}
+
+common::Task<HttpResponse> Router::routeGroup(const HttpRequest& req, const RequestTarget& target,
+                                              std::string& routeName,
                                               const common::RequestContext& ctx) const {
   const auto& seg = target.segments;
   const std::string& group = seg[1];
@@ -204,13 +252,7 @@ common::Task<HttpResponse> Router::routeGroup(const RequestTarget& target, std::
   if (!(version == "v1beta1" || (custom && version == "v1beta2"))) {
     throw StatusError::notFound("version " + version + " of " + group + " is not served here");
   }
-  if (seg.size() == 3) {
-    if (custom)
-      co_return json(customResourceListJson(version, providers_.custom->listCustomMetrics()));
-    if (external)
-      co_return json(externalResourceListJson(providers_.external->listExternalMetrics()));
-    co_return json(resourceMetricsResourceListJson());
-  }
+  if (seg.size() == 3) co_return resourceList(group, version);
   std::vector<std::string> rest(seg.begin() + 3, seg.end());
   if (resource) {
     routeName = "resource_metric";
@@ -218,14 +260,15 @@ common::Task<HttpResponse> Router::routeGroup(const RequestTarget& target, std::
   }
   if (external) {
     routeName = "external_metric";
-    co_return co_await routeExternal(rest, target.query, ctx);
+    co_return co_await routeExternal(req, rest, target.query, routeName, ctx);
   }
   routeName = "custom_metric";
-  co_return co_await routeCustom(version, rest, target.query, ctx);
+  co_return co_await routeCustom(req, version, rest, target.query, routeName, ctx);
 }
 
-common::Task<HttpResponse> Router::routeExternal(const std::vector<std::string>& rest,
-                                                 const Query& query,
+common::Task<HttpResponse> Router::routeExternal(const HttpRequest& req,
+                                                 const std::vector<std::string>& rest,
+                                                 const Query& query, std::string& routeName,
                                                  const common::RequestContext& ctx) const {
   if (rest.size() != 3 || rest[0] != "namespaces") {
     throw StatusError::notFound(std::string("external metrics are served at /apis/") +
@@ -235,13 +278,19 @@ common::Task<HttpResponse> Router::routeExternal(const std::vector<std::string>&
   ExternalMetricRequest er{rest[1], rest[2], selector == query.end() ? "" : selector->second};
   checkName("namespace", er.ns);
   checkName("metric name", er.metric);
-  co_return json(
-      externalMetricValueListJson(co_await providers_.external->getExternalMetric(er, ctx)));
+  const Forwardable f{
+      MetricsApi::External, "v1beta1", er.metric,
+      !providers_.forwarder || providers_.external->servesExternalMetric(er.metric)};
+  const std::function<common::Task<HttpResponse>()> ours = [&]() -> common::Task<HttpResponse> {
+    co_return json(
+        externalMetricValueListJson(co_await providers_.external->getExternalMetric(er, ctx)));
+  };
+  co_return co_await answerOrForward(f, req, routeName, ours, ctx);
 }
 
-common::Task<HttpResponse> Router::routeCustom(const std::string& version,
+common::Task<HttpResponse> Router::routeCustom(const HttpRequest& req, const std::string& version,
                                                const std::vector<std::string>& rest,
-                                               const Query& query,
+                                               const Query& query, std::string& routeName,
                                                const common::RequestContext& ctx) const {
   ObjectMetricRequest r;
   if (rest.size() == 5 && rest[0] == "namespaces") {
@@ -262,7 +311,41 @@ common::Task<HttpResponse> Router::routeCustom(const std::string& version,
   if (auto it = query.find("labelSelector"); it != query.end()) r.labelSelector = it->second;
   if (auto it = query.find("metricLabelSelector"); it != query.end())
     r.metricLabelSelector = it->second;
-  co_return json(metricValueListJson(version, co_await providers_.custom->getObjectMetric(r, ctx)));
+  const Forwardable f{
+      MetricsApi::Custom, version, r.resource + "/" + r.metric,
+      !providers_.forwarder || providers_.custom->servesCustomMetric(r.resource, r.metric)};
+  const std::function<common::Task<HttpResponse>()> ours = [&]() -> common::Task<HttpResponse> {
+    co_return json(
+        metricValueListJson(version, co_await providers_.custom->getObjectMetric(r, ctx)));
+  };
+  co_return co_await answerOrForward(f, req, routeName, ours, ctx);
+}
+
+common::Task<HttpResponse> Router::answerOrForward(
+    const Forwardable& f, const HttpRequest& req, std::string& routeName,
+    const std::function<common::Task<HttpResponse>()>& ours,
+    const common::RequestContext& ctx) const {
+  ForwardOutcome forwarded;
+  if (!f.servedHere) {
+    const std::string local = routeName;
+    routeName = "forwarded_" + local;
+    forwarded = co_await providers_.forwarder->forward(f.api, f.version, f.name, req, ctx);
+    if (forwarded.answer) co_return std::move(*forwarded.answer);
+    routeName = local;
+  }
+  // No throw inside a handler in a coroutine (see coro.h): the error is
+  // kept and thrown after it.
+  std::optional<HttpResponse> answer;
+  std::optional<StatusError> failed;
+  try {
+    answer = co_await ours();
+  } catch (const StatusError& e) {
+    failed = e;
+  }
+  if (failed && failed->code() == 404 && !forwarded.asked.empty())
+    throw notServedAnywhere(*failed, forwarded.asked);
+  if (failed) throw *failed;
+  co_return std::move(*answer);
 }
 
 common::Task<HttpResponse> Router::routeResourceMetrics(const std::vector<std::string>& rest,

@@ -16,12 +16,14 @@ class NullProvider : public apiservice::CustomMetricsProvider,
   std::vector<apiservice::CustomMetricDescriptor> listCustomMetrics() const override {
     return {{"pods", true, "m"}};
   }
+  bool servesCustomMetric(const std::string&, const std::string&) const override { return true; }
   common::Task<std::vector<apiservice::ObjectMetricValue>> getObjectMetric(
       const apiservice::ObjectMetricRequest& r, const common::RequestContext&) const override {
     co_return std::vector<apiservice::ObjectMetricValue>{
         {{"Pod", r.ns, r.name, "/v1"}, r.metric, 1.5, 0}};
   }
   std::vector<std::string> listExternalMetrics() const override { return {"q"}; }
+  bool servesExternalMetric(const std::string&) const override { return true; }
   common::Task<std::vector<apiservice::ExternalMetricValue>> getExternalMetric(
       const apiservice::ExternalMetricRequest& r, const common::RequestContext&) const override {
     co_return std::vector<apiservice::ExternalMetricValue>{

@@ -688,6 +688,271 @@ TEST_F(HelmChart, QueueStatsNetworkPolicy) {
   EXPECT_EQ(argValue(qsArgs, "--listen"), ":9401");
 }
 
+namespace {
+// Upstreams of both kinds: KEDA's external metrics (its CA copied into a
+// Secret) and a custom metrics server taking a token of its own and a
+// client certificate, its CA from a ConfigMap.
+const char* kUpstreams =
+    "upstreams:\n"
+    "  discoveryInterval: 45s\n"
+    "  external:\n"
+    "    - url: https://keda-operator-metrics-apiserver.keda.svc:443\n"
+    "      ca: {secretName: keda-metrics-ca}\n"
+    "  custom:\n"
+    "    - url: https://prometheus-adapter.monitoring.svc:443\n"
+    "      timeout: 3s\n"
+    "      ca: {configMapName: pa-ca, key: bundle.pem}\n"
+    "      tokenSecret: {secretName: pa-token, key: sa-token}\n"
+    "      clientCertSecret: pa-client-tls\n";
+
+// Where the adapter container finds a file: the volume mounted at the
+// file's directory and what that volume holds.
+struct MountedFile {
+  std::string volume;     // empty: no volume is mounted there
+  std::string secret;     // the volume's Secret, or
+  std::string configMap;  // its ConfigMap
+  std::string key;        // the file's name in the volume: the Secret's or ConfigMap's key
+  bool readOnly = false;
+  bool subPath = false;
+};
+
+MountedFile mountedFile(const YAML::Node& deployment, const std::string& path) {
+  MountedFile f;
+  auto pod = deployment["spec"]["template"]["spec"];
+  std::string best;
+  for (const auto& m : pod["containers"][0]["volumeMounts"]) {
+    std::string at = m["mountPath"].as<std::string>();
+    if (path.rfind(at + "/", 0) == 0 && at.size() > best.size()) {
+      best = at;
+      f.volume = m["name"].as<std::string>();
+      f.readOnly = m["readOnly"] && m["readOnly"].as<bool>();
+      f.subPath = static_cast<bool>(m["subPath"]);
+    }
+  }
+  if (f.volume.empty()) return f;
+  f.key = path.substr(best.size() + 1);
+  for (const auto& v : pod["volumes"]) {
+    if (v["name"].as<std::string>() != f.volume) continue;
+    if (v["secret"]) f.secret = v["secret"]["secretName"].as<std::string>();
+    if (v["configMap"]) f.configMap = v["configMap"]["name"].as<std::string>();
+  }
+  return f;
+}
+
+// The API groups the upstream reader ClusterRole grants get/list on (and
+// that its binding gives them to the adapter's service account).
+std::set<std::string> upstreamGroups(const Rendered& o) {
+  auto role = o.one("ClusterRole", "metrics-adapter-upstream-metrics-reader");
+  std::set<std::string> groups;
+  for (const auto& rule : role["rules"]) {
+    std::set<std::string> resources, verbs;
+    for (const auto& r : rule["resources"]) resources.insert(r.as<std::string>());
+    for (const auto& v : rule["verbs"]) verbs.insert(v.as<std::string>());
+    EXPECT_EQ(resources, (std::set<std::string>{"*"}));
+    EXPECT_EQ(verbs, (std::set<std::string>{"get", "list"}));
+    for (const auto& g : rule["apiGroups"]) groups.insert(g.as<std::string>());
+  }
+  auto binding = o.one("ClusterRoleBinding", "metrics-adapter-upstream-metrics-reader");
+  EXPECT_EQ(binding["roleRef"]["kind"].as<std::string>(), "ClusterRole");
+  EXPECT_EQ(binding["roleRef"]["name"].as<std::string>(),
+            "metrics-adapter-upstream-metrics-reader");
+  EXPECT_EQ(binding["subjects"].size(), 1u);
+  EXPECT_EQ(binding["subjects"][0]["kind"].as<std::string>(), "ServiceAccount");
+  EXPECT_EQ(binding["subjects"][0]["name"].as<std::string>(), "metrics-adapter");
+  EXPECT_EQ(binding["subjects"][0]["namespace"].as<std::string>(), "monitoring");
+  return groups;
+}
+}  // namespace
+
+// Upstreams: the --upstreams-config file from the values, each upstream's
+// CA, token and client certificate mounted where the file says, and RBAC
+// for the upstreams to authorize the adapter's service account.
+TEST_F(HelmChart, UpstreamsConfigMountsAndRbac) {
+  Rendered o = render({kUpstreams, "podAnnotations:\n  example.com/team: platform\n"});
+  auto deploy = o.one("Deployment", "metrics-adapter");
+  auto args = argsOf(deploy);
+  EXPECT_EQ(argValue(args, "--upstream-discovery-interval"), "45s");
+  expectFlagsAccepted("metrics-adapter", args);
+  std::string configPath = argValue(args, "--upstreams-config");
+  ASSERT_FALSE(configPath.empty()) << "no --upstreams-config";
+  MountedFile configFile = mountedFile(deploy, configPath);
+  EXPECT_EQ(configFile.configMap, "metrics-adapter-upstreams") << configPath;
+  EXPECT_EQ(configFile.key, "upstreams.yaml");
+  EXPECT_TRUE(configFile.readOnly);
+  EXPECT_FALSE(configFile.subPath);
+
+  auto cm = o.one("ConfigMap", "metrics-adapter-upstreams");
+  EXPECT_EQ(cm["metadata"]["namespace"].as<std::string>(), "monitoring");
+  ASSERT_TRUE(cm["data"]["upstreams.yaml"]) << YAML::Dump(cm);
+  YAML::Node cfg = YAML::Load(cm["data"]["upstreams.yaml"].as<std::string>());
+  ASSERT_TRUE(cfg["upstreams"].IsSequence()) << cm["data"]["upstreams.yaml"];
+  ASSERT_EQ(cfg["upstreams"].size(), 2u);
+  auto keda = cfg["upstreams"][0];
+  EXPECT_EQ(keda["url"].as<std::string>(), "https://keda-operator-metrics-apiserver.keda.svc:443");
+  EXPECT_EQ(keda["api"].as<std::string>(), "external");
+  EXPECT_FALSE(keda["tokenFile"]) << "the pod's service-account token (the adapter's default)";
+  EXPECT_FALSE(keda["certFile"]);
+  EXPECT_FALSE(keda["keyFile"]);
+  EXPECT_FALSE(keda["timeout"]) << "the adapter's default";
+  auto custom = cfg["upstreams"][1];
+  EXPECT_EQ(custom["url"].as<std::string>(), "https://prometheus-adapter.monitoring.svc:443");
+  EXPECT_EQ(custom["api"].as<std::string>(), "custom");
+  EXPECT_EQ(custom["timeout"].as<std::string>(), "3s");
+  std::set<std::string> known{"url",      "api",     "caFile", "tokenFile",
+                              "certFile", "keyFile", "timeout"};
+  for (const auto& u : cfg["upstreams"])
+    for (const auto& kv : u)
+      EXPECT_TRUE(known.count(kv.first.as<std::string>())) << kv.first.as<std::string>();
+
+  // Every file the config names is in a read-only directory mount (no
+  // subPath, so rotations arrive) of the right Secret or ConfigMap, under
+  // the right key.
+  struct Want {
+    YAML::Node entry;
+    const char* field;
+    std::string secret, configMap, key;
+  };
+  std::vector<Want> wants{
+      {keda, "caFile", "keda-metrics-ca", "", "ca.crt"},
+      {custom, "caFile", "", "pa-ca", "bundle.pem"},
+      {custom, "tokenFile", "pa-token", "", "sa-token"},
+      {custom, "certFile", "pa-client-tls", "", "tls.crt"},
+      {custom, "keyFile", "pa-client-tls", "", "tls.key"},
+  };
+  std::set<std::string> volumes;
+  for (const auto& w : wants) {
+    ASSERT_TRUE(w.entry[w.field]) << w.field << " missing:\n" << YAML::Dump(w.entry);
+    std::string path = w.entry[w.field].as<std::string>();
+    MountedFile f = mountedFile(deploy, path);
+    EXPECT_FALSE(f.volume.empty()) << path << " is in no mounted volume";
+    EXPECT_EQ(f.secret, w.secret) << path;
+    EXPECT_EQ(f.configMap, w.configMap) << path;
+    EXPECT_EQ(f.key, w.key) << path;
+    EXPECT_TRUE(f.readOnly) << path;
+    EXPECT_FALSE(f.subPath) << path;
+    volumes.insert(f.volume);
+  }
+  EXPECT_EQ(volumes.size(), 4u) << "a volume each: KEDA's CA, the CA, the token, the client pair";
+  EXPECT_EQ(mountedFile(deploy, custom["certFile"].as<std::string>()).volume,
+            mountedFile(deploy, custom["keyFile"].as<std::string>()).volume);
+  EXPECT_NE(mountedFile(deploy, keda["caFile"].as<std::string>()).volume,
+            mountedFile(deploy, custom["caFile"].as<std::string>()).volume);
+  for (const auto& m : deploy["spec"]["template"]["spec"]["containers"][0]["volumeMounts"])
+    EXPECT_FALSE(m["subPath"]) << m["name"];
+
+  // The config is hashed into the pod template, so a change rolls the pods;
+  // the user's pod annotations stay.
+  auto annotations = deploy["spec"]["template"]["metadata"]["annotations"];
+  EXPECT_EQ(annotations["example.com/team"].as<std::string>(), "platform");
+  ASSERT_TRUE(annotations["checksum/upstreams"]);
+  std::string checksum = annotations["checksum/upstreams"].as<std::string>();
+  EXPECT_EQ(checksum.size(), 64u);
+  Rendered changed = render({kUpstreams,
+                             "upstreams:\n  external:\n    - url: https://keda.example.svc:443\n"
+                             "      ca: {secretName: keda-metrics-ca}\n"});
+  EXPECT_NE(changed
+                .one("Deployment", "metrics-adapter")["spec"]["template"]["metadata"]["annotations"]
+                                                     ["checksum/upstreams"]
+                .as<std::string>(),
+            checksum);
+
+  // Both APIs upstreamed: both groups readable, and both APIs registered.
+  EXPECT_EQ(upstreamGroups(o),
+            (std::set<std::string>{"custom.metrics.k8s.io", "external.metrics.k8s.io"}));
+  EXPECT_TRUE(o.names("APIService").count("v1beta1.external.metrics.k8s.io"))
+      << "KEDA's metrics are served through the adapter's external metrics API";
+  expectCommonRbac(o, "metrics-adapter", "monitoring");
+
+  // One API only: the RBAC covers that one.
+  Rendered external = render(
+      {"upstreams:\n  external:\n    - url: https://keda-operator-metrics-apiserver.keda.svc:443\n"
+       "      ca: {secretName: keda-metrics-ca}\n"});
+  EXPECT_EQ(upstreamGroups(external), (std::set<std::string>{"external.metrics.k8s.io"}));
+  EXPECT_TRUE(external.names("APIService").count("v1beta1.external.metrics.k8s.io"))
+      << "no external rules: registered for the upstream";
+  Rendered customOnly =
+      render({"rules:\n  default: false\n"
+              "upstreams:\n  custom:\n    - url: https://prometheus-adapter.monitoring.svc:443\n"});
+  EXPECT_EQ(upstreamGroups(customOnly), (std::set<std::string>{"custom.metrics.k8s.io"}));
+  EXPECT_EQ(
+      customOnly.names("APIService"),
+      (std::set<std::string>{"v1beta1.custom.metrics.k8s.io", "v1beta2.custom.metrics.k8s.io"}))
+      << "no custom rules: registered for the upstream";
+  YAML::Node noCa =
+      YAML::Load(customOnly.one("ConfigMap", "metrics-adapter-upstreams")["data"]["upstreams.yaml"]
+                     .as<std::string>())["upstreams"][0];
+  EXPECT_FALSE(noCa["caFile"]) << "no ca: the system trust store";
+  EXPECT_EQ(
+      customOnly.one("Deployment", "metrics-adapter")["spec"]["template"]["spec"]["volumes"].size(),
+      3u)
+      << "config, serving-cert, upstreams-config";
+
+  // rbac.create false: no RBAC, the rest as before.
+  Rendered noRbac = render({kUpstreams, "rbac:\n  create: false\n"});
+  EXPECT_TRUE(noRbac.names("ClusterRole").empty());
+  EXPECT_TRUE(noRbac.names("ClusterRoleBinding").empty());
+  EXPECT_TRUE(noRbac.names("ConfigMap").count("metrics-adapter-upstreams"));
+
+  // NOTES.txt names the upstreams and the ClusterRole.
+  CommandResult notes = renderRaw({kUpstreams}, "monitoring", {"-notes"});
+  ASSERT_EQ(notes.code, 0) << notes.err;
+  for (const char* want : {"external: https://keda-operator-metrics-apiserver.keda.svc:443",
+                           "custom: https://prometheus-adapter.monitoring.svc:443",
+                           "metrics-adapter-upstream-metrics-reader"})
+    EXPECT_NE(notes.out.find(want), std::string::npos) << want << "\n" << notes.out;
+}
+
+TEST_F(HelmChart, NoUpstreamsNoneOfIt) {
+  for (const char* values :
+       {"upstreams:\n  external: []\n  custom: []\n", "upstreams:\n  discoveryInterval: \"\"\n"}) {
+    Rendered o = render({values});
+    EXPECT_FALSE(o.names("ConfigMap").count("metrics-adapter-upstreams")) << values;
+    for (const char* kind : {"ClusterRole", "ClusterRoleBinding"})
+      for (const auto& n : o.names(kind)) EXPECT_EQ(n.find("upstream"), std::string::npos) << n;
+    auto deploy = o.one("Deployment", "metrics-adapter");
+    for (const auto& a : argsOf(deploy)) EXPECT_EQ(a.find("--upstream"), std::string::npos) << a;
+    auto pod = deploy["spec"]["template"]["spec"];
+    for (const auto& v : pod["volumes"])
+      EXPECT_EQ(v["name"].as<std::string>().find("upstream"), std::string::npos) << v["name"];
+    for (const auto& m : pod["containers"][0]["volumeMounts"])
+      EXPECT_EQ(m["name"].as<std::string>().find("upstream"), std::string::npos) << m["name"];
+    EXPECT_FALSE(deploy["spec"]["template"]["metadata"]["annotations"]);
+    EXPECT_EQ(o.names("APIService"), (std::set<std::string>{"v1beta1.custom.metrics.k8s.io",
+                                                            "v1beta2.custom.metrics.k8s.io"}));
+  }
+  CommandResult notes = renderRaw({}, "monitoring", {"-notes"});
+  EXPECT_EQ(notes.out.find("forwarded"), std::string::npos) << notes.out;
+}
+
+// Mistakes in an upstream fail rendering with a message naming the entry.
+TEST_F(HelmChart, UpstreamMistakesFailNamingTheEntry) {
+  struct Case {
+    const char* values;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"upstreams:\n  external:\n    - ca: {secretName: keda-metrics-ca}\n",
+       "upstreams.external[0]: url is required"},
+      {"upstreams:\n  custom:\n    - url: https://a.svc:443\n    - url: http://b.svc:80\n",
+       "upstreams.custom[1]: url http://b.svc:80 must start with https://"},
+      {"upstreams:\n  external:\n    - url: https://a.svc\n      ca: {key: ca.crt}\n",
+       "upstreams.external[0].ca needs secretName or configMapName"},
+      {"upstreams:\n  external:\n    - url: https://a.svc\n      ca: {secretName: a, "
+       "configMapName: b}\n",
+       "upstreams.external[0].ca: give secretName or configMapName, not both"},
+      {"upstreams:\n  custom:\n    - url: https://a.svc\n      tokenSecret: {key: token}\n",
+       "upstreams.custom[0].tokenSecret needs secretName"},
+      {"upstreams:\n  custom:\n    - url: https://a.svc\n      clientCertSecret: {name: x}\n",
+       "upstreams.custom[0].clientCertSecret is the name of a kubernetes.io/tls Secret"},
+      {"upstreams:\n  external:\n    url: https://a.svc\n", "upstreams.external must be a list"},
+  };
+  for (const auto& c : cases) {
+    CommandResult r = renderRaw({c.values});
+    EXPECT_NE(r.code, 0) << c.values;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.values << "\n" << r.err;
+  }
+}
+
 // The plain manifests, rendered from the chart (HelmChart's renderer).
 class DeployManifests : public HelmChart {
  protected:
@@ -748,6 +1013,66 @@ TEST_F(DeployManifests, TheSameObjectsAsTheChart) {
   compare("examples/deploy/base/metrics-adapter.yaml", {}, "examples/deploy/base/values.yaml");
   compare("examples/deploy/queue-stats/queue-stats.yaml",
           {"-show-only", "templates/queue-stats.yaml"}, "examples/deploy/queue-stats/values.yaml");
+  compare("examples/deploy/keda-upstream/upstreams.yaml",
+          {"-show-only", "templates/upstreams.yaml"}, "examples/deploy/keda-upstream/values.yaml");
+}
+
+namespace {
+// An object with its keys in one order (scalars as text), to compare
+// kustomize's output with the chart's.
+json canonical(const YAML::Node& n) {
+  if (n.IsMap()) {
+    json out = json::object();
+    for (const auto& kv : n) out[kv.first.as<std::string>()] = canonical(kv.second);
+    return out;
+  }
+  if (n.IsSequence()) {
+    json out = json::array();
+    for (const auto& e : n) out.push_back(canonical(e));
+    return out;
+  }
+  if (n.IsScalar()) return n.as<std::string>();
+  return nullptr;
+}
+}  // namespace
+
+// The KEDA upstream overlay is the chart with the base's values and its
+// own: the generated ConfigMap and RBAC, and a Deployment patched into the
+// chart's (the flag, the mounts, the CA Secret's volume).
+TEST_F(DeployManifests, KedaUpstreamIsTheChartWithUpstreams) {
+  Rendered overlay = kustomize("examples/deploy/keda-upstream");
+  CommandResult r = renderRaw({sourceDir() + "/examples/deploy/base/values.yaml",
+                               sourceDir() + "/examples/deploy/keda-upstream/values.yaml"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Rendered chart(documents(r.out));
+  auto key = [](const YAML::Node& d) {
+    return d["kind"].as<std::string>() + "/" + d["metadata"]["name"].as<std::string>();
+  };
+  std::map<std::string, json> want, have;
+  for (const auto& d : chart.docs()) want[key(d)] = canonical(d);
+  for (const auto& d : overlay.docs())
+    if (d["kind"].as<std::string>() != "Namespace") have[key(d)] = canonical(d);
+  for (const auto& [k, v] : want) {
+    ASSERT_TRUE(have.count(k)) << k << " missing from examples/deploy/keda-upstream";
+    EXPECT_EQ(have[k], v) << k << " differs from the chart's (a stale checksum/upstreams in "
+                          << "examples/deploy/keda-upstream/kustomization.yaml?)";
+  }
+  for (const auto& [k, v] : have) EXPECT_TRUE(want.count(k)) << k << " is not the chart's";
+
+  auto args = argsOf(overlay.one("Deployment", "metrics-adapter"));
+  EXPECT_EQ(argValue(args, "--upstreams-config"), "/etc/metrics-adapter-upstreams/upstreams.yaml");
+  expectFlagsAccepted("metrics-adapter", args);
+  YAML::Node cfg =
+      YAML::Load(overlay.one("ConfigMap", "metrics-adapter-upstreams")["data"]["upstreams.yaml"]
+                     .as<std::string>());
+  ASSERT_EQ(cfg["upstreams"].size(), 1u);
+  EXPECT_EQ(cfg["upstreams"][0]["url"].as<std::string>(),
+            "https://keda-operator-metrics-apiserver.keda.svc:443");
+  MountedFile ca = mountedFile(overlay.one("Deployment", "metrics-adapter"),
+                               cfg["upstreams"][0]["caFile"].as<std::string>());
+  EXPECT_EQ(ca.secret, "keda-metrics-ca");
+  EXPECT_EQ(ca.key, "ca.crt");
+  EXPECT_EQ(upstreamGroups(overlay), (std::set<std::string>{"external.metrics.k8s.io"}));
 }
 
 TEST_F(DeployManifests, HpaExamplesParse) {

@@ -101,16 +101,6 @@ std::set<std::string> names(const HttpsResult& r) {
   return out;
 }
 
-// Polls until `pred` holds (watch events take a moment to arrive).
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return pred();
-}
-
 const std::string kWebPods =
     "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/%2A/"
     "app_requests?labelSelector=app%3Dweb";

@@ -58,15 +58,6 @@ std::set<std::string> externalNames(int port) {
   return out;
 }
 
-bool eventually(const std::function<bool()>& f, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return f();
-}
-
 TEST(Reload, BrokenConfigKeepsTheOldOneServing) {
   TempDir dir;
   FakeBackend fake(backend());

@@ -359,6 +359,15 @@ HttpsResult httpsGet(int port, const std::string& target, const std::string& met
           std::string(res[http::field::content_type])};
 }
 
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
 AdapterProcess::AdapterProcess(const std::vector<std::string>& args, const TempDir& dir,
                                const std::string& name, const std::string& program) {
   std::vector<std::string> argv{program.empty() ? binary("metrics-adapter") : program};

@@ -138,6 +138,11 @@ class AdapterProcess {
   int port_ = 0;
 };
 
+// Polls `pred` every 50 ms until it holds or `timeout` passes (watch
+// events, reloads and refreshes take a moment); returns its last answer.
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 std::string binary(const char* name);  // path of a built binary
 std::string dataDir();                 // tests/data
 std::string sourceDir();               // the repository

@@ -18,6 +18,7 @@
 #include "adapter/providers/external_rules_provider.h"
 #include "adapter/providers/queue_feed_source.h"
 #include "adapter/providers/resource_metrics_provider.h"
+#include "adapter/upstream/upstreams.h"
 #include "apiservice/https_server.h"
 #include "apiservice/router.h"
 #include "apiservice/tls_credentials.h"
@@ -86,6 +87,31 @@ apiservice::AccessControl accessControl(const adapter::AdapterOptions& o, const 
     access.alwaysAllowPaths = o.kubernetes.alwaysAllowPaths;
   }
   return access;
+}
+
+// The servers we forward unserved metrics to; null without any. A name
+// we serve ourselves shadows an upstream's.
+std::unique_ptr<adapter::Upstreams> makeUpstreams(
+    const adapter::AdapterOptions& o, const apiservice::CustomMetricsProvider& custom,
+    const apiservice::ExternalMetricsProvider& external, adapter::SelfMetrics& metrics,
+    common::Logger& log) {
+  if (o.upstreams.upstreams.empty()) return nullptr;
+  auto servedHere = [&custom, &external](apiservice::MetricsApi api, const std::string& name) {
+    if (api == apiservice::MetricsApi::External) return external.servesExternalMetric(name);
+    auto slash = name.find('/');
+    return slash != std::string::npos &&
+           custom.servesCustomMetric(name.substr(0, slash), name.substr(slash + 1));
+  };
+  auto observe = [&metrics](const std::string& upstream, const std::string& code, double secs) {
+    metrics.observeUpstream(upstream, code, secs);
+  };
+  for (const auto& u : o.upstreams.upstreams) {
+    log.info("forwarding metrics we do not serve",
+             {{"api", adapter::apiName(u.api)},
+              {"upstream", u.url},
+              {"token", u.tokenFile.empty() ? "none" : u.tokenFile}});
+  }
+  return std::make_unique<adapter::Upstreams>(o.upstreams, servedHere, observe, log);
 }
 
 // Config, certificate and CA files are checked for changes every 2
@@ -164,13 +190,22 @@ int serve(const adapter::AdapterOptions& o) {
   adapter::ExternalMetricsChain external(externalSources);
   adapter::PrometheusResourceMetrics resourceMetrics(state, backend, clock, log, objects);
 
+  std::unique_ptr<adapter::Upstreams> upstreams;
+  try {
+    upstreams = makeUpstreams(o, custom, external, metrics, log);
+  } catch (const std::exception& e) {
+    log.error(e.what());
+    return 1;
+  }
+
   collectFromConnections(metrics, c);
   apiservice::RouterHooks hooks{[&] { return state.ready(); }, [&] { return metrics.text(); },
                                 [&](const std::string& route, int code, double secs) {
                                   metrics.observeRequest(route, code, secs);
                                 }};
-  apiservice::Router router({&custom, &external, &resourceMetrics}, hooks, kVersion,
-                            accessControl(o, c), clock, &log);
+  apiservice::Router router(
+      {&custom, &external, &resourceMetrics, upstreams ? &upstreams->forwarder() : nullptr}, hooks,
+      kVersion, accessControl(o, c), clock, &log);
   apiservice::HttpsServer server(
       o.server, c.tls,
       [&](const apiservice::HttpRequest& r, const common::RequestContext& ctx) {
@@ -184,6 +219,7 @@ int serve(const adapter::AdapterOptions& o) {
     return 1;
   }
   relister.start();
+  if (upstreams) upstreams->catalog().start();
   log.info("serving custom.metrics.k8s.io, external.metrics.k8s.io and metrics.k8s.io",
            {{"address", o.server.bindAddress + ":" + std::to_string(server.port())},
             {"prometheus", o.prometheus.url},
@@ -192,6 +228,7 @@ int serve(const adapter::AdapterOptions& o) {
   runUntilStopped(o, signals, reloader, c, log);
   server.shutdown(o.shutdownGracePeriod);
   relister.stop();
+  if (upstreams) upstreams->catalog().stop();
   c.feed.reset();
   c.cluster.reset();
   log.info("stopped");

@@ -1,10 +1,13 @@
 #include "adapter/app/options.h"
 
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
 #include <cctype>
 #include <sstream>
 #include <stdexcept>
 
+#include "adapter/upstream/upstreams_config.h"
 #include "common/duration.h"
 #include "rules/config.h"
 
@@ -120,6 +123,29 @@ void describeAdapterFlags(po::options_description& desc, AdapterOptions& o, RawF
   // clang-format on
 }
 
+}  // namespace
+
+// Where metrics we do not serve are forwarded: the servers that owned the
+// metrics APIs before us.
+void describeUpstreamFlags(po::options_description& desc, UpstreamFlags& u) {
+  // clang-format off
+  desc.add_options()
+    ("external-metrics-upstream", po::value(&u.external)->composing(), "https URL of a server whose external metrics we forward when we do not serve them (repeatable, tried in order), e.g. https://keda-operator-metrics-apiserver.keda.svc:443.")
+    ("custom-metrics-upstream", po::value(&u.custom)->composing(), "https URL of a server whose custom metrics we forward when we do not serve them (repeatable, tried in order).")
+    ("upstream-ca-file", po::value(&u.caFile), "CA bundle to verify the upstreams' certificates (default: the system's). Verification is always on.")
+    ("upstream-token-file", po::value(&u.tokenFile), "Bearer token we call the upstreams with; re-read when it changes (default: the pod's service-account token, when mounted).")
+    ("upstream-client-cert", po::value(&u.certFile), "Client certificate for the upstreams (mTLS).")
+    ("upstream-client-key", po::value(&u.keyFile), "Client key for the upstreams.")
+    ("upstream-timeout", po::value(&u.timeout)->default_value(u.timeout), "Timeout of one call to an upstream, within the request's own deadline; then 503 naming it.")
+    ("upstreams-config", po::value(&u.configFile), "YAML file with one entry per upstream (url, api: external|custom, caFile, tokenFile, certFile, keyFile, timeout); replaces the flags above.")
+    ("upstream-discovery-interval", po::value(&u.discoveryInterval)->default_value(u.discoveryInterval), "How often the upstreams' metric lists are refreshed (in the background).")
+    ("upstream-max-inflight", po::value(&u.maxInflight)->default_value(u.maxInflight), "Calls in flight per upstream; beyond it 503. 0: no limit.")
+    ("upstream-max-response-bytes", po::value(&u.maxResponse)->default_value(u.maxResponse), "Largest upstream answer accepted; a larger one is a 503 naming the flag.");
+  // clang-format on
+}
+
+namespace {
+
 // kube-apiserver's flags for clients, discovery and delegated auth.
 void describeKubernetesFlags(po::options_description& desc, AdapterOptions& o, RawFlags& f) {
   // clang-format off
@@ -196,6 +222,58 @@ void applyQueueStatsFlags(AdapterOptions& o, const RawFlags& f) {
     throw std::invalid_argument("--server-threads must be 0 (one per core) or more");
 }
 
+}  // namespace
+
+// The pod's service-account token, when it is mounted; else none.
+static std::string defaultUpstreamToken() {
+  return access(kServiceAccountTokenFile, R_OK) == 0 ? kServiceAccountTokenFile : "";
+}
+
+void applyUpstreamFlags(UpstreamsOptions& o, const UpstreamFlags& u) {
+  o.discoveryInterval = parseDurationFlag("upstream-discovery-interval", u.discoveryInterval);
+  if (u.maxInflight < 0) throw std::invalid_argument("--upstream-max-inflight must be 0 or more");
+  o.maxInflight = static_cast<size_t>(u.maxInflight);
+  o.maxResponseBytes = parseBytesFlag("upstream-max-response-bytes", u.maxResponse);
+  if (u.certFile.empty() != u.keyFile.empty())
+    throw std::invalid_argument("--upstream-client-cert and --upstream-client-key go together");
+  bool perUpstreamFlags = !u.caFile.empty() || !u.tokenFile.empty() || !u.certFile.empty();
+  if (!u.configFile.empty()) {
+    if (!u.external.empty() || !u.custom.empty() || perUpstreamFlags) {
+      throw std::invalid_argument(
+          "--upstreams-config replaces --external-metrics-upstream, --custom-metrics-upstream "
+          "and the --upstream-ca-file/-token-file/-client-cert flags: use one or the other");
+    }
+    o.upstreams = loadUpstreamsConfig(u.configFile, defaultUpstreamToken());
+    return;
+  }
+  UpstreamOptions common;
+  common.tls.caFile = u.caFile;
+  common.tls.certFile = u.certFile;
+  common.tls.keyFile = u.keyFile;
+  common.tokenFile = u.tokenFile.empty() ? defaultUpstreamToken() : u.tokenFile;
+  common.timeout = parseDurationFlag("upstream-timeout", u.timeout);
+  for (auto [urls, api] : {std::pair{&u.external, apiservice::MetricsApi::External},
+                           std::pair{&u.custom, apiservice::MetricsApi::Custom}}) {
+    for (const auto& url : *urls) {
+      if (url.rfind("https://", 0) != 0) {
+        throw std::invalid_argument("--" + apiName(api) + "-metrics-upstream=" + url +
+                                    ": must be an https:// URL");
+      }
+      UpstreamOptions one = common;
+      one.url = url;
+      one.api = api;
+      o.upstreams.push_back(std::move(one));
+    }
+  }
+  if (o.upstreams.empty() && perUpstreamFlags) {
+    throw std::invalid_argument(
+        "--upstream-ca-file, --upstream-token-file and --upstream-client-cert need "
+        "--external-metrics-upstream or --custom-metrics-upstream");
+  }
+}
+
+namespace {
+
 void applyKubernetesFlags(KubernetesOptions& k, const RawFlags& f) {
   AuthenticationFlags& an = k.authentication;
   k.discoveryInterval = parseDurationFlag("discovery-interval", f.discoveryInterval);
@@ -245,9 +323,11 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
   ParsedOptions out;
   AdapterOptions& o = out.options;
   RawFlags f;
+  UpstreamFlags u;
   po::options_description desc(
       "metrics-adapter: Kubernetes custom and external metrics from Prometheus.\n\nFlags");
   describeAdapterFlags(desc, o, f);
+  describeUpstreamFlags(desc, u);
   describeKubernetesFlags(desc, o, f);
   std::ostringstream help;
   help << desc;
@@ -272,6 +352,7 @@ ParsedOptions parseAdapterOptions(const std::vector<std::string>& args) {
   applyBackendFlags(o, f);
   applyQueueStatsFlags(o, f);
   applyKubernetesFlags(o.kubernetes, f);
+  applyUpstreamFlags(o.upstreams, u);
   refuseClusterFlagsWhenStandalone(o);
   return out;
 }

@@ -7,6 +7,8 @@
 #include "adapter/app/options.h"
 #include "adapter/kube/builtin_resources.h"
 #include "adapter/prometheus/prometheus_client.h"
+#include "adapter/upstream/https_upstream.h"
+#include "adapter/upstream/upstream_catalog.h"
 #include "common/clock.h"
 #include "rules/label_selector.h"
 #include "rules/query_builder.h"
@@ -25,7 +27,9 @@ const char* kUsage =
     "  metrics-adapter rules explain --config FILE --prometheus-url URL [--metric M [--resource R] "
     "[--namespace N]\n"
     "                                [--name X] [--metric-label-selector S] | --metric M "
-    "--external [--selector S]]\n";
+    "--external [--selector S]]\n"
+    "                                [--external-metrics-upstream URL | --custom-metrics-upstream "
+    "URL | --upstreams-config FILE ...]\n";
 
 // Per rule: why series were or were not turned into metrics.
 struct RuleStats {
@@ -62,6 +66,8 @@ struct RulesArgs {
   bool help = false;
   PrometheusClientOptions prom;
   std::vector<std::string> headers;
+  UpstreamFlags upstreamFlags;
+  UpstreamsOptions upstreams;
 };
 
 // Parses the flags after the verb; throws po::error.
@@ -87,6 +93,7 @@ RulesArgs parseRulesArgs(const std::vector<std::string>& args) {
     ("external", po::bool_switch(&a.external))
     ("selector", po::value(&a.selector));
   // clang-format on
+  describeUpstreamFlags(desc, a.upstreamFlags);
   po::variables_map vm;
   std::vector<std::string> rest(args.begin() + 1, args.end());
   po::store(po::command_line_parser(rest).options(desc).run(), vm);
@@ -100,6 +107,7 @@ std::chrono::milliseconds applyBackendFlags(RulesArgs& a) {
   std::chrono::milliseconds age = parseDurationFlag("metrics-max-age", a.maxAge);
   a.prom.timeout = parseDurationFlag("prometheus-timeout", a.timeout);
   for (const auto& h : a.headers) a.prom.headers.push_back(parseHeaderFlag(h));
+  applyUpstreamFlags(a.upstreams, a.upstreamFlags);
   return age;
 }
 
@@ -186,8 +194,67 @@ void printCatalog(const rules::SeriesCatalog& catalog, std::ostream& out) {
   }
 }
 
-int explainExternal(const rules::SeriesCatalog& catalog, const RulesArgs& a, std::ostream& out) {
+// Each upstream's discovery, as the adapter reads it, with the names ours
+// shadow; returns the upstreams that list `wanted` (the metric explained).
+bool servesCustom(const rules::SeriesCatalog& catalog, const rules::ResourceMapper& mapper,
+                  const std::string& name) {
+  auto slash = name.find('/');
+  if (slash == std::string::npos) return false;
+  auto info = mapper.resolve(name.substr(0, slash));
+  return info && catalog.findCustom(info->gr, name.substr(slash + 1)) != nullptr;
+}
+
+std::vector<std::string> explainUpstreams(const rules::SeriesCatalog& catalog,
+                                          const rules::ResourceMapper& mapper, const RulesArgs& a,
+                                          const std::string& wanted, std::ostream& out) {
+  std::vector<std::string> listing;
+  if (a.upstreams.upstreams.empty()) return listing;
+  out << "\nUpstreams (metrics not served here are forwarded to them, in this order):\n";
+  for (const auto& u : a.upstreams.upstreams) {
+    HttpsUpstream server(u, a.upstreams);
+    for (const auto& version : apiVersions(u.api)) {
+      out << "  " << u.url << " " << apiName(u.api) << " " << version << ": ";
+      std::vector<ListedMetric> metrics;
+      try {
+        metrics = server.discover(version, nullptr);
+      } catch (const std::exception& e) {
+        out << "discovery failed: " << e.what() << "\n";
+        continue;
+      }
+      std::vector<std::string> shadowed;
+      for (const auto& m : metrics) {
+        bool ours = u.api == apiservice::MetricsApi::External
+                        ? catalog.findExternal(m.name) != nullptr
+                        : servesCustom(catalog, mapper, m.name);
+        if (ours) shadowed.push_back(m.name);
+        if (m.name == wanted && std::find(listing.begin(), listing.end(), u.url) == listing.end())
+          listing.push_back(u.url);
+      }
+      out << metrics.size() << " metrics";
+      if (!shadowed.empty()) out << "; shadowed (served here instead):";
+      for (const auto& n : shadowed) out << " " << n;
+      out << "\n";
+    }
+  }
+  return listing;
+}
+
+void printForwarding(const std::vector<std::string>& listing, bool servedHere, std::ostream& out) {
+  for (const auto& u : listing) {
+    out << (servedHere ? "  shadows the same name at upstream " : "  forwarded to upstream ") << u
+        << (servedHere ? " (requests are answered here)\n" : "\n");
+    if (!servedHere) return;  // the first upstream that lists it answers
+  }
+}
+
+int explainExternal(const rules::SeriesCatalog& catalog, const RulesArgs& a,
+                    const std::vector<std::string>& listing, std::ostream& out) {
   const auto* e = catalog.findExternal(a.metric);
+  if (!e && !listing.empty()) {
+    out << "external metric " << a.metric << " is not served here\n";
+    printForwarding(listing, false, out);
+    return 0;
+  }
   if (!e) {
     out << "external metric " << a.metric
         << " is not discovered: no external rule named a series so\n";
@@ -198,12 +265,19 @@ int explainExternal(const rules::SeriesCatalog& catalog, const RulesArgs& a, std
       << rules::buildExternalQuery(*e->rule, e->seriesName, a.ns,
                                    rules::parseLabelSelector(a.selector))
       << "\n";
+  printForwarding(listing, true, out);
   return 0;
 }
 
 int explainCustom(const rules::SeriesCatalog& catalog, const rules::ResourceMapper& mapper,
-                  const RulesArgs& a, std::ostream& out) {
+                  const RulesArgs& a, const std::vector<std::string>& listing, std::ostream& out) {
   auto info = mapper.resolve(a.resource);
+  const auto* served = info ? catalog.findCustom(info->gr, a.metric) : nullptr;
+  if (!served && !listing.empty()) {
+    out << "metric " << a.resource << "/" << a.metric << " is not served here\n";
+    printForwarding(listing, false, out);
+    return 0;
+  }
   if (!info) {
     out << "resource " << a.resource << " is not a known Kubernetes resource\n";
     return 1;
@@ -222,6 +296,7 @@ int explainCustom(const rules::SeriesCatalog& catalog, const rules::ResourceMapp
       << (a.ns.empty() ? "" : " in namespace " + a.ns) << " is served by " << e->rule->context
       << " (series " << e->seriesName << ")\n  PromQL: " << q.promql
       << "\n  object names come from label: " << q.resourceLabel << "\n";
+  printForwarding(listing, true, out);
   return 0;
 }
 
@@ -248,10 +323,19 @@ int explain(const std::shared_ptr<const rules::RuleSet>& set, const rules::Resou
     return 1;
   }
   printCatalog(catalog, out);
+  std::string wanted = a.external ? a.metric : a.resource + "/" + a.metric;
+  std::vector<std::string> listing;
+  try {
+    listing = explainUpstreams(catalog, mapper, a, a.metric.empty() ? "" : wanted, out);
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
   if (a.metric.empty()) return 0;
   out << "\n";
   try {
-    return a.external ? explainExternal(catalog, a, out) : explainCustom(catalog, mapper, a, out);
+    return a.external ? explainExternal(catalog, a, listing, out)
+                      : explainCustom(catalog, mapper, a, listing, out);
   } catch (const std::exception& ex) {
     err << "error: " << ex.what() << "\n";
     return 1;

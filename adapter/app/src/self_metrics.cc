@@ -111,7 +111,17 @@ SelfMetrics::SelfMetrics()
       feedReconnects_(BuildCounter()
                           .Name("metrics_adapter_queue_stats_feed_reconnects_total")
                           .Help("Times the queue-stats feed stream ended and was reopened.")
-                          .Register(*registry_)) {}
+                          .Register(*registry_)),
+      upstreamRequests_(
+          BuildCounter()
+              .Name("metrics_adapter_upstream_requests_total")
+              .Help("Requests forwarded to an upstream, by upstream and its answer's HTTP status "
+                    "code (\"error\": no answer: timeout, connection or TLS failure).")
+              .Register(*registry_)),
+      upstreamLatency_(BuildHistogram()
+                           .Name("metrics_adapter_upstream_request_duration_seconds")
+                           .Help("Latency of requests forwarded to an upstream, by upstream.")
+                           .Register(*registry_)) {}
 
 void SelfMetrics::setQueueStatsFeed(const FeedStatus& status, double lastUpdateUnixSeconds) {
   std::lock_guard<std::mutex> lock(reviewsMu_);
@@ -144,6 +154,12 @@ void SelfMetrics::observeRequest(const std::string& route, int code, double seco
 void SelfMetrics::observeBackend(const std::string& call, double seconds, bool ok) {
   backendLatency_.Add({{"call", call}}, kLatencyBuckets).Observe(seconds);
   if (!ok) backendErrors_.Add({{"call", call}}).Increment();
+}
+
+void SelfMetrics::observeUpstream(const std::string& upstream, const std::string& code,
+                                  double seconds) {
+  upstreamRequests_.Add({{"upstream", upstream}, {"code", code}}).Increment();
+  upstreamLatency_.Add({{"upstream", upstream}}, kLatencyBuckets).Observe(seconds);
 }
 
 void SelfMetrics::observeRelist(const RelistReport& r) {

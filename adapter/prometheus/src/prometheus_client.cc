@@ -19,14 +19,6 @@ std::string seconds(int64_t ms) {
   return b;
 }
 
-// A credential file's content without its trailing newline.
-std::string readSecret(const std::string& path) {
-  auto s = common::readWholeFile(path);
-  if (!s) throw BackendError("cannot read " + path);
-  while (!s->empty() && (s->back() == '\n' || s->back() == '\r' || s->back() == ' ')) s->pop_back();
-  return *s;
-}
-
 std::string base64(const std::string& in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -44,26 +36,25 @@ HttpPrometheusClient::HttpPrometheusClient(PrometheusClientOptions opts)
       async_(common::Url::parse(opts_.url), opts_.tls,
              common::AsyncClientOptions{opts_.timeout, opts_.maxResponseBytes, 32}),
       inflight_(opts_.maxInflight ? opts_.maxInflight : std::numeric_limits<size_t>::max()) {
+  // Token files rotate (projected service-account tokens): re-read when
+  // they change.
+  const std::string& file =
+      !opts_.tokenFile.empty() ? opts_.tokenFile : opts_.basicAuthPasswordFile;
+  if (!file.empty()) secret_ = std::make_unique<common::SecretFile>(file);
   if (opts_.verb != "GET" && opts_.verb != "POST")
     throw BackendError("--prometheus-verb must be GET or POST");
 }
 
 std::string HttpPrometheusClient::authorization() {
-  // Token files rotate (projected service-account tokens): the stamp is a
-  // stat, the file is read only when it changed.
   if (opts_.tokenFile.empty() && opts_.basicAuthUsername.empty()) return "";
-  const std::string& file =
-      !opts_.tokenFile.empty() ? opts_.tokenFile : opts_.basicAuthPasswordFile;
-  std::string stamp = file.empty() ? "" : common::fileStamp(file);
-  std::lock_guard<std::mutex> lock(authMu_);
-  if (stamp != authStamp_ || authHeader_.empty()) {
-    std::string secret = file.empty() ? "" : readSecret(file);
-    authHeader_ = !opts_.tokenFile.empty()
-                      ? "Bearer " + secret
-                      : "Basic " + base64(opts_.basicAuthUsername + ":" + secret);
-    authStamp_ = stamp;
+  std::string value;
+  try {
+    if (secret_) value = secret_->read();
+  } catch (const common::SecretFileError& e) {
+    throw BackendError(e.what());
   }
-  return authHeader_;
+  return !opts_.tokenFile.empty() ? "Bearer " + value
+                                  : "Basic " + base64(opts_.basicAuthUsername + ":" + value);
 }
 
 common::ClientRequest HttpPrometheusClient::request(const std::string& path,

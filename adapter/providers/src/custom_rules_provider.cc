@@ -116,6 +116,14 @@ std::vector<apiservice::CustomMetricDescriptor> CustomRulesProvider::listCustomM
   return out;
 }
 
+bool CustomRulesProvider::servesCustomMetric(const std::string& resource,
+                                             const std::string& metric) const {
+  auto snap = state_.current();
+  if (!snap) return false;
+  auto info = snap->rules->mapper().resolve(resource);
+  return info && snap->catalog.findCustom(info->gr, metric) != nullptr;
+}
+
 common::Task<std::vector<std::string>> CustomRulesProvider::requestedNames(
     const apiservice::ObjectMetricRequest& req, const rules::ResourceInfo& info,
     const common::RequestContext& ctx) const {

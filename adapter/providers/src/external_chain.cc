@@ -24,6 +24,11 @@ std::vector<std::string> ExternalMetricsChain::listExternalMetrics() const {
   return out;
 }
 
+bool ExternalMetricsChain::servesExternalMetric(const std::string& metric) const {
+  return std::any_of(sources_.begin(), sources_.end(),
+                     [&](const auto* s) { return s->servesExternalMetric(metric); });
+}
+
 common::Task<std::vector<apiservice::ExternalMetricValue>> ExternalMetricsChain::getExternalMetric(
     const apiservice::ExternalMetricRequest& req, const common::RequestContext& ctx) const {
   for (const auto* s : sources_)

@@ -45,6 +45,9 @@ class CustomMetricsProvider {
  public:
   virtual ~CustomMetricsProvider() = default;
   virtual std::vector<CustomMetricDescriptor> listCustomMetrics() const = 0;
+  // Whether a rule serves `metric` for `resource` (as requested: "pods",
+  // "deployments.apps") now; a cheap check, no I/O.
+  virtual bool servesCustomMetric(const std::string& resource, const std::string& metric) const = 0;
   // A coroutine: the backend call inherits `ctx`'s deadline and cancel.
   virtual common::Task<std::vector<ObjectMetricValue>> getObjectMetric(
       const ObjectMetricRequest& req, const common::RequestContext& ctx) const = 0;

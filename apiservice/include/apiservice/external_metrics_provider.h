@@ -30,6 +30,9 @@ class ExternalMetricsProvider {
  public:
   virtual ~ExternalMetricsProvider() = default;
   virtual std::vector<std::string> listExternalMetrics() const = 0;
+  // Whether `metric` is answered here now (a cheap check: no I/O); a
+  // provider asked for a name it does not serve answers 404.
+  virtual bool servesExternalMetric(const std::string& metric) const = 0;
   virtual common::Task<std::vector<ExternalMetricValue>> getExternalMetric(
       const ExternalMetricRequest& req, const common::RequestContext& ctx) const = 0;
 };

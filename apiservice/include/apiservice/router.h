@@ -15,6 +15,7 @@
 #include "apiservice/custom_metrics_provider.h"
 #include "apiservice/external_metrics_provider.h"
 #include "apiservice/http_types.h"
+#include "apiservice/metrics_forwarder.h"
 #include "apiservice/request_target.h"
 #include "apiservice/resource_metrics_provider.h"
 #include "apiservice/status.h"
@@ -45,6 +46,8 @@ struct Providers {
   const CustomMetricsProvider* custom = nullptr;
   const ExternalMetricsProvider* external = nullptr;
   const ResourceMetricsProvider* resourceMetrics = nullptr;  // metrics.k8s.io; may be null
+  // Where custom and external metrics we do not serve go; may be null.
+  const MetricsForwarder* forwarder = nullptr;
 };
 
 class Router {
@@ -63,13 +66,31 @@ class Router {
   common::Task<HttpResponse> route(const HttpRequest& req, const RequestTarget& target,
                                    std::string& routeName, const common::RequestContext& ctx) const;
   // /apis/{group}[/{version}[/...]] once the group is known to be served.
-  common::Task<HttpResponse> routeGroup(const RequestTarget& target, std::string& routeName,
+  common::Task<HttpResponse> routeGroup(const HttpRequest& req, const RequestTarget& target,
+                                        std::string& routeName,
                                         const common::RequestContext& ctx) const;
-  common::Task<HttpResponse> routeExternal(const std::vector<std::string>& rest, const Query& query,
+  // /apis/{group}/{version}: ours and the upstreams' metrics.
+  HttpResponse resourceList(const std::string& group, const std::string& version) const;
+  common::Task<HttpResponse> routeExternal(const HttpRequest& req,
+                                           const std::vector<std::string>& rest, const Query& query,
+                                           std::string& routeName,
                                            const common::RequestContext& ctx) const;
-  common::Task<HttpResponse> routeCustom(const std::string& version,
+  common::Task<HttpResponse> routeCustom(const HttpRequest& req, const std::string& version,
                                          const std::vector<std::string>& rest, const Query& query,
+                                         std::string& routeName,
                                          const common::RequestContext& ctx) const;
+  // A metric we do not serve goes to the forwarder first; `ours` answers
+  // the rest, its 404 naming the upstreams that were asked.
+  struct Forwardable {
+    MetricsApi api;
+    std::string version;
+    std::string name;  // as discovery lists it
+    bool servedHere;   // or nothing to forward to
+  };
+  common::Task<HttpResponse> answerOrForward(
+      const Forwardable& f, const HttpRequest& req, std::string& routeName,
+      const std::function<common::Task<HttpResponse>()>& ours,
+      const common::RequestContext& ctx) const;
   common::Task<HttpResponse> routeResourceMetrics(const std::vector<std::string>& rest,
                                                   const Query& query,
                                                   const common::RequestContext& ctx) const;

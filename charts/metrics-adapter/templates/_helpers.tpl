@@ -177,10 +177,10 @@ app.kubernetes.io/component: queue-stats
 
 {{/* Whether anything serves each API group. */}}
 {{- define "metrics-adapter.servesCustom" -}}
-{{- if or .Values.rules.existing .Values.rules.default .Values.rules.custom }}true{{ end -}}
+{{- if or .Values.rules.existing .Values.rules.default .Values.rules.custom (include "metrics-adapter.hasUpstreams" (dict "root" . "api" "custom")) }}true{{ end -}}
 {{- end -}}
 {{- define "metrics-adapter.servesExternal" -}}
-{{- if or .Values.rules.existing .Values.rules.external .Values.queueStats.enabled }}true{{ end -}}
+{{- if or .Values.rules.existing .Values.rules.external .Values.queueStats.enabled (include "metrics-adapter.hasUpstreams" (dict "root" . "api" "external")) }}true{{ end -}}
 {{- end -}}
 {{- define "metrics-adapter.servesResource" -}}
 {{- if or .Values.rules.resource }}true{{ end -}}
@@ -195,4 +195,97 @@ app.kubernetes.io/component: queue-stats
 {{- else if regexMatch "[^aeiou]y$" $r -}}{{ trimSuffix "y" $r }}ies
 {{- else -}}{{ $r }}s
 {{- end -}}
+{{- end -}}
+
+
+{{/* Whether upstreams.<api> (dict: root, api) has entries. */}}
+{{- define "metrics-adapter.hasUpstreams" -}}
+{{- if index (.root.Values.upstreams | default dict) .api }}true{{ end -}}
+{{- end -}}
+
+{{/* The upstreams (upstreams.external, then upstreams.custom, each in its
+     order), checked, with where the Deployment mounts each one's CA, token
+     and client certificate: YAML {entries: [...]}, read with fromYaml.
+     Entry: api, url, timeout, and for each of ca, token, clientTls a
+     volume name, its source (secretName or configMapName) and the file
+     paths. Rendering fails naming the entry (upstreams.external[0]) on a
+     missing or non-https url or a half-given CA, token or certificate. */}}
+{{- define "metrics-adapter.upstreams" -}}
+{{- $ups := .Values.upstreams | default dict -}}
+{{- $entries := list -}}
+{{- range $api := list "external" "custom" -}}
+{{- $list := index $ups $api | default list -}}
+{{- if not (kindIs "slice" $list) -}}
+{{- fail (printf "upstreams.%s must be a list of upstreams ({url: https://...})" $api) -}}
+{{- end -}}
+{{- range $i, $u := $list -}}
+{{- $where := printf "upstreams.%s[%d]" $api $i -}}
+{{- if not (kindIs "map" $u) -}}
+{{- fail (printf "%s must be a map with a url (https://<service>.<namespace>.svc:<port>)" $where) -}}
+{{- end -}}
+{{- $url := toString ($u.url | default "") -}}
+{{- if not $url -}}
+{{- fail (printf "%s: url is required (https://<service>.<namespace>.svc:<port>)" $where) -}}
+{{- end -}}
+{{- if not (hasPrefix "https://" $url) -}}
+{{- fail (printf "%s: url %s must start with https:// (upstreams are called over verified TLS)" $where $url) -}}
+{{- end -}}
+{{- $id := printf "%s-%d" $api $i -}}
+{{- $dir := printf "/var/run/upstreams/%s" $id -}}
+{{- $e := dict "api" $api "url" $url -}}
+{{- with $u.timeout }}{{ $_ := set $e "timeout" (toString .) }}{{ end -}}
+{{- with $u.ca -}}
+{{- if not (kindIs "map" .) -}}
+{{- fail (printf "%s.ca is a map: {secretName: <name>} or {configMapName: <name>}, with key (default ca.crt)" $where) -}}
+{{- end -}}
+{{- if and .secretName .configMapName -}}
+{{- fail (printf "%s.ca: give secretName or configMapName, not both" $where) -}}
+{{- end -}}
+{{- if not (or .secretName .configMapName) -}}
+{{- fail (printf "%s.ca needs secretName or configMapName (a Secret or ConfigMap in the release's namespace holding the CA bundle)" $where) -}}
+{{- end -}}
+{{- $key := .key | default "ca.crt" -}}
+{{- $ca := dict "volume" (printf "upstream-%s-ca" $id) "mountPath" (printf "%s/ca" $dir) "file" (printf "%s/ca/%s" $dir $key) -}}
+{{- if .secretName }}{{ $_ := set $ca "secretName" .secretName }}{{ else }}{{ $_ := set $ca "configMapName" .configMapName }}{{ end -}}
+{{- $_ := set $e "ca" $ca -}}
+{{- end -}}
+{{- with $u.tokenSecret -}}
+{{- if not (and (kindIs "map" .) .secretName) -}}
+{{- fail (printf "%s.tokenSecret needs secretName (a Secret in the release's namespace holding the bearer token)" $where) -}}
+{{- end -}}
+{{- $key := .key | default "token" -}}
+{{- $_ := set $e "token" (dict "volume" (printf "upstream-%s-token" $id) "mountPath" (printf "%s/token" $dir) "file" (printf "%s/token/%s" $dir $key) "secretName" .secretName) -}}
+{{- end -}}
+{{- with $u.clientCertSecret -}}
+{{- if not (kindIs "string" .) -}}
+{{- fail (printf "%s.clientCertSecret is the name of a kubernetes.io/tls Secret (tls.crt, tls.key)" $where) -}}
+{{- end -}}
+{{- $_ := set $e "clientTls" (dict "volume" (printf "upstream-%s-client-tls" $id) "mountPath" (printf "%s/client-tls" $dir) "certFile" (printf "%s/client-tls/tls.crt" $dir) "keyFile" (printf "%s/client-tls/tls.key" $dir) "secretName" .) -}}
+{{- end -}}
+{{- $entries = append $entries $e -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "entries" $entries) -}}
+{{- end -}}
+
+{{/* The --upstreams-config file. */}}
+{{- define "metrics-adapter.upstreamsConfig" -}}
+upstreams:
+{{- range (include "metrics-adapter.upstreams" . | fromYaml).entries }}
+  - url: {{ .url | quote }}
+    api: {{ .api }}
+    {{- with .ca }}
+    caFile: {{ .file }}
+    {{- end }}
+    {{- with .token }}
+    tokenFile: {{ .file }}
+    {{- end }}
+    {{- with .clientTls }}
+    certFile: {{ .certFile }}
+    keyFile: {{ .keyFile }}
+    {{- end }}
+    {{- with .timeout }}
+    timeout: {{ . | quote }}
+    {{- end }}
+{{- end }}
 {{- end -}}

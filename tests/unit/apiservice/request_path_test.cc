@@ -187,12 +187,14 @@ class Recorder : public Authenticator, public Authorizer {
 class Stalls : public CustomMetricsProvider, public ExternalMetricsProvider {
  public:
   std::vector<CustomMetricDescriptor> listCustomMetrics() const override { return {}; }
+  bool servesCustomMetric(const std::string&, const std::string&) const override { return true; }
   common::Task<std::vector<ObjectMetricValue>> getObjectMetric(
       const ObjectMetricRequest&, const common::RequestContext& ctx) const override {
     ctx.check("querying Prometheus");
     co_return std::vector<ObjectMetricValue>{};
   }
   std::vector<std::string> listExternalMetrics() const override { return {}; }
+  bool servesExternalMetric(const std::string&) const override { return true; }
   common::Task<std::vector<ExternalMetricValue>> getExternalMetric(
       const ExternalMetricRequest&, const common::RequestContext&) const override {
     co_return std::vector<ExternalMetricValue>{};

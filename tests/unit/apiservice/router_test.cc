@@ -7,6 +7,7 @@
 
 #include "apiservice/api_json.h"
 #include "apiservice/status.h"
+#include "fake_metrics_forwarder.h"
 
 using namespace apiservice;
 
@@ -20,6 +21,9 @@ class RecordingProvider : public CustomMetricsProvider, public ExternalMetricsPr
   std::vector<CustomMetricDescriptor> listCustomMetrics() const override {
     return {{"pods", true, "m"}};
   }
+  bool servesCustomMetric(const std::string& r, const std::string& m) const override {
+    return r == "pods" && m != "unknown";
+  }
   common::Task<std::vector<ObjectMetricValue>> getObjectMetric(
       const ObjectMetricRequest& r, const common::RequestContext&) const override {
     lastObject = r;
@@ -28,6 +32,7 @@ class RecordingProvider : public CustomMetricsProvider, public ExternalMetricsPr
         {{"Pod", r.ns, "p", "/v1"}, r.metric, 0.5, 1700000000123}};
   }
   std::vector<std::string> listExternalMetrics() const override { return {"q"}; }
+  bool servesExternalMetric(const std::string& m) const override { return m != "unknown"; }
   common::Task<std::vector<ExternalMetricValue>> getExternalMetric(
       const ExternalMetricRequest& r, const common::RequestContext&) const override {
     lastExternal = r;
@@ -265,4 +270,76 @@ TEST(Router, GoDurations) {
   EXPECT_EQ(goDurationString(60), "1m0s");
   EXPECT_EQ(goDurationString(3600), "1h0m0s");
   EXPECT_EQ(goDurationString(5430), "1h30m30s");
+}
+
+// --- forwarding what we do not serve -------------------------------------
+
+namespace {
+HttpResponse upstreamAnswer(int status, const std::string& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body;
+  return r;
+}
+}  // namespace
+
+TEST(Router, DiscoveryListsTheUpstreamsNamesOnceOursFirst) {
+  RecordingProvider p;
+  mocks::FakeMetricsForwarder fwd;
+  fwd.external = {"q", "s0-kafka-orders"};
+  fwd.custom["v1beta2"] = {{"pods", true, "m"}, {"nodes", false, "temp"}};
+  Router router({&p, &p, nullptr, &fwd}, {}, "v0.1.0", {}, kClock);
+  auto ext = nlohmann::json::parse(get(router, "/apis/external.metrics.k8s.io/v1beta1").body);
+  ASSERT_EQ(ext["resources"].size(), 2u) << ext.dump();
+  EXPECT_EQ(ext["resources"][0]["name"], "q");
+  EXPECT_EQ(ext["resources"][1]["name"], "s0-kafka-orders");
+  auto cus = nlohmann::json::parse(get(router, "/apis/custom.metrics.k8s.io/v1beta2").body);
+  ASSERT_EQ(cus["resources"].size(), 2u) << cus.dump();
+  EXPECT_EQ(cus["resources"][1]["name"], "nodes/temp");
+  EXPECT_EQ(cus["resources"][1]["namespaced"], false);
+  auto v1 = nlohmann::json::parse(get(router, "/apis/custom.metrics.k8s.io/v1beta1").body);
+  EXPECT_EQ(v1["resources"].size(), 1u) << "each version lists what the upstreams list for it";
+}
+
+TEST(Router, OnlyNamesWeDoNotServeAreForwardedAndTheirAnswerIsReturnedAsIs) {
+  RecordingProvider p;
+  mocks::FakeMetricsForwarder fwd;
+  fwd.outcome.answer = upstreamAnswer(429, "upstream body");
+  Router router({&p, &p, nullptr, &fwd}, {}, "v0.1.0", {}, kClock);
+  const std::string target =
+      "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/unknown?labelSelector=a%3Db";
+  auto r = get(router, target);
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.body, "upstream body");
+  EXPECT_EQ(get(router, "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/q").status, 200);
+  auto c = get(router, "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/%2A/unknown");
+  EXPECT_EQ(c.status, 429);
+  EXPECT_EQ(get(router, "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/p/m").status, 200);
+  EXPECT_EQ(
+      fwd.forwarded(),
+      (std::vector<std::string>{
+          "unknown " + target,
+          "pods/unknown /apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/%2A/unknown"}));
+  // Names are checked before anything leaves.
+  EXPECT_EQ(get(router, "/apis/external.metrics.k8s.io/v1beta1/namespaces/n%22s/x").status, 400);
+  EXPECT_EQ(fwd.forwarded().size(), 2u);
+}
+
+TEST(Router, WhenEveryUpstreamSays404OursIsTheAnswerNamingThem) {
+  class NotFound : public RecordingProvider {
+   public:
+    common::Task<std::vector<ExternalMetricValue>> getExternalMetric(
+        const ExternalMetricRequest& r, const common::RequestContext&) const override {
+      throw StatusError::notFound("no metric " + r.metric);
+      co_return std::vector<ExternalMetricValue>{};
+    }
+  } p;
+  mocks::FakeMetricsForwarder fwd;
+  fwd.outcome.asked = {"https://keda", "https://dd"};
+  Router router({&p, &p, nullptr, &fwd}, {}, "v0.1.0", {}, kClock);
+  auto r = get(router, "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/unknown");
+  EXPECT_EQ(r.status, 404);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["message"],
+            "no metric unknown; upstreams asked, each answered 404: https://keda, https://dd");
 }

@@ -228,3 +228,47 @@ TEST(AdapterOptions, ParseDurationFlag) {
               "--some-flag=ten: expected a duration such as 30s, 10m or 1h30m");
   }
 }
+
+TEST(AdapterOptions, UpstreamFlagsApplyToEveryFlagGivenUpstream) {
+  auto o = parse({"--external-metrics-upstream=https://keda.keda.svc:443",
+                  "--external-metrics-upstream=https://dd.datadog.svc",
+                  "--custom-metrics-upstream=https://pa.monitoring.svc", "--upstream-ca-file=/ca",
+                  "--upstream-token-file=/token", "--upstream-timeout=2s",
+                  "--upstream-discovery-interval=10s", "--upstream-max-inflight=7",
+                  "--upstream-max-response-bytes=1Mi"});
+  const auto& u = o.upstreams;
+  ASSERT_EQ(u.upstreams.size(), 3u);
+  EXPECT_EQ(u.upstreams[0].url, "https://keda.keda.svc:443");
+  EXPECT_EQ(u.upstreams[1].url, "https://dd.datadog.svc");
+  EXPECT_EQ(u.upstreams[1].api, apiservice::MetricsApi::External);
+  EXPECT_EQ(u.upstreams[2].api, apiservice::MetricsApi::Custom);
+  for (const auto& one : u.upstreams) {
+    EXPECT_EQ(one.tls.caFile, "/ca");
+    EXPECT_EQ(one.tokenFile, "/token");
+    EXPECT_EQ(one.timeout, 2s);
+  }
+  EXPECT_EQ(u.discoveryInterval, 10s);
+  EXPECT_EQ(u.maxInflight, 7u);
+  EXPECT_EQ(u.maxResponseBytes, 1u << 20);
+  auto none = parse({});
+  EXPECT_TRUE(none.upstreams.upstreams.empty());
+  EXPECT_EQ(none.upstreams.discoveryInterval, 30s);
+}
+
+TEST(AdapterOptions, UpstreamMistakesNameTheFlag) {
+  EXPECT_EQ(refusal({"--external-metrics-upstream=http://keda"}),
+            "--external-metrics-upstream=http://keda: must be an https:// URL");
+  EXPECT_NE(refusal({"--upstream-ca-file=/ca"}).find("need --external-metrics-upstream"),
+            std::string::npos);
+  EXPECT_NE(refusal({"--custom-metrics-upstream=https://a", "--upstream-client-cert=/c"})
+                .find("--upstream-client-cert and --upstream-client-key go together"),
+            std::string::npos);
+  EXPECT_NE(refusal({"--upstreams-config=/x.yaml", "--external-metrics-upstream=https://a"})
+                .find("use one or the other"),
+            std::string::npos);
+  EXPECT_NE(refusal({"--upstreams-config=/nonexistent.yaml"}).find("cannot read /nonexistent.yaml"),
+            std::string::npos);
+  EXPECT_NE(refusal({"--upstream-timeout=never", "--external-metrics-upstream=https://a"})
+                .find("--upstream-timeout=never"),
+            std::string::npos);
+}

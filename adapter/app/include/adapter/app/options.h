@@ -2,6 +2,7 @@
 // Kubernetes' where they exist.
 #pragma once
 
+#include <boost/program_options/options_description.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "adapter/kube/kubernetes_options.h"
 #include "adapter/prometheus/prometheus_client.h"
 #include "adapter/prometheus/relister.h"
+#include "adapter/upstream/upstream_options.h"
 #include "apiservice/https_server.h"
 #include "common/logger.h"
 
@@ -24,6 +26,7 @@ struct AdapterOptions {
   PrometheusClientOptions prometheus;
   RelistOptions relist;
   QueueStatsFeedOptions queueStats;
+  UpstreamsOptions upstreams;
   apiservice::ServerOptions server;
   bool bindAddressSet = false;
   std::string tlsCertFile;
@@ -39,6 +42,17 @@ struct ParsedOptions {
   bool helpRequested = false;
   std::string helpText;
 };
+
+// The upstream flags, shared by the server and `rules explain`.
+struct UpstreamFlags {
+  std::vector<std::string> external, custom;
+  std::string caFile, tokenFile, certFile, keyFile, timeout = "5s", configFile,
+                                                    discoveryInterval = "30s", maxResponse = "64Mi";
+  int maxInflight = 100;
+};
+void describeUpstreamFlags(boost::program_options::options_description& desc, UpstreamFlags& u);
+// Throws std::invalid_argument naming the bad flag or config entry.
+void applyUpstreamFlags(UpstreamsOptions& o, const UpstreamFlags& u);
 
 // Throws std::invalid_argument with a message naming the bad flag.
 ParsedOptions parseAdapterOptions(const std::vector<std::string>& args);

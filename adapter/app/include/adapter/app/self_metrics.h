@@ -26,6 +26,8 @@ class SelfMetrics {
   void observeRequest(const std::string& route, int code, double seconds);
   void observeBackend(const std::string& call, double seconds, bool ok);
   void observeRelist(const RelistReport& report);
+  // One forwarded request; `code` is "error" when the upstream did not answer.
+  void observeUpstream(const std::string& upstream, const std::string& code, double seconds);
   void observeReload(bool ok, uint64_t generation, double unixSeconds);
   // Filled in just before each scrape.
   void onCollect(std::function<void(SelfMetrics&)> hook) { collectHook_ = std::move(hook); }
@@ -55,6 +57,8 @@ class SelfMetrics {
   prometheus::Family<prometheus::Gauge>& feedLastUpdate_;
   prometheus::Family<prometheus::Counter>& feedUpdates_;
   prometheus::Family<prometheus::Counter>& feedReconnects_;
+  prometheus::Family<prometheus::Counter>& upstreamRequests_;
+  prometheus::Family<prometheus::Histogram>& upstreamLatency_;
   std::function<void(SelfMetrics&)> collectHook_;
   std::mutex reviewsMu_;  // scrapes may run concurrently
 };

@@ -19,6 +19,7 @@
 #include "common/async_http_client.h"
 #include "common/async_semaphore.h"
 #include "common/http_client.h"
+#include "common/secret_file.h"
 
 namespace adapter {
 
@@ -51,10 +52,8 @@ class HttpPrometheusClient final : public PrometheusApi {
   common::HttpClient http_;        // series discovery (the relister's thread)
   common::AsyncHttpClient async_;  // queries (the request path)
   common::AsyncSemaphore inflight_;
-  // The Authorization header, rebuilt only when a credential file changes.
-  std::mutex authMu_;
-  std::string authStamp_;
-  std::string authHeader_;
+  // The token or basic auth password file; null without one.
+  std::unique_ptr<common::SecretFile> secret_;
 };
 
 }  // namespace adapter

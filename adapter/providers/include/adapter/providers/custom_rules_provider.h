@@ -21,6 +21,7 @@ class CustomRulesProvider final : public apiservice::CustomMetricsProvider {
                       common::Logger& log, ObjectLister* objects);
 
   std::vector<apiservice::CustomMetricDescriptor> listCustomMetrics() const override;
+  bool servesCustomMetric(const std::string& resource, const std::string& metric) const override;
   common::Task<std::vector<apiservice::ObjectMetricValue>> getObjectMetric(
       const apiservice::ObjectMetricRequest& req, const common::RequestContext& ctx) const override;
 

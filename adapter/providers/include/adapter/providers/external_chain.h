@@ -17,6 +17,7 @@ class ExternalMetricsChain final : public apiservice::ExternalMetricsProvider {
   explicit ExternalMetricsChain(std::vector<const ExternalMetricsSource*> sources);
   // Sorted, without duplicates.
   std::vector<std::string> listExternalMetrics() const override;
+  bool servesExternalMetric(const std::string& metric) const override;
   common::Task<std::vector<apiservice::ExternalMetricValue>> getExternalMetric(
       const apiservice::ExternalMetricRequest& req,
       const common::RequestContext& ctx) const override;
