@@ -9,9 +9,11 @@
 #include "fake_external_source.h"
 #include "fake_feed_source.h"
 #include "fake_kube_api.h"
+#include "fake_metrics_forwarder.h"
 #include "fake_object_lister.h"
 #include "fake_prometheus.h"
 #include "fake_review_transport.h"
+#include "fake_upstream_server.h"
 #include "run_task.h"
 
 using mocks::sample;
@@ -266,4 +268,35 @@ TEST(FakeExternalSource, ClaimsAnswersAndRecords) {
     EXPECT_EQ(std::string(e.what()), "src does not serve \"c\"");
   }
   EXPECT_EQ(s.requests().size(), 3u);
+}
+
+TEST(FakeUpstreamServer, AnswersListsFailsAndRecords) {
+  mocks::FakeUpstreamServer s("https://u", apiservice::MetricsApi::Custom);
+  s.answer("/a", 200, "{}");
+  s.list("v1beta2", {{"pods/m", true}});
+  EXPECT_EQ(mocks::run(s.get("/a", mocks::farDeadline())).status, 200);
+  EXPECT_EQ(mocks::run(s.get("/b", mocks::farDeadline())).status, 404);
+  EXPECT_EQ(s.discover("v1beta2", nullptr).size(), 1u);
+  EXPECT_TRUE(s.discover("v1beta1", nullptr).empty());
+  s.fail("down");
+  EXPECT_THROW(mocks::run(s.get("/a", mocks::farDeadline())), adapter::UpstreamUnavailable);
+  EXPECT_THROW(s.discover("v1beta2", nullptr), adapter::UpstreamUnavailable);
+  EXPECT_EQ(s.calls().size(), 6u);
+  EXPECT_EQ(s.calls().front(), "GET /a");
+}
+
+TEST(FakeMetricsForwarder, ListsAndAnswersAsScripted) {
+  mocks::FakeMetricsForwarder f;
+  f.external = {"x"};
+  f.custom["v1beta1"] = {{"pods", true, "m"}};
+  f.outcome.asked = {"https://u"};
+  apiservice::HttpRequest req;
+  req.target = "/t";
+  auto out = mocks::run(
+      f.forward(apiservice::MetricsApi::External, "v1beta1", "x", req, mocks::farDeadline()));
+  EXPECT_FALSE(out.answer);
+  EXPECT_EQ(out.asked.size(), 1u);
+  EXPECT_EQ(f.upstreamCustomMetrics("v1beta1").size(), 1u);
+  EXPECT_TRUE(f.upstreamCustomMetrics("v1beta2").empty());
+  EXPECT_EQ(f.forwarded(), std::vector<std::string>{"x /t"});
 }
