@@ -424,15 +424,69 @@ TEST_F(UpstreamsDown, AnUnservedNameIs503NamingThemNeverAnEmptyList) {
 TEST_F(Upstreams, AnAnswerOverTheLimitIs503NamingTheFlag) {
   auto& e = *env_;
   std::string url = "https://127.0.0.1:" + std::to_string(e.upstream->port());
-  AdapterProcess small({"--standalone", "--config=" + dataDir() + "/upstream/forwarder.yaml",
-                        "--prometheus-url=" + e.prom->url(), "--external-metrics-upstream=" + url,
-                        "--upstream-ca-file=" + e.dir.file("upstream-ca.crt"),
-                        "--upstream-token-file=" + e.dir.file("token"),
-                        "--upstream-max-response-bytes=64"},
-                       e.dir, "small");
+  AdapterProcess small(
+      {"--standalone", "--config=" + dataDir() + "/upstream/forwarder.yaml",
+       "--prometheus-url=" + e.prom->url(), "--external-metrics-upstream=" + url,
+       "--upstream-ca-file=" + e.dir.file("upstream-ca.crt"),
+       "--upstream-token-file=" + e.dir.file("token"), "--upstream-max-response-bytes=64"},
+      e.dir, "small");
   ASSERT_TRUE(small.waitReady(30s)) << small.process().log();
   auto r = httpsGet(small.port(), kKedaStyle);
   ASSERT_EQ(r.status, 503) << r.body;
   EXPECT_NE(r.body.find("--upstream-max-response-bytes"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find(url), std::string::npos) << r.body;
+}
+
+// The upstream's certificate is renewed by another CA, as a rotation
+// goes: our CA file first holds both CAs, then the upstream serves the new
+// certificate, then our file holds the new CA alone. Each change is read
+// without a restart (a file that does not load is refused), and every
+// request and discovery succeeds throughout.
+// (Last in the suite: the others run against the first CA.)
+TEST_F(Upstreams, ZzARenewedCaIsReadWithoutARestart) {
+  auto& e = *env_;
+  auto reloads = [&] {
+    std::string log = e.adapter->process().log();
+    size_t n = 0;
+    for (size_t at = log.find("upstream TLS files reloaded"); at != std::string::npos;
+         at = log.find("upstream TLS files reloaded", at + 1))
+      ++n;
+    return n;
+  };
+  auto allGood = [&] {
+    auto r = e.asProxy(kKedaStyle);
+    auto d = e.asProxy("/apis/external.metrics.k8s.io/v1beta1");
+    return r.status == 200 && d.status == 200 && listed(d).count("s0-kafka-orders") == 1;
+  };
+  size_t failedBefore = e.adapter->process().log().find("upstream discovery failed");
+  ASSERT_EQ(failedBefore, std::string::npos);
+  std::string firstCa = readFile(e.dir.file("upstream-ca.crt"));
+  TestCa renewed("upstream-ca-2");
+  size_t n = reloads();
+  writeFile(e.dir.file("upstream-ca.crt"), firstCa + renewed.pem());
+  ASSERT_TRUE(eventually([&] { return reloads() == n + 1; }, 10s));
+  EXPECT_TRUE(allGood());
+
+  CertOptions serving("upstream");
+  serving.ipAddresses = {"127.0.0.1"};
+  serving.serverAuth = true;
+  KeyPair cert = renewed.issue(serving);
+  writeFile(e.dir.file("upstream.key"), cert.keyPem);
+  writeFile(e.dir.file("upstream.crt"), cert.certPem);
+  ASSERT_TRUE(e.upstream->process().waitForLog("reloaded serving certificate", 10s))
+      << e.upstream->process().log();
+  EXPECT_TRUE(allGood());
+
+  // A file that does not load leaves the previous CA in use.
+  writeFile(e.dir.file("upstream-ca.crt"), "not a certificate\n");
+  ASSERT_TRUE(e.adapter->process().waitForLog("cannot be loaded", 10s));
+  EXPECT_TRUE(allGood());
+
+  writeFile(e.dir.file("upstream-ca.crt"), renewed.pem());
+  ASSERT_TRUE(eventually([&] { return reloads() == n + 2; }, 10s));
+  // New connections, verified against the new CA alone.
+  std::this_thread::sleep_for(2500ms);  // two discovery refreshes
+  EXPECT_TRUE(allGood());
+  EXPECT_EQ(e.adapter->process().log().find("upstream discovery failed"), std::string::npos)
+      << e.adapter->process().log();
 }

@@ -236,12 +236,14 @@ void applyUpstreamFlags(UpstreamsOptions& o, const UpstreamFlags& u) {
   o.maxResponseBytes = parseBytesFlag("upstream-max-response-bytes", u.maxResponse);
   if (u.certFile.empty() != u.keyFile.empty())
     throw std::invalid_argument("--upstream-client-cert and --upstream-client-key go together");
-  bool perUpstreamFlags = !u.caFile.empty() || !u.tokenFile.empty() || !u.certFile.empty();
+  bool perUpstreamFlags = !u.caFile.empty() || !u.tokenFile.empty() || !u.certFile.empty() ||
+                          u.timeout != UpstreamFlags().timeout;
   if (!u.configFile.empty()) {
     if (!u.external.empty() || !u.custom.empty() || perUpstreamFlags) {
       throw std::invalid_argument(
           "--upstreams-config replaces --external-metrics-upstream, --custom-metrics-upstream "
-          "and the --upstream-ca-file/-token-file/-client-cert flags: use one or the other");
+          "and the --upstream-ca-file/-token-file/-client-cert/-timeout flags: use one or the "
+          "other");
     }
     o.upstreams = loadUpstreamsConfig(u.configFile, defaultUpstreamToken());
     return;
@@ -267,7 +269,8 @@ void applyUpstreamFlags(UpstreamsOptions& o, const UpstreamFlags& u) {
   }
   if (o.upstreams.empty() && perUpstreamFlags) {
     throw std::invalid_argument(
-        "--upstream-ca-file, --upstream-token-file and --upstream-client-cert need "
+        "--upstream-ca-file, --upstream-token-file, --upstream-client-cert and --upstream-timeout "
+        "need "
         "--external-metrics-upstream or --custom-metrics-upstream");
   }
 }

@@ -2,11 +2,12 @@
 
 namespace adapter {
 
-std::vector<std::unique_ptr<HttpsUpstream>> Upstreams::connect(const UpstreamsOptions& o) {
+std::vector<std::unique_ptr<HttpsUpstream>> Upstreams::connect(const UpstreamsOptions& o,
+                                                               common::Logger& log) {
   std::vector<std::unique_ptr<HttpsUpstream>> out;
   for (const auto& u : o.upstreams) {
     try {
-      out.push_back(std::make_unique<HttpsUpstream>(u, o));
+      out.push_back(std::make_unique<HttpsUpstream>(u, o, &log));
     } catch (const common::HttpClientError& e) {
       throw std::invalid_argument("upstream " + u.url + ": " + e.what());
     }
@@ -22,7 +23,7 @@ std::vector<const UpstreamServer*> Upstreams::views() const {
 
 Upstreams::Upstreams(const UpstreamsOptions& o, UpstreamCatalog::ServedHere servedHere,
                      UpstreamForwarder::Observe observe, common::Logger& log)
-    : servers_(connect(o)),
+    : servers_(connect(o, log)),
       catalog_(views(), std::move(servedHere), o.discoveryInterval, log),
       forwarder_(views(), catalog_, std::move(observe)) {}
 

@@ -22,7 +22,8 @@ class Upstreams {
   UpstreamCatalog& catalog() { return catalog_; }
 
  private:
-  static std::vector<std::unique_ptr<HttpsUpstream>> connect(const UpstreamsOptions& o);
+  static std::vector<std::unique_ptr<HttpsUpstream>> connect(const UpstreamsOptions& o,
+                                                             common::Logger& log);
   std::vector<const UpstreamServer*> views() const;
   std::vector<std::unique_ptr<HttpsUpstream>> servers_;
   UpstreamCatalog catalog_;
