@@ -107,11 +107,11 @@ phase "integration tests against a ThreadSanitizer build of metrics-adapter, wit
 tsan_dir=$(mktemp -d)
 mkdir "$tsan_dir/bin"
 cp build-tsan/adapter/metrics-adapter "$tsan_dir/bin/"
-# QueueFeed's adapters load the feed module; KedaScaler, QueueStatsKafka
+# QueueFeed's and Monitoring's adapters load the feed module; KedaScaler, QueueStatsKafka
 # and QueueStatsSqs never start metrics-adapter, so here they would only
 # repeat the plain build's run. The other phases run all four.
-tsan_excluded='^integration[.](QueueFeed|KedaScaler|QueueStatsKafka|QueueStatsSqs)$'
-echo "not run against the TSan build: QueueFeed (needs the gRPC feed module);" \
+tsan_excluded='^integration[.](QueueFeed|Monitoring|KedaScaler|QueueStatsKafka|QueueStatsSqs)$'
+echo "not run against the TSan build: QueueFeed, Monitoring (need the gRPC feed module);" \
   "KedaScaler, QueueStatsKafka, QueueStatsSqs (never start metrics-adapter):"
 ctest --test-dir build -N -L integration -R "$tsan_excluded" | grep -E "^ +Test +#" || true
 san_logs=$(mktemp -d)

@@ -153,6 +153,7 @@ void App::configure(const QueueStatsConfig& cfg) {
     }
     store_.configure(std::move(clusterServers), cfg.sqs.has_value());
   }
+  metrics_.setInterval(static_cast<double>(cfg.intervalMs) / 1000.0);
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& s : started) {
     Source* raw = s.get();

@@ -21,7 +21,12 @@ CollectionMetrics::CollectionMetrics()
                      .Name("queue_stats_collection_duration_seconds")
                      .Help("Duration of a collection cycle, by source (kafka, sqs) and target "
                            "(cluster or sqs).")
-                     .Register(*registry_)) {}
+                     .Register(*registry_)),
+      interval_(prometheus::BuildGauge()
+                    .Name("queue_stats_collection_interval_seconds")
+                    .Help("How often each source is collected (the config's interval).")
+                    .Register(*registry_)
+                    .Add({})) {}
 
 void CollectionMetrics::observe(const std::string& source, const std::string& target,
                                 double seconds) {

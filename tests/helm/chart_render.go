@@ -3,7 +3,7 @@
 // (Debian's packages; the libraries Helm itself uses) plus Helm's own
 // functions (include, tpl, required, fail, toYaml, fromYaml, lookup),
 // values from values.yaml merged with -f files, and Helm's .Release,
-// .Chart, .Capabilities and .Template objects.
+// .Chart, .Capabilities, .Template and .Files (Get, Glob) objects.
 //
 //	chart-render -chart charts/metrics-adapter [-f values.yaml]... [-name release] [-namespace ns] [-show-only templates/x.yaml]... [-cluster objects.yaml] [-notes]
 //
@@ -43,6 +43,40 @@ func (a apiVersions) Has(v string) bool {
 		}
 	}
 	return false
+}
+
+// chartFiles answers .Files as Helm does for the files outside templates/:
+// Get returns a file's text ("" when missing), Glob the files matching a
+// pattern (path/filepath syntax, relative to the chart), by name.
+type chartFiles struct{ dir string }
+
+func (f chartFiles) Get(name string) string {
+	b, err := os.ReadFile(filepath.Join(f.dir, filepath.FromSlash(name)))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func (f chartFiles) Glob(pattern string) map[string][]byte {
+	out := map[string][]byte{}
+	filepath.Walk(f.dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(f.dir, p)
+		rel = filepath.ToSlash(rel)
+		if strings.HasPrefix(rel, "templates/") {
+			return nil
+		}
+		if ok, _ := filepath.Match(pattern, rel); ok {
+			if b, err := os.ReadFile(p); err == nil {
+				out[rel] = b
+			}
+		}
+		return nil
+	})
+	return out
 }
 
 func readYAML(path string) (map[string]interface{}, error) {
@@ -268,6 +302,7 @@ func main() {
 					"apiregistration.k8s.io/v1", "autoscaling/v2", "networking.k8s.io/v1"},
 			},
 			"Template": map[string]interface{}{"Name": n, "BasePath": name + "/templates"},
+			"Files":    chartFiles{*chartDir},
 		}
 		var buf bytes.Buffer
 		if err := root.ExecuteTemplate(&buf, n, data); err != nil {

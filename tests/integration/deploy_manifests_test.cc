@@ -12,8 +12,10 @@
 
 #include <boost/beast/core/detail/base64.hpp>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "test_pki.h"
@@ -1158,4 +1160,273 @@ TEST_F(DeployManifests, HpaExamplesScaleAsTheirCommentsSay) {
   EXPECT_EQ(external("external-queue-depth.yaml"), 2);
   EXPECT_EQ(external("kafka-lag.yaml"), 5);
   EXPECT_EQ(external("sqs-depth.yaml"), 7);
+}
+
+// --- monitoring: ServiceMonitors, the PrometheusRule, dashboards ---------
+
+namespace {
+// Whether a LabelSelector (matchLabels, matchExpressions) selects `labels`.
+bool selects(const YAML::Node& selector, const YAML::Node& labels) {
+  auto label = [&](const std::string& k) -> std::optional<std::string> {
+    if (labels && labels[k]) return labels[k].as<std::string>();
+    return std::nullopt;
+  };
+  for (const auto& kv : selector["matchLabels"])
+    if (label(kv.first.as<std::string>()) != kv.second.as<std::string>()) return false;
+  for (const auto& e : selector["matchExpressions"]) {
+    auto v = label(e["key"].as<std::string>());
+    std::string op = e["operator"].as<std::string>();
+    std::set<std::string> values;
+    for (const auto& x : e["values"]) values.insert(x.as<std::string>());
+    bool in = v && values.count(*v);
+    if ((op == "In" && !in) || (op == "NotIn" && in) || (op == "Exists" && !v) ||
+        (op == "DoesNotExist" && v))
+      return false;
+  }
+  return true;
+}
+
+const char* kWithQueueStats =
+    "queueStats:\n  enabled: true\n  config:\n    interval: 15s\n    kafka:\n"
+    "      - {name: main, bootstrapServers: \"kafka:9092\", groups: [orders]}\n";
+
+std::set<std::string> dashboardFiles() {
+  std::set<std::string> out;
+  for (const auto& f :
+       std::filesystem::directory_iterator(sourceDir() + "/charts/metrics-adapter/dashboards"))
+    out.insert(f.path().filename().string());
+  return out;
+}
+}  // namespace
+
+TEST_F(HelmChart, MonitoringOnlyWhenEnabled) {
+  for (const auto& values : std::vector<std::vector<std::string>>{{}, {kWithQueueStats}}) {
+    Rendered o = render(values);
+    EXPECT_TRUE(o.all("ServiceMonitor").empty());
+    EXPECT_TRUE(o.all("PrometheusRule").empty());
+    EXPECT_EQ(o.names("ClusterRole").count("metrics-adapter-self-metrics-reader"), 0u);
+    for (const auto& cm : o.all("ConfigMap"))
+      EXPECT_FALSE(cm["metadata"]["labels"]["grafana_dashboard"]) << YAML::Dump(cm);
+  }
+  // The queue-stats ServiceMonitor needs queue-stats.
+  Rendered o = render({"queueStats:\n  serviceMonitor: {enabled: true}\n"});
+  EXPECT_TRUE(o.all("ServiceMonitor").empty());
+}
+
+TEST_F(HelmChart, ServiceMonitorsScrapeWithTokenAndTheChartsCa) {
+  Rendered o = render({kWithQueueStats,
+                       "serviceMonitor:\n  enabled: true\n  labels: {release: kps}\n"
+                       "  interval: 30s\n  scrapeTimeout: 10s\n"
+                       "  relabelings: [{sourceLabels: [__meta_kubernetes_pod_node_name], "
+                       "targetLabel: node}]\n"
+                       "  metricRelabelings: [{sourceLabels: [__name__], regex: 'go_.*', action: "
+                       "drop}]\n"
+                       "  prometheusServiceAccounts: [{name: prometheus-k8s, namespace: obs}]\n"
+                       "queueStats:\n  serviceMonitor:\n    enabled: true\n    interval: 15s\n"
+                       "    labels: {release: kps}\n"
+                       "    metricRelabelings: [{action: labeldrop, regex: queue_url}]\n"});
+  ASSERT_EQ(o.names("ServiceMonitor"),
+            (std::set<std::string>{"metrics-adapter", "metrics-adapter-queue-stats"}));
+  auto sm = o.one("ServiceMonitor", "metrics-adapter");
+  EXPECT_EQ(sm["metadata"]["namespace"].as<std::string>(), "monitoring");
+  EXPECT_EQ(sm["metadata"]["labels"]["release"].as<std::string>(), "kps");
+  // It selects the adapter's Service (and port), not queue-stats'.
+  auto svc = o.one("Service", "metrics-adapter");
+  auto qsSvc = o.one("Service", "metrics-adapter-queue-stats");
+  EXPECT_TRUE(selects(sm["spec"]["selector"], svc["metadata"]["labels"]));
+  EXPECT_FALSE(selects(sm["spec"]["selector"], qsSvc["metadata"]["labels"]));
+  EXPECT_EQ(sm["spec"]["namespaceSelector"]["matchNames"][0].as<std::string>(), "monitoring");
+  ASSERT_EQ(sm["spec"]["endpoints"].size(), 1u);
+  auto ep = sm["spec"]["endpoints"][0];
+  EXPECT_EQ(ep["port"].as<std::string>(), svc["spec"]["ports"][0]["name"].as<std::string>());
+  EXPECT_EQ(ep["scheme"].as<std::string>(), "https");
+  EXPECT_EQ(ep["path"].as<std::string>(), "/metrics");
+  EXPECT_EQ(ep["interval"].as<std::string>(), "30s");
+  EXPECT_EQ(ep["scrapeTimeout"].as<std::string>(), "10s");
+  EXPECT_EQ(ep["bearerTokenFile"].as<std::string>(),
+            "/var/run/secrets/kubernetes.io/serviceaccount/token");
+  // TLS verified with the chart's CA, for the name the serving certificate has.
+  auto tls = ep["tlsConfig"];
+  EXPECT_FALSE(tls["insecureSkipVerify"]);
+  std::string secretName = tls["ca"]["secret"]["name"].as<std::string>();
+  auto secret = o.one("Secret", secretName);
+  std::string ca =
+      b64decode(secret["data"][tls["ca"]["secret"]["key"].as<std::string>()].as<std::string>());
+  EXPECT_TRUE(verifies(ca, b64decode(secret["data"]["tls.crt"].as<std::string>()),
+                       tls["serverName"].as<std::string>()));
+  EXPECT_EQ(tls["serverName"].as<std::string>(), "metrics-adapter.monitoring.svc");
+  // The job the alerts select on first, then the user's relabelings.
+  ASSERT_EQ(ep["relabelings"].size(), 2u);
+  EXPECT_EQ(ep["relabelings"][0]["targetLabel"].as<std::string>(), "job");
+  EXPECT_EQ(ep["relabelings"][0]["replacement"].as<std::string>(), "metrics-adapter");
+  EXPECT_EQ(ep["relabelings"][1]["targetLabel"].as<std::string>(), "node");
+  EXPECT_EQ(ep["metricRelabelings"][0]["regex"].as<std::string>(), "go_.*");
+
+  auto qsm = o.one("ServiceMonitor", "metrics-adapter-queue-stats");
+  EXPECT_TRUE(selects(qsm["spec"]["selector"], qsSvc["metadata"]["labels"]));
+  EXPECT_FALSE(selects(qsm["spec"]["selector"], svc["metadata"]["labels"]));
+  auto qep = qsm["spec"]["endpoints"][0];
+  EXPECT_EQ(qep["port"].as<std::string>(), "metrics");
+  EXPECT_EQ(qsSvc["spec"]["ports"][0]["name"].as<std::string>(), "metrics");
+  EXPECT_EQ(qep["scheme"].as<std::string>(), "http");
+  EXPECT_EQ(qep["interval"].as<std::string>(), "15s");
+  EXPECT_FALSE(qep["scrapeTimeout"]);
+  EXPECT_FALSE(qep["bearerTokenFile"]) << "queue-stats' /metrics is plain HTTP";
+  EXPECT_EQ(qep["relabelings"][0]["replacement"].as<std::string>(), "queue-stats");
+  EXPECT_EQ(qep["metricRelabelings"][0]["action"].as<std::string>(), "labeldrop");
+  EXPECT_EQ(qsm["metadata"]["labels"]["release"].as<std::string>(), "kps");
+
+  // GET on /metrics for Prometheus, bound to the given service account.
+  auto role = o.one("ClusterRole", "metrics-adapter-self-metrics-reader");
+  ASSERT_EQ(role["rules"].size(), 1u);
+  EXPECT_EQ(role["rules"][0]["nonResourceURLs"][0].as<std::string>(), "/metrics");
+  EXPECT_EQ(role["rules"][0]["nonResourceURLs"].size(), 1u);
+  EXPECT_EQ(role["rules"][0]["verbs"][0].as<std::string>(), "get");
+  EXPECT_EQ(role["rules"][0]["verbs"].size(), 1u);
+  auto binding = o.one("ClusterRoleBinding", "metrics-adapter-self-metrics-reader");
+  EXPECT_EQ(binding["roleRef"]["name"].as<std::string>(), "metrics-adapter-self-metrics-reader");
+  EXPECT_EQ(binding["subjects"][0]["name"].as<std::string>(), "prometheus-k8s");
+  EXPECT_EQ(binding["subjects"][0]["namespace"].as<std::string>(), "obs");
+}
+
+TEST_F(HelmChart, ServiceMonitorTlsAndTokenChoices) {
+  // Without a chart CA the adapter's certificate is self-signed: not verified.
+  Rendered selfSigned = render({"tls: {generate: false}\nserviceMonitor: {enabled: true}\n"});
+  auto ep = selfSigned.one("ServiceMonitor", "metrics-adapter")["spec"]["endpoints"][0];
+  EXPECT_TRUE(ep["tlsConfig"]["insecureSkipVerify"].as<bool>());
+  EXPECT_FALSE(ep["tlsConfig"]["ca"]);
+  EXPECT_EQ(selfSigned.names("ClusterRole").count("metrics-adapter-self-metrics-reader"), 1u);
+  EXPECT_EQ(selfSigned.names("ClusterRoleBinding").count("metrics-adapter-self-metrics-reader"), 0u)
+      << "no service accounts given: bind it yourself";
+  // A tlsConfig and a token Secret of one's own replace the defaults.
+  Rendered own = render(
+      {"serviceMonitor:\n  enabled: true\n"
+       "  tlsConfig: {ca: {secret: {name: my-ca, key: ca.crt}}, serverName: adapter.example}\n"
+       "  authorization: {type: Bearer, credentials: {name: scrape-token, key: token}}\n"});
+  ep = own.one("ServiceMonitor", "metrics-adapter")["spec"]["endpoints"][0];
+  EXPECT_EQ(ep["tlsConfig"]["ca"]["secret"]["name"].as<std::string>(), "my-ca");
+  EXPECT_EQ(ep["tlsConfig"]["serverName"].as<std::string>(), "adapter.example");
+  EXPECT_EQ(ep["authorization"]["credentials"]["name"].as<std::string>(), "scrape-token");
+  EXPECT_FALSE(ep["bearerTokenFile"]);
+  // rbac.create false: no ClusterRole.
+  Rendered noRbac = render({"rbac: {create: false}\nserviceMonitor: {enabled: true}\n"});
+  EXPECT_EQ(noRbac.names("ClusterRole").count("metrics-adapter-self-metrics-reader"), 0u);
+}
+
+TEST_F(HelmChart, PrometheusRuleIsTheAlertsFile) {
+  Rendered o = render({"prometheusRule:\n  enabled: true\n  labels: {release: kps}\n"});
+  auto rule = o.one("PrometheusRule", "metrics-adapter");
+  EXPECT_EQ(rule["apiVersion"].as<std::string>(), "monitoring.coreos.com/v1");
+  EXPECT_EQ(rule["metadata"]["namespace"].as<std::string>(), "monitoring");
+  EXPECT_EQ(rule["metadata"]["labels"]["release"].as<std::string>(), "kps");
+  YAML::Node file = YAML::LoadFile(sourceDir() + "/charts/metrics-adapter/files/alerts.yaml");
+  EXPECT_EQ(YAML::Dump(rule["spec"]["groups"]), YAML::Dump(file["groups"]));
+  EXPECT_EQ(rule["spec"].size(), 1u) << "groups only";
+  // Every alert carries what the issue asks for, its runbook section included.
+  std::string runbook = readFile(sourceDir() + "/docs/runbook.md");
+  std::set<std::string> alerts;
+  for (const auto& g : rule["spec"]["groups"])
+    for (const auto& r : g["rules"]) {
+      std::string name = r["alert"].as<std::string>();
+      alerts.insert(name);
+      EXPECT_TRUE(r["labels"]["severity"]) << name;
+      for (const char* a : {"summary", "description", "runbook_url"})
+        EXPECT_TRUE(r["annotations"][a]) << name << " has no " << a;
+      std::string url = r["annotations"]["runbook_url"].as<std::string>();
+      std::string anchor = url.substr(url.find('#') + 1);
+      std::string lower = name;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      EXPECT_EQ(anchor, lower) << url;
+      EXPECT_NE(url.find("/docs/runbook.md#"), std::string::npos) << url;
+      EXPECT_NE(runbook.find("\n## " + name + "\n"), std::string::npos)
+          << "docs/runbook.md has no section for " << name;
+    }
+  EXPECT_EQ(alerts, (std::set<std::string>{
+                        "MetricsAdapterDown", "MetricsAdapterRelistFailing",
+                        "MetricsAdapterBackendErrors", "MetricsAdapterConfigReloadFailed",
+                        "MetricsAdapterSlowRequests", "MetricsAdapterFeedDown", "QueueStatsDown",
+                        "QueueStatsCollectionFailing", "QueueStatsStale"}));
+  // Another namespace for the rule (a Prometheus' ruleNamespaceSelector).
+  Rendered other = render({"prometheusRule:\n  enabled: true\n  namespace: obs\n"});
+  EXPECT_EQ(
+      other.one("PrometheusRule", "metrics-adapter")["metadata"]["namespace"].as<std::string>(),
+      "obs");
+}
+
+TEST_F(HelmChart, DashboardsAsSidecarConfigMaps) {
+  ASSERT_EQ(dashboardFiles(), (std::set<std::string>{"metrics-adapter.json", "queue-stats.json"}));
+  // The adapter's only, without queue-stats.
+  Rendered adapterOnly = render({"dashboards: {enabled: true}\n"});
+  std::set<std::string> keys;
+  for (const auto& cm : adapterOnly.all("ConfigMap"))
+    if (cm["metadata"]["labels"]["grafana_dashboard"])
+      for (const auto& kv : cm["data"]) keys.insert(kv.first.as<std::string>());
+  EXPECT_EQ(keys, std::set<std::string>{"metrics-adapter.json"});
+
+  Rendered o = render({kWithQueueStats,
+                       "dashboards:\n  enabled: true\n  namespace: grafana\n"
+                       "  annotations: {grafana_folder: Autoscaling}\n"});
+  std::map<std::string, std::string> byName;
+  for (const auto& cm : o.all("ConfigMap")) {
+    if (!cm["metadata"]["labels"]["grafana_dashboard"]) continue;
+    EXPECT_EQ(cm["metadata"]["labels"]["grafana_dashboard"].as<std::string>(), "1");
+    EXPECT_EQ(cm["metadata"]["namespace"].as<std::string>(), "grafana");
+    EXPECT_EQ(cm["metadata"]["annotations"]["grafana_folder"].as<std::string>(), "Autoscaling");
+    ASSERT_EQ(cm["data"].size(), 1u);
+    for (const auto& kv : cm["data"])
+      byName[cm["metadata"]["name"].as<std::string>() + "/" + kv.first.as<std::string>()] =
+          kv.second.as<std::string>();
+  }
+  ASSERT_EQ(byName.size(), 2u);
+  for (const auto& [key, text] : byName) {
+    std::string file = key.substr(key.find('/') + 1);
+    json want = json::parse(readFile(sourceDir() + "/charts/metrics-adapter/dashboards/" + file));
+    json have = json::parse(text);
+    EXPECT_EQ(have, want) << key;
+    EXPECT_EQ(have["uid"], file.substr(0, file.size() - 5));
+  }
+  EXPECT_TRUE(byName.count("metrics-adapter-dashboard/metrics-adapter.json"));
+  EXPECT_TRUE(byName.count("metrics-adapter-queue-stats-dashboard/queue-stats.json"));
+  // Another label for another sidecar configuration.
+  Rendered label =
+      render({"dashboards: {enabled: true, label: my_dashboards, labelValue: enabled}\n"});
+  auto cm = label.one("ConfigMap", "metrics-adapter-dashboard");
+  EXPECT_EQ(cm["metadata"]["labels"]["my_dashboards"].as<std::string>(), "enabled");
+  EXPECT_FALSE(cm["metadata"]["labels"]["grafana_dashboard"]);
+}
+
+// examples/deploy/monitoring: the chart's monitoring objects as plain
+// manifests, on top of examples/deploy/queue-stats.
+TEST_F(DeployManifests, MonitoringIsTheChartsMonitoring) {
+  CommandResult r =
+      renderRaw({sourceDir() + "/examples/deploy/monitoring/values.yaml"}, "monitoring",
+                {"-show-only", "templates/servicemonitor.yaml", "-show-only",
+                 "templates/prometheusrule.yaml", "-show-only", "templates/dashboards.yaml"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto want = documents(r.out);
+  auto have = documents(readFile(sourceDir() + "/examples/deploy/monitoring/monitoring.yaml"));
+  ASSERT_EQ(have.size(), want.size()) << "examples/deploy/monitoring/monitoring.yaml is out of "
+                                         "date: run scripts/render-manifests.sh";
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_EQ(YAML::Dump(have[i]), YAML::Dump(want[i]))
+        << "examples/deploy/monitoring/monitoring.yaml is out of date: run "
+           "scripts/render-manifests.sh";
+  Rendered m = kustomize("examples/deploy/monitoring");
+  EXPECT_EQ(m.names("ServiceMonitor"),
+            (std::set<std::string>{"metrics-adapter", "metrics-adapter-queue-stats"}));
+  EXPECT_EQ(m.names("PrometheusRule"), std::set<std::string>{"metrics-adapter"});
+  EXPECT_EQ(m.kinds().count("Deployment"), 2u) << "the queue-stats overlay's objects too";
+  // The ServiceMonitors select the overlay's Services.
+  EXPECT_TRUE(selects(m.one("ServiceMonitor", "metrics-adapter")["spec"]["selector"],
+                      m.one("Service", "metrics-adapter")["metadata"]["labels"]));
+  EXPECT_TRUE(selects(m.one("ServiceMonitor", "metrics-adapter-queue-stats")["spec"]["selector"],
+                      m.one("Service", "metrics-adapter-queue-stats")["metadata"]["labels"]));
+  EXPECT_EQ(
+      m.one("ClusterRole", "metrics-adapter-self-metrics-reader")["rules"][0]["nonResourceURLs"][0]
+          .as<std::string>(),
+      "/metrics");
+  size_t dashboards = 0;
+  for (const auto& cm : m.all("ConfigMap"))
+    if (cm["metadata"]["labels"]["grafana_dashboard"]) ++dashboards;
+  EXPECT_EQ(dashboards, 2u);
 }

@@ -165,6 +165,7 @@ int serve(const adapter::AdapterOptions& o) {
       c.cluster ? std::shared_ptr<const rules::ResourceMapper>(c.cluster->mapper())
                 : adapter::builtinResources();
   adapter::InstrumentedPrometheusApi backend(*c.backend, metrics);
+  metrics.setRelistInterval(o.relist.interval);
   adapter::Relister relister(
       backend, state, clock, [&](const adapter::RelistReport& r) { metrics.observeRelist(r); }, log,
       o.relist);

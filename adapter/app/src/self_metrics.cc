@@ -55,6 +55,11 @@ SelfMetrics::SelfMetrics()
                              .Help("When metric discovery last succeeded.")
                              .Register(*registry_)
                              .Add({})),
+      relistInterval_(BuildGauge()
+                          .Name("metrics_adapter_relist_interval_seconds")
+                          .Help("How often metric discovery runs (--metrics-relist-interval).")
+                          .Register(*registry_)
+                          .Add({})),
       catalogSeries_(BuildGauge()
                          .Name("metrics_adapter_catalog_series")
                          .Help("Series seen by the last successful discovery.")
@@ -172,6 +177,10 @@ void SelfMetrics::observeRelist(const RelistReport& r) {
   catalogSeries_.Set(static_cast<double>(r.series));
   catalogMetrics_.Add({{"api", "custom"}}).Set(static_cast<double>(r.customMetrics));
   catalogMetrics_.Add({{"api", "external"}}).Set(static_cast<double>(r.externalMetrics));
+}
+
+void SelfMetrics::setRelistInterval(std::chrono::milliseconds interval) {
+  relistInterval_.Set(std::chrono::duration<double>(interval).count());
 }
 
 void SelfMetrics::observeReload(bool ok, uint64_t generation, double unixSeconds) {

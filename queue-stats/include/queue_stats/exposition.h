@@ -3,6 +3,7 @@
 // going.
 #pragma once
 
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include <map>
@@ -18,11 +19,14 @@ class CollectionMetrics {
  public:
   CollectionMetrics();
   void observe(const std::string& source, const std::string& target, double seconds);
+  // The configured `interval`, so alerts can say "no success in 3 intervals".
+  void setInterval(double seconds) { interval_.Set(seconds); }
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Histogram>& durations_;
+  prometheus::Gauge& interval_;
 };
 
 std::string renderMetrics(const StatsStore& store, const CollectionMetrics& metrics);

@@ -185,3 +185,19 @@ TEST(Exposition, LagSecondsPerPartitionAndTheTopicsMaximum) {
             std::string::npos)
       << "a partition not read: no maximum (it could only look younger)";
 }
+
+TEST(Exposition, TheCollectionIntervalForStalenessAlerts) {
+  // Alerts compare the age of queue_stats_last_success_timestamp_seconds
+  // with this, not with a number of their own.
+  StatsStore store;
+  CollectionMetrics metrics;
+  metrics.setInterval(15);
+  std::string text = renderMetrics(store, metrics);
+  EXPECT_NE(text.find("# TYPE queue_stats_collection_interval_seconds gauge\n"
+                      "queue_stats_collection_interval_seconds 15\n"),
+            std::string::npos)
+      << text;
+  metrics.setInterval(0.5);
+  EXPECT_NE(renderMetrics(store, metrics).find("queue_stats_collection_interval_seconds 0.5\n"),
+            std::string::npos);
+}

@@ -7,6 +7,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,8 @@ class SelfMetrics {
   void observeRequest(const std::string& route, int code, double seconds);
   void observeBackend(const std::string& call, double seconds, bool ok);
   void observeRelist(const RelistReport& report);
+  // --metrics-relist-interval, so alerts can say "no success in 3 intervals".
+  void setRelistInterval(std::chrono::milliseconds interval);
   // One forwarded request; `code` is "error" when the upstream did not answer.
   void observeUpstream(const std::string& upstream, const std::string& code, double seconds);
   void observeReload(bool ok, uint64_t generation, double unixSeconds);
@@ -45,6 +48,7 @@ class SelfMetrics {
   prometheus::Histogram& relistDuration_;
   prometheus::Counter& relistFailures_;
   prometheus::Gauge& lastRelistSuccess_;
+  prometheus::Gauge& relistInterval_;
   prometheus::Gauge& catalogSeries_;
   prometheus::Family<prometheus::Gauge>& catalogMetrics_;
   prometheus::Gauge& configGeneration_;
