@@ -66,26 +66,28 @@ std::vector<apiservice::CustomMetricDescriptor> UpstreamForwarder::upstreamCusto
   return out;
 }
 
-common::Task<HttpResponse> UpstreamForwarder::call(const UpstreamServer& s,
-                                                   const apiservice::HttpRequest& req,
-                                                   const common::RequestContext& ctx) const {
+common::Task<UpstreamForwarder::Answer> UpstreamForwarder::call(
+    const UpstreamServer& s, const apiservice::HttpRequest& req,
+    const common::RequestContext& ctx) const {
   auto start = std::chrono::steady_clock::now();
-  auto seconds = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
+  Answer out;
   std::optional<common::ClientResponse> res;
-  std::string failure;
   try {
     res = co_await s.get(req.target, ctx);
   } catch (const UpstreamUnavailable& e) {
-    failure = e.what();
+    out.failure = e.what();
   }
-  if (observe_) observe_(s.name(), res ? std::to_string(res->status) : "error", seconds());
-  if (!res) throw UpstreamUnavailable(failure);
-  HttpResponse out;
-  out.status = res->status;
-  if (!res->contentType.empty()) out.contentType = res->contentType;
-  out.body = std::move(res->body);
+  if (observe_) {
+    observe_(s.name(), res ? std::to_string(res->status) : "error",
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  if (res) {
+    HttpResponse r;
+    r.status = res->status;
+    if (!res->contentType.empty()) r.contentType = res->contentType;
+    r.body = std::move(res->body);
+    out.response = std::move(r);
+  }
   co_return out;
 }
 
@@ -94,33 +96,24 @@ common::Task<ForwardOutcome> UpstreamForwarder::forward(MetricsApi api, const st
                                                         const apiservice::HttpRequest& req,
                                                         const common::RequestContext& ctx) const {
   auto listing = catalog_.current();
-  std::vector<size_t> mine;
-  for (size_t i = 0; i < servers_.size(); ++i)
-    if (servers_[i]->api() == api) mine.push_back(i);
-  for (size_t i : mine) {
-    if (!listing->lists(i, version, name)) continue;
-    std::optional<HttpResponse> answer;
-    std::string failure;
-    try {
-      answer = co_await call(*servers_[i], req, ctx);
-    } catch (const UpstreamUnavailable& e) {
-      failure = e.what();
-    }
-    if (!answer) answer = unavailable("metric \"" + name + "\" is served by " + failure);
-    co_return ForwardOutcome{std::move(answer), {}};
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    if (servers_[i]->api() != api || !listing->lists(i, version, name)) continue;
+    Answer a = co_await call(*servers_[i], req, ctx);
+    if (!a.response) a.response = unavailable("metric \"" + name + "\" is served by " + a.failure);
+    co_return ForwardOutcome{std::move(a.response), {}};
   }
   // No upstream lists the name (yet): ask each in turn.
   ForwardOutcome out;
   std::vector<std::string> failures;
-  for (size_t i : mine) {
-    std::optional<HttpResponse> answer;
-    try {
-      answer = co_await call(*servers_[i], req, ctx);
-    } catch (const UpstreamUnavailable& e) {
-      failures.push_back(e.what());
-    }
-    if (answer && answer->status != 404) co_return ForwardOutcome{std::move(answer), {}};
-    if (answer) out.asked.push_back(servers_[i]->name());
+  for (const UpstreamServer* s : servers_) {
+    if (s->api() != api) continue;
+    Answer a = co_await call(*s, req, ctx);
+    if (a.response && a.response->status != 404)
+      co_return ForwardOutcome{std::move(a.response), {}};
+    if (a.response)
+      out.asked.push_back(s->name());
+    else
+      failures.push_back(a.failure);
   }
   if (!failures.empty()) {
     out.answer = unavailable("metric \"" + name +

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,10 +33,14 @@ class UpstreamForwarder final : public apiservice::MetricsForwarder {
       const apiservice::HttpRequest& req, const common::RequestContext& ctx) const override;
 
  private:
-  // The upstream's answer; throws UpstreamUnavailable.
-  common::Task<apiservice::HttpResponse> call(const UpstreamServer& s,
-                                              const apiservice::HttpRequest& req,
-                                              const common::RequestContext& ctx) const;
+  // The upstream's answer, or why there is none (UpstreamUnavailable's
+  // message, naming it); RequestAborted passes through.
+  struct Answer {
+    std::optional<apiservice::HttpResponse> response;
+    std::string failure;
+  };
+  common::Task<Answer> call(const UpstreamServer& s, const apiservice::HttpRequest& req,
+                            const common::RequestContext& ctx) const;
   std::vector<ListedMetric> listed(apiservice::MetricsApi api, const std::string& version) const;
   std::vector<const UpstreamServer*> servers_;
   const UpstreamCatalog& catalog_;
